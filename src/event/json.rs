@@ -1,0 +1,160 @@
+//! The JSON form of an [`Event`], shared by every file, log line and store.
+//!
+//! ```json
+//! {"event_id":"0192…","event_type":"action.completed","timestamp":"2026-03-27T10:00:05.000000Z",
+//!  "source":"ActionEngine","category":"action","severity":"info","correlation_id":"run-42",
+//!  "payload":{"persona_id":"SQC"}}
+//! ```
+//!
+//! Optional fields that are unset are left out on writing and may be absent or
+//! `null` on reading. Required on reading: `event_id`, `event_type`,
+//! `timestamp`, `source`. `category` defaults to the event type's family,
+//! `severity` to `info`, `payload` to `{}`. Unknown keys are ignored so that
+//! newer writers stay readable.
+
+use super::{Event, EventData, Outcome, Payload, Severity, SpanId, Timestamp, TraceId};
+use serde::de::{self, Deserializer};
+use serde::ser::{SerializeStruct, Serializer};
+use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
+use std::sync::Arc;
+
+impl Serialize for Event {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let d = &*self.0;
+        let mut st = s.serialize_struct("Event", 17)?;
+        st.serialize_field(
+            "event_id",
+            &d.event_id
+                .hyphenated()
+                .encode_lower(&mut uuid::Uuid::encode_buffer()) as &str,
+        )?;
+        st.serialize_field("event_type", d.event_type.as_str())?;
+        st.serialize_field("timestamp", d.timestamp.format_rfc3339().as_str())?;
+        st.serialize_field("source", &d.source)?;
+        st.serialize_field("category", self.category())?;
+        st.serialize_field("severity", d.severity.as_str())?;
+        let optional: [(&'static str, Option<&str>); 8] = [
+            ("outcome", d.outcome.map(Outcome::as_str)),
+            ("resource", d.resource.as_deref()),
+            ("action", d.action.as_deref()),
+            ("correlation_id", d.correlation_id.as_deref()),
+            ("task", d.task.as_deref()),
+            ("mission_id", d.mission_id.as_deref()),
+            ("objective_id", d.objective_id.as_deref()),
+            ("detail", d.detail.as_deref()),
+        ];
+        for (name, value) in optional {
+            match value {
+                Some(v) => st.serialize_field(name, v)?,
+                None => st.skip_field(name)?,
+            }
+        }
+        st.serialize_field("payload", &d.payload)?;
+        match d.trace_id {
+            Some(t) => st.serialize_field("trace_id", &t.to_string())?,
+            None => st.skip_field("trace_id")?,
+        }
+        match d.span_id {
+            Some(sp) => st.serialize_field("span_id", &sp.to_string())?,
+            None => st.skip_field("span_id")?,
+        }
+        st.end()
+    }
+}
+
+#[derive(Deserialize)]
+struct WireEvent<'a> {
+    #[serde(borrow)]
+    event_id: Cow<'a, str>,
+    #[serde(borrow)]
+    event_type: Cow<'a, str>,
+    #[serde(borrow)]
+    timestamp: Cow<'a, str>,
+    source: String,
+    #[serde(default)]
+    category: Option<String>,
+    #[serde(default, borrow)]
+    severity: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    outcome: Option<Cow<'a, str>>,
+    #[serde(default)]
+    resource: Option<String>,
+    #[serde(default)]
+    action: Option<String>,
+    #[serde(default)]
+    correlation_id: Option<String>,
+    #[serde(default)]
+    task: Option<String>,
+    #[serde(default)]
+    mission_id: Option<String>,
+    #[serde(default)]
+    objective_id: Option<String>,
+    #[serde(default)]
+    detail: Option<String>,
+    #[serde(default)]
+    payload: Option<Payload>,
+    #[serde(default, borrow)]
+    trace_id: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    span_id: Option<Cow<'a, str>>,
+}
+
+fn field<T, E: std::fmt::Display, D: de::Error>(name: &str, r: Result<T, E>) -> Result<T, D> {
+    r.map_err(|e| D::custom(format_args!("field `{name}`: {e}")))
+}
+
+impl<'de> Deserialize<'de> for Event {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let w = WireEvent::deserialize(d)?;
+        let event_id = field("event_id", uuid::Uuid::parse_str(&w.event_id))?;
+        if event_id.is_nil() {
+            return Err(de::Error::custom(
+                "field `event_id`: the nil UUID is not an event id",
+            ));
+        }
+        let event_type = field("event_type", w.event_type.parse())?;
+        let timestamp = field("timestamp", Timestamp::parse_rfc3339(&w.timestamp))?;
+        let severity = match w.severity {
+            Some(s) => field("severity", s.parse::<Severity>())?,
+            None => Severity::Info,
+        };
+        let outcome = match w.outcome {
+            Some(o) => Some(field("outcome", o.parse::<Outcome>())?),
+            None => None,
+        };
+        let trace_id = match w.trace_id {
+            Some(t) => Some(field("trace_id", t.parse::<TraceId>())?),
+            None => None,
+        };
+        let span_id = match w.span_id {
+            Some(s) => Some(field("span_id", s.parse::<SpanId>())?),
+            None => None,
+        };
+        let mut data = EventData {
+            event_id,
+            timestamp,
+            event_type,
+            source: w.source,
+            category: w.category,
+            severity,
+            outcome,
+            resource: w.resource,
+            action: w.action,
+            correlation_id: w.correlation_id,
+            task: w.task,
+            mission_id: w.mission_id,
+            objective_id: w.objective_id,
+            detail: w.detail,
+            payload: w.payload.unwrap_or_default(),
+            trace_id,
+            span_id,
+        };
+        // A category equal to the type's family is the default: store it as such
+        // so that an event equals itself after a round trip.
+        if data.category.as_deref() == Some(data.event_type.category()) {
+            data.category = None;
+        }
+        Ok(Event(Arc::new(data)))
+    }
+}

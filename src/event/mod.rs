@@ -1,0 +1,447 @@
+//! The event model: one immutable [`Event`] struct shared by both seeds.
+//!
+//! An event says what happened ([`EventType`]), who said so (`source`, the Go
+//! seed's Component), what it was about (`category`, `resource`, `action`),
+//! how it ended ([`Outcome`]) and how much it matters ([`Severity`]). The
+//! correlation keys (`correlation_id`, `task`, `mission_id`, `objective_id`)
+//! tie events of one run together; `trace_id`/`span_id` tie them to the trace
+//! that was active when they were emitted.
+//!
+//! Build events with [`Event::builder`], or with the Go seed's shortcut
+//! constructors [`Event::debug`], [`Event::info`], [`Event::warn`] and
+//! [`Event::error`]:
+//!
+//! ```
+//! use fcc::{Event, EventType, Outcome, Severity};
+//! use serde_json::json;
+//!
+//! // The Python seed's example.
+//! let event = Event::builder(EventType::ActionCompleted, "ActionEngine")
+//!     .payload(json!({"persona_id": "SQC", "action_type": "test"}))
+//!     .correlation_id("run-42")
+//!     .build();
+//! assert_eq!(event.event_type(), &EventType::ActionCompleted);
+//! assert_eq!(event.correlation_id(), Some("run-42"));
+//! assert_eq!(event.category(), "action");
+//!
+//! // The Go seed's `events.Warn("mcpclient", "connect_attempt", err.Error())`.
+//! let event = Event::warn("mcpclient", "connect_attempt", "connection refused")
+//!     .category("backend")
+//!     .resource("mcp_server:vendor")
+//!     .outcome(Outcome::Failure)
+//!     .build();
+//! assert_eq!(event.severity(), Severity::Warn);
+//! assert_eq!(event.event_type().as_str(), "mcpclient.connect_attempt");
+//! ```
+//!
+//! An [`Event`] is a cheap handle: cloning it copies a pointer, never the
+//! fields, so sinks and subscribers can keep events without cost.
+
+pub mod catalog;
+mod ids;
+mod json;
+mod level;
+mod time;
+
+pub use catalog::{Category, CustomEventType, EventType, EventTypeError};
+pub use ids::{IdError, SpanId, TraceId};
+pub use level::{Outcome, Severity, UnknownName};
+pub use time::{Rfc3339Buf, Timestamp, TimestampError};
+
+use serde_json::{Map, Value};
+use std::fmt;
+use std::sync::Arc;
+use uuid::Uuid;
+
+/// The structured metadata of an event (the Go seed's Attrs).
+pub type Payload = Map<String, Value>;
+
+/// One structured event. Immutable once built; cloning is a pointer copy.
+#[derive(Clone, PartialEq)]
+pub struct Event(Arc<EventData>);
+
+#[derive(Clone, PartialEq)]
+struct EventData {
+    event_id: Uuid,
+    timestamp: Timestamp,
+    event_type: EventType,
+    source: String,
+    category: Option<String>,
+    severity: Severity,
+    outcome: Option<Outcome>,
+    resource: Option<String>,
+    action: Option<String>,
+    correlation_id: Option<String>,
+    task: Option<String>,
+    mission_id: Option<String>,
+    objective_id: Option<String>,
+    detail: Option<String>,
+    payload: Payload,
+    trace_id: Option<TraceId>,
+    span_id: Option<SpanId>,
+}
+
+impl Event {
+    /// Starts an event of `event_type` from `source` (the emitting component).
+    pub fn builder(event_type: EventType, source: impl Into<String>) -> EventBuilder {
+        EventBuilder(EventData {
+            event_id: Uuid::nil(),
+            timestamp: Timestamp::from_unix_micros(i64::MIN),
+            event_type,
+            source: source.into(),
+            category: None,
+            severity: Severity::Info,
+            outcome: None,
+            resource: None,
+            action: None,
+            correlation_id: None,
+            task: None,
+            mission_id: None,
+            objective_id: None,
+            detail: None,
+            payload: Payload::new(),
+            trace_id: None,
+            span_id: None,
+        })
+    }
+
+    /// The Go seed's `events.Debug(component, action, detail)`.
+    ///
+    /// The event type is derived from component and action (see [`Event::warn`]).
+    pub fn debug(component: &str, action: &str, detail: impl Into<String>) -> EventBuilder {
+        Self::go_style(Severity::Debug, component, action, detail.into())
+    }
+
+    /// The Go seed's `events.Info(component, action, detail)`; see [`Event::warn`].
+    pub fn info(component: &str, action: &str, detail: impl Into<String>) -> EventBuilder {
+        Self::go_style(Severity::Info, component, action, detail.into())
+    }
+
+    /// The Go seed's `events.Warn(component, action, detail)`.
+    ///
+    /// Sets `source` to the component, `action` and `detail` as given, and the
+    /// severity. The event type is `<component>.<action>` normalised to the
+    /// custom-name rule (lower case, `CamelCase` to `snake_case`, other
+    /// characters to `_`): `("mcpserver.GatewayServer", "Start")` gives
+    /// `mcpserver.gateway_server.start`. When that name is a catalog type, the
+    /// catalog type is used. Replace it with [`EventBuilder::event_type`].
+    pub fn warn(component: &str, action: &str, detail: impl Into<String>) -> EventBuilder {
+        Self::go_style(Severity::Warn, component, action, detail.into())
+    }
+
+    /// The Go seed's `events.Error(component, action, detail)`; see [`Event::warn`].
+    pub fn error(component: &str, action: &str, detail: impl Into<String>) -> EventBuilder {
+        Self::go_style(Severity::Error, component, action, detail.into())
+    }
+
+    fn go_style(severity: Severity, component: &str, action: &str, detail: String) -> EventBuilder {
+        Event::builder(derive_event_type(component, action), component)
+            .severity(severity)
+            .action(action)
+            .detail(detail)
+    }
+
+    /// A builder holding a copy of this event's fields, for deriving a new event.
+    /// The copy keeps `event_id` and `timestamp` unless they are set again.
+    pub fn to_builder(&self) -> EventBuilder {
+        EventBuilder((*self.0).clone())
+    }
+
+    /// Unique id (UUID v7 when fcc generated it: time-ordered).
+    pub fn event_id(&self) -> Uuid {
+        self.0.event_id
+    }
+    /// When the event was built.
+    pub fn timestamp(&self) -> Timestamp {
+        self.0.timestamp
+    }
+    /// What happened.
+    pub fn event_type(&self) -> &EventType {
+        &self.0.event_type
+    }
+    /// The emitting component (the Go seed's Component).
+    pub fn source(&self) -> &str {
+        &self.0.source
+    }
+    /// The event family: as set, or else the event type's [`EventType::category`].
+    pub fn category(&self) -> &str {
+        match &self.0.category {
+            Some(c) => c,
+            None => self.0.event_type.category(),
+        }
+    }
+    /// How much it matters.
+    pub fn severity(&self) -> Severity {
+        self.0.severity
+    }
+    /// The normalised result, if the event reports one.
+    pub fn outcome(&self) -> Option<Outcome> {
+        self.0.outcome
+    }
+    /// The concrete thing the event is about (`mcp_server:vendor`).
+    pub fn resource(&self) -> Option<&str> {
+        self.0.resource.as_deref()
+    }
+    /// The event label (`connect_attempt`, `status_change`).
+    pub fn action(&self) -> Option<&str> {
+        self.0.action.as_deref()
+    }
+    /// Correlation id of the run or request.
+    pub fn correlation_id(&self) -> Option<&str> {
+        self.0.correlation_id.as_deref()
+    }
+    /// Task correlation key.
+    pub fn task(&self) -> Option<&str> {
+        self.0.task.as_deref()
+    }
+    /// Mission correlation key.
+    pub fn mission_id(&self) -> Option<&str> {
+        self.0.mission_id.as_deref()
+    }
+    /// Objective correlation key.
+    pub fn objective_id(&self) -> Option<&str> {
+        self.0.objective_id.as_deref()
+    }
+    /// Short human-readable context.
+    pub fn detail(&self) -> Option<&str> {
+        self.0.detail.as_deref()
+    }
+    /// Extra structured fields (the Go seed's Attrs).
+    pub fn payload(&self) -> &Payload {
+        &self.0.payload
+    }
+    /// Trace that was active when the event was emitted.
+    pub fn trace_id(&self) -> Option<TraceId> {
+        self.0.trace_id
+    }
+    /// Span that was active when the event was emitted.
+    pub fn span_id(&self) -> Option<SpanId> {
+        self.0.span_id
+    }
+}
+
+impl fmt::Debug for Event {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let d = &self.0;
+        let mut s = f.debug_struct("Event");
+        s.field("event_id", &d.event_id)
+            .field("timestamp", &d.timestamp)
+            .field("event_type", &d.event_type.as_str())
+            .field("source", &d.source)
+            .field("category", &self.category())
+            .field("severity", &d.severity);
+        let optional = [
+            ("resource", &d.resource),
+            ("action", &d.action),
+            ("correlation_id", &d.correlation_id),
+            ("task", &d.task),
+            ("mission_id", &d.mission_id),
+            ("objective_id", &d.objective_id),
+            ("detail", &d.detail),
+        ];
+        for (name, value) in optional {
+            if let Some(v) = value {
+                s.field(name, v);
+            }
+        }
+        if let Some(o) = d.outcome {
+            s.field("outcome", &o);
+        }
+        if !d.payload.is_empty() {
+            s.field("payload", &d.payload);
+        }
+        if let Some(t) = d.trace_id {
+            s.field("trace_id", &t);
+        }
+        if let Some(sp) = d.span_id {
+            s.field("span_id", &sp);
+        }
+        s.finish()
+    }
+}
+
+/// Builds an [`Event`]; every setter is optional. `build()` fills `event_id`
+/// (UUID v7) and `timestamp` (now) unless they were set.
+#[derive(Clone)]
+#[must_use = "an EventBuilder does nothing until `build()`"]
+pub struct EventBuilder(EventData);
+
+macro_rules! string_setters {
+    ($($(#[$doc:meta])* $name:ident),+) => {$(
+        $(#[$doc])*
+        pub fn $name(mut self, value: impl Into<String>) -> Self {
+            self.0.$name = Some(value.into());
+            self
+        }
+    )+};
+}
+
+impl EventBuilder {
+    string_setters!(
+        /// Event family (defaults to the event type's category).
+        category,
+        /// The concrete thing the event is about.
+        resource,
+        /// The event label.
+        action,
+        /// Correlation id of the run or request.
+        correlation_id,
+        /// Task correlation key.
+        task,
+        /// Mission correlation key.
+        mission_id,
+        /// Objective correlation key.
+        objective_id,
+        /// Short human-readable context.
+        detail
+    );
+
+    /// Replaces the event type.
+    pub fn event_type(mut self, event_type: EventType) -> Self {
+        self.0.event_type = event_type;
+        self
+    }
+    /// Replaces the source.
+    pub fn source(mut self, source: impl Into<String>) -> Self {
+        self.0.source = source.into();
+        self
+    }
+    /// Severity (default info).
+    pub fn severity(mut self, severity: Severity) -> Self {
+        self.0.severity = severity;
+        self
+    }
+    /// The normalised result.
+    pub fn outcome(mut self, outcome: Outcome) -> Self {
+        self.0.outcome = Some(outcome);
+        self
+    }
+    /// Replaces the payload. A JSON object becomes the payload; any other value
+    /// is stored under the key `"value"`.
+    pub fn payload(mut self, payload: Value) -> Self {
+        self.0.payload = match payload {
+            Value::Object(map) => map,
+            Value::Null => Payload::new(),
+            other => Payload::from_iter([("value".to_owned(), other)]),
+        };
+        self
+    }
+    /// Adds one payload field (the Go seed's `Attrs[key] = value`).
+    pub fn attr(mut self, key: impl Into<String>, value: impl Into<Value>) -> Self {
+        self.0.payload.insert(key.into(), value.into());
+        self
+    }
+    /// Sets the id (normally generated).
+    pub fn event_id(mut self, id: Uuid) -> Self {
+        self.0.event_id = id;
+        self
+    }
+    /// Sets the time (normally now).
+    pub fn timestamp(mut self, timestamp: Timestamp) -> Self {
+        self.0.timestamp = timestamp;
+        self
+    }
+    /// Sets the trace context (normally captured from the active span).
+    pub fn trace_context(mut self, trace_id: Option<TraceId>, span_id: Option<SpanId>) -> Self {
+        self.0.trace_id = trace_id;
+        self.0.span_id = span_id;
+        self
+    }
+    /// True when a trace id is already set.
+    pub fn has_trace_context(&self) -> bool {
+        self.0.trace_id.is_some()
+    }
+
+    /// Finishes the event.
+    pub fn build(mut self) -> Event {
+        if self.0.event_id.is_nil() {
+            self.0.event_id = Uuid::now_v7();
+        }
+        if self.0.timestamp.unix_micros() == Timestamp::from_unix_micros(i64::MIN).unix_micros() {
+            self.0.timestamp = Timestamp::now();
+        }
+        if self.0.category.as_deref() == Some(self.0.event_type.category()) {
+            self.0.category = None;
+        }
+        Event(Arc::new(self.0))
+    }
+}
+
+impl From<EventBuilder> for Event {
+    fn from(b: EventBuilder) -> Event {
+        b.build()
+    }
+}
+
+/// `<component>.<action>` normalised to the custom-name rule.
+fn derive_event_type(component: &str, action: &str) -> EventType {
+    let mut segments: Vec<String> = component.split('.').filter_map(normalize_segment).collect();
+    if segments.is_empty() {
+        segments.push("app".to_owned());
+    }
+    segments.push(normalize_segment(action).unwrap_or_else(|| "event".to_owned()));
+    let mut name = segments.join(".");
+    name.truncate(255);
+    let name = name.trim_end_matches(['.', '_', '-']);
+    name.parse()
+        .unwrap_or_else(|_| EventType::custom("app.event").expect("valid literal"))
+}
+
+fn normalize_segment(raw: &str) -> Option<String> {
+    let mut out = String::with_capacity(raw.len() + 4);
+    let mut prev_lower = false;
+    for c in raw.chars() {
+        if c.is_ascii_uppercase() {
+            if prev_lower {
+                out.push('_');
+            }
+            out.push(c.to_ascii_lowercase());
+            prev_lower = false;
+        } else if c.is_ascii_lowercase() || c.is_ascii_digit() {
+            out.push(c);
+            prev_lower = true;
+        } else if c == '-' || c == '_' {
+            out.push(c);
+            prev_lower = false;
+        } else if !out.ends_with('_') {
+            out.push('_');
+            prev_lower = false;
+        }
+    }
+    let trimmed = out.trim_matches(['_', '-']);
+    if trimmed.is_empty() {
+        return None;
+    }
+    let mut seg = String::with_capacity(trimmed.len() + 1);
+    if !trimmed.starts_with(|c: char| c.is_ascii_lowercase()) {
+        seg.push('x');
+    }
+    seg.push_str(trimmed);
+    seg.truncate(63);
+    Some(seg)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn go_style_types_are_normalised() {
+        let t = |c, a| derive_event_type(c, a).as_str().to_owned();
+        assert_eq!(
+            t("mcpclient", "connect_attempt"),
+            "mcpclient.connect_attempt"
+        );
+        assert_eq!(
+            t("mcpserver.GatewayServer", "Start"),
+            "mcpserver.gateway_server.start"
+        );
+        assert_eq!(t("runtime.k8s", "pod create!"), "runtime.k8s.pod_create");
+        assert_eq!(t("", ""), "app.event");
+        assert_eq!(t("9lives", "status change"), "x9lives.status_change");
+        assert_eq!(
+            derive_event_type("workflow", "started"),
+            EventType::WorkflowStarted
+        );
+    }
+}
