@@ -1,0 +1,100 @@
+//! The bus under many threads: no lost deliveries to stable subscribers, no
+//! deadlock when subscribers publish or subscribe from inside a delivery.
+
+use fcc::{Event, EventBus, EventFilter, EventType};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::thread;
+
+#[test]
+fn publishers_and_churning_subscribers_run_together() {
+    const PUBLISHERS: usize = 4;
+    const PER_THREAD: usize = 5_000;
+    let bus = EventBus::new();
+    let stable = Arc::new(AtomicUsize::new(0));
+    let s = stable.clone();
+    bus.subscribe_filtered(
+        move |_: &Event| {
+            s.fetch_add(1, Ordering::Relaxed);
+        },
+        EventFilter::new().event_types([EventType::SimulationStep]),
+    );
+    let stop = Arc::new(AtomicBool::new(false));
+    let churn_calls = Arc::new(AtomicUsize::new(0));
+    let churn_cycles = Arc::new(AtomicUsize::new(0));
+    let churners: Vec<_> = (0..2)
+        .map(|_| {
+            let (bus, stop, calls) = (bus.clone(), stop.clone(), churn_calls.clone());
+            let calls_started = churn_cycles.clone();
+            thread::spawn(move || {
+                let mut cycles = 0;
+                while !stop.load(Ordering::Relaxed) {
+                    let c = calls.clone();
+                    let id = bus.subscribe(move |_: &Event| {
+                        c.fetch_add(1, Ordering::Relaxed);
+                    });
+                    assert!(bus.unsubscribe(id));
+                    cycles += 1;
+                    calls_started.fetch_add(1, Ordering::Relaxed);
+                }
+                cycles
+            })
+        })
+        .collect();
+    let publishers: Vec<_> = (0..PUBLISHERS)
+        .map(|_| {
+            let bus = bus.clone();
+            let churn_cycles = churn_cycles.clone();
+            thread::spawn(move || {
+                // Publish only once subscribers are coming and going.
+                while churn_cycles.load(Ordering::Relaxed) < 100 {
+                    thread::yield_now();
+                }
+                let e = Event::builder(EventType::SimulationStep, "SimulationEngine").build();
+                let mut delivered = 0;
+                for _ in 0..PER_THREAD {
+                    delivered += bus.publish(&e);
+                }
+                delivered
+            })
+        })
+        .collect();
+    let delivered: usize = publishers.into_iter().map(|p| p.join().unwrap()).sum();
+    stop.store(true, Ordering::Relaxed);
+    let cycles: usize = churners.into_iter().map(|c| c.join().unwrap()).sum();
+    assert!(cycles > 0);
+    assert_eq!(stable.load(Ordering::Relaxed), PUBLISHERS * PER_THREAD);
+    assert_eq!(
+        delivered,
+        PUBLISHERS * PER_THREAD + churn_calls.load(Ordering::Relaxed)
+    );
+    assert_eq!(bus.subscriber_count(), 1);
+}
+
+#[test]
+fn a_subscriber_may_publish_and_subscribe_from_inside_a_delivery() {
+    let bus = EventBus::new();
+    let inner = bus.clone();
+    let followups = Arc::new(AtomicUsize::new(0));
+    let f = followups.clone();
+    bus.subscribe_filtered(
+        move |_: &Event| {
+            f.fetch_add(1, Ordering::Relaxed);
+        },
+        EventFilter::new().event_types([EventType::ActionCompleted]),
+    );
+    bus.subscribe_filtered(
+        move |e: &Event| {
+            inner.publish(
+                &e.to_builder()
+                    .event_type(EventType::ActionCompleted)
+                    .build(),
+            );
+            inner.subscribe(|_: &Event| ());
+        },
+        EventFilter::new().event_types([EventType::ActionStarted]),
+    );
+    bus.publish(&Event::builder(EventType::ActionStarted, "ActionEngine").build());
+    assert_eq!(followups.load(Ordering::Relaxed), 1);
+    assert_eq!(bus.subscriber_count(), 3);
+}
