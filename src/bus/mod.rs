@@ -33,9 +33,17 @@
 //!
 //! Subscribing builds a new routing table (one list of subscribers per
 //! catalog event type, one per custom type named by a filter, one for "any
-//! type") and swaps it in atomically. `publish` takes no lock: it loads the
-//! current table, indexes it by the event's type and walks only the
-//! subscribers that can match. Subscribers of other types cost nothing.
+//! type"), swaps it in atomically and bumps the bus's generation. `publish`
+//! takes no lock: each thread keeps the table it last used, and checks with
+//! one atomic load that it is still current (reloading it when not); it
+//! indexes the table by the event's type and walks only the subscribers that
+//! can match. Subscribers of other types cost nothing.
+//!
+//! The price of that per-thread table is deferred reclamation: after
+//! `unsubscribe` returns the subscriber is never called again, but it is
+//! dropped only once no thread holds a table that lists it, that is once every
+//! other thread that published on the bus has published again (on any bus) or
+//! exited. The thread that unsubscribes releases its own table at once.
 //!
 //! # Failure isolation
 //!
@@ -62,10 +70,45 @@ pub use subscriber::{DeliveryResult, Subscriber, SubscriberError, SubscriptionId
 use crate::event::{Event, EventType};
 use arc_swap::ArcSwap;
 use history::History;
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+
+static NEXT_BUS_ID: AtomicU64 = AtomicU64::new(1);
+
+/// The routing table a thread used last, and which bus and generation it is.
+///
+/// Invariant: `routes` is replaced only while `depth` is 0, so a `&Routes`
+/// taken from it stays valid for the whole delivery that set `depth` to 1.
+/// A publish from inside a delivery (depth 1) loads its own table instead.
+struct RoutesCache {
+    bus: Cell<u64>,
+    generation: Cell<u64>,
+    depth: Cell<u32>,
+    routes: Cell<Option<Arc<Routes>>>,
+}
+
+thread_local! {
+    static ROUTES_CACHE: RoutesCache = const {
+        RoutesCache {
+            bus: Cell::new(0),
+            generation: Cell::new(0),
+            depth: Cell::new(0),
+            routes: Cell::new(None),
+        }
+    };
+}
+
+/// Resets the cache's depth even if a delivery unwinds.
+struct DepthGuard<'a>(&'a Cell<u32>);
+
+impl Drop for DepthGuard<'_> {
+    fn drop(&mut self) {
+        self.0.set(0);
+    }
+}
 
 /// Thread-safe in-process publish/subscribe. Cloning gives another handle to
 /// the same bus.
@@ -75,6 +118,8 @@ pub struct EventBus {
 }
 
 struct Inner {
+    id: u64,
+    generation: AtomicU64,
     routes: ArcSwap<Routes>,
     registry: Mutex<Vec<Arc<Registration>>>,
     next_id: AtomicU64,
@@ -170,6 +215,8 @@ impl EventBus {
     pub fn with_history_capacity(capacity: usize) -> Self {
         EventBus {
             inner: Arc::new(Inner {
+                id: NEXT_BUS_ID.fetch_add(1, Ordering::Relaxed),
+                generation: AtomicU64::new(0),
                 routes: ArcSwap::from_pointee(Routes::build(&[])),
                 registry: Mutex::new(Vec::new()),
                 next_id: AtomicU64::new(1),
@@ -187,20 +234,58 @@ impl EventBus {
         if inner.history.is_recording() {
             inner.history.record(event);
         }
-        let routes = inner.routes.load();
-        let mut delivered = 0;
-        for reg in routes.for_type(event.event_type()) {
-            if !reg.only_by_type && !reg.filter.matches_except_type(event) {
-                continue;
+        // Writers store the table before bumping the generation, so a table
+        // loaded after reading generation G is at least as new as G's.
+        let generation = inner.generation.load(Ordering::Acquire);
+        let cached = ROUTES_CACHE.try_with(|cache| {
+            if cache.depth.get() != 0 {
+                return None;
             }
-            match catch_unwind(AssertUnwindSafe(|| reg.handler.on_event(event))) {
-                Ok(Ok(())) => delivered += 1,
-                Ok(Err(_)) => {
-                    inner.failed.fetch_add(1, Ordering::Relaxed);
+            if cache.bus.get() != inner.id || cache.generation.get() != generation {
+                cache.routes.set(Some(inner.routes.load_full()));
+                cache.bus.set(inner.id);
+                cache.generation.set(generation);
+            }
+            cache.depth.set(1);
+            let _guard = DepthGuard(&cache.depth);
+            // SAFETY: `routes` is only replaced while depth is 0 (see
+            // `RoutesCache`), and depth stays 1 until `_guard` drops after the
+            // delivery, so the table outlives this borrow.
+            let routes = unsafe { (*cache.routes.as_ptr()).as_deref() };
+            routes.map(|r| Self::deliver(inner, r, event))
+        });
+        match cached {
+            Ok(Some(delivered)) => delivered,
+            // Re-entrant publish, or the thread is exiting: use a table of our own.
+            _ => Self::deliver(inner, &inner.routes.load_full(), event),
+        }
+    }
+
+    /// Calls the matching subscribers. One `catch_unwind` guards the whole
+    /// loop; after a panic the loop resumes with the next subscriber, so the
+    /// happy path pays for no per-subscriber landing pad.
+    #[inline]
+    fn deliver(inner: &Inner, routes: &Routes, event: &Event) -> usize {
+        let list = routes.for_type(event.event_type());
+        let mut delivered = 0;
+        let mut next = 0;
+        while next < list.len() {
+            let run = catch_unwind(AssertUnwindSafe(|| {
+                while let Some(reg) = list.get(next) {
+                    next += 1;
+                    if !reg.only_by_type && !reg.filter.matches_except_type(event) {
+                        continue;
+                    }
+                    match reg.handler.on_event(event) {
+                        Ok(()) => delivered += 1,
+                        Err(_) => {
+                            inner.failed.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
                 }
-                Err(_) => {
-                    inner.panicked.fetch_add(1, Ordering::Relaxed);
-                }
+            }));
+            if run.is_err() {
+                inner.panicked.fetch_add(1, Ordering::Relaxed);
             }
         }
         delivered
@@ -249,6 +334,16 @@ impl EventBus {
             .unwrap_or_else(|p| p.into_inner());
         change(&mut regs);
         self.inner.routes.store(Arc::new(Routes::build(&regs)));
+        self.inner.generation.fetch_add(1, Ordering::Release);
+        drop(regs);
+        // Release this thread's copy of the old table now (other threads
+        // release theirs on their next publish).
+        let _ = ROUTES_CACHE.try_with(|cache| {
+            if cache.depth.get() == 0 && cache.bus.get() == self.inner.id {
+                cache.bus.set(0);
+                cache.routes.set(None);
+            }
+        });
     }
 
     /// How many subscriptions there are.

@@ -181,6 +181,7 @@ macro_rules! catalog {
             }
 
             /// Position in [`EventType::CATALOG`], or `None` for a custom type.
+            #[inline]
             pub const fn catalog_index(&self) -> Option<usize> {
                 match self {
                     $($(EventType::$var => Some(CatalogIndex::$var as usize),)+)+
@@ -391,7 +392,7 @@ impl FromStr for EventType {
 
 impl fmt::Display for EventType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        f.pad(self.as_str())
     }
 }
 
@@ -403,6 +404,6 @@ impl fmt::Debug for EventType {
 
 impl fmt::Display for Category {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        f.pad(self.as_str())
     }
 }

@@ -25,7 +25,7 @@ impl Serialize for Event {
         let mut st = s.serialize_struct("Event", 17)?;
         st.serialize_field(
             "event_id",
-            &d.event_id
+            d.event_id
                 .hyphenated()
                 .encode_lower(&mut uuid::Uuid::encode_buffer()) as &str,
         )?;

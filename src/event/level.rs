@@ -56,7 +56,7 @@ macro_rules! named_enum {
 
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
+                f.pad(self.as_str())
             }
         }
     };
@@ -85,6 +85,8 @@ named_enum!(
     }
 );
 
+// The variants come from a macro, so `#[derive(Default)]` cannot mark one.
+#[allow(clippy::derivable_impls)]
 impl Default for Severity {
     fn default() -> Self {
         Severity::Info

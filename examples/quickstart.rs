@@ -1,0 +1,159 @@
+//! A realistic first run: an action engine publishes lifecycle events on the
+//! bus, subscribers react, the run is recorded, saved, loaded and replayed.
+//!
+//! ```text
+//! cargo run --example quickstart [-- PATH]
+//! ```
+//!
+//! PATH is where the events are saved (default `target/quickstart-events.json`).
+
+use fcc::{
+    Event, EventBus, EventFilter, EventReplay, EventSerializer, EventType, Outcome, Severity,
+};
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+/// A tiny stand-in for the seed's ActionEngine: runs persona actions and
+/// publishes started/completed/failed events. It knows the bus, never a sink.
+struct ActionEngine {
+    bus: EventBus,
+}
+
+impl ActionEngine {
+    fn run(&self, run_id: &str, persona_id: &str, action_type: &str) -> Result<(), String> {
+        let event = |t: EventType| {
+            Event::builder(t, "ActionEngine")
+                .correlation_id(run_id)
+                .resource(format!("persona:{persona_id}"))
+                .action(action_type)
+                .attr("persona_id", persona_id)
+                .attr("action_type", action_type)
+        };
+        self.bus.publish(&event(EventType::ActionStarted).build());
+        let started = Instant::now();
+        let result = simulate(persona_id, action_type);
+        let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+        let done = match &result {
+            Ok(()) => event(EventType::ActionCompleted).outcome(Outcome::Success),
+            Err(reason) => event(EventType::ActionFailed)
+                .outcome(Outcome::Failure)
+                .severity(Severity::Error)
+                .detail(reason.clone()),
+        };
+        self.bus
+            .publish(&done.attr("duration_ms", duration_ms).build());
+        result
+    }
+}
+
+/// Deterministic work: deploys by the QA persona fail, the rest succeed.
+fn simulate(persona_id: &str, action_type: &str) -> Result<(), String> {
+    let checksum: u64 = (0..20_000u64)
+        .map(|i| i.wrapping_mul(31) ^ action_type.len() as u64)
+        .sum();
+    std::hint::black_box(checksum);
+    if persona_id == "SQC" && action_type == "deploy" {
+        Err("deploy gate G-SEC-01 not passed".to_owned())
+    } else {
+        Ok(())
+    }
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let path = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "target/quickstart-events.json".to_owned());
+    let bus = EventBus::new();
+
+    // A global subscriber: one line per event.
+    bus.subscribe(|e: &Event| {
+        println!(
+            "  {:<5} {:<17} {:<7} {:<12} {}",
+            e.severity(),
+            e.event_type(),
+            e.correlation_id().unwrap_or("-"),
+            e.resource().unwrap_or(""),
+            e.action().unwrap_or("")
+        )
+    });
+    // A typed subscriber: failures only.
+    let failures = Arc::new(Mutex::new(Vec::new()));
+    let f = failures.clone();
+    bus.subscribe_filtered(
+        move |e: &Event| f.lock().unwrap().push(e.detail().unwrap_or("").to_owned()),
+        EventFilter::new().event_types([EventType::ActionFailed]),
+    );
+    // A fully filtered subscriber: completions of run-42 only.
+    let completed_42 = Arc::new(Mutex::new(0usize));
+    let c = completed_42.clone();
+    bus.subscribe_filtered(
+        move |_: &Event| *c.lock().unwrap() += 1,
+        EventFilter::new()
+            .event_types([EventType::ActionCompleted])
+            .sources(["ActionEngine"])
+            .correlation_ids(["run-42"]),
+    );
+
+    println!("Running two runs of the action engine, recording every event:");
+    bus.start_recording();
+    let engine = ActionEngine { bus: bus.clone() };
+    let plan = [
+        ("run-42", "SQC", "test"),
+        ("run-42", "SQC", "review"),
+        ("run-42", "SQC", "deploy"),
+        ("run-43", "DEV", "build"),
+        ("run-43", "DEV", "deploy"),
+    ];
+    for (run, persona, action) in plan {
+        let _ = engine.run(run, persona, action);
+    }
+    bus.stop_recording();
+
+    let history = bus.get_history();
+    println!(
+        "\n{} events recorded; {} completions in run-42; failures: {:?}",
+        history.len(),
+        completed_42.lock().unwrap(),
+        failures.lock().unwrap()
+    );
+
+    if let Some(dir) = std::path::Path::new(&path).parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    EventSerializer::save(&history, &path)?;
+    println!("Saved to {path}");
+
+    let loaded = EventSerializer::load(&path)?;
+    println!(
+        "Loaded {} events back; identical: {}",
+        loaded.len(),
+        loaded == history
+    );
+
+    // Replay run-42 into a fresh bus that tallies what happened.
+    let audit_bus = EventBus::new();
+    let tally = Arc::new(Mutex::new(BTreeMap::<String, usize>::new()));
+    let t = tally.clone();
+    audit_bus.subscribe(move |e: &Event| {
+        *t.lock()
+            .unwrap()
+            .entry(e.event_type().to_string())
+            .or_default() += 1
+    });
+    let delivered =
+        EventReplay::new(&audit_bus).replay_filtered(&loaded, Some("run-42"), Some("ActionEngine"));
+    println!("Replayed run-42 from the file: {delivered} deliveries");
+    for (event_type, n) in tally.lock().unwrap().iter() {
+        println!("  {event_type:<17} {n}");
+    }
+    let stats = bus.stats();
+    println!(
+        "Bus: {} subscribers, {} failed and {} panicked deliveries, {} history drops",
+        bus.subscriber_count(),
+        stats.failed_deliveries,
+        stats.panicked_deliveries,
+        stats.history_dropped
+    );
+    Ok(())
+}
