@@ -50,3 +50,10 @@ pub use event::{
     TraceId,
 };
 pub use serialization::{DecodeError, EventReplay, EventSerializer, FileFormat, SaveError};
+pub mod layer;
+pub mod sinks;
+
+pub use layer::{emit, FanoutLayer};
+pub mod telemetry;
+
+pub use telemetry::{init, InstallError, LogTarget, Telemetry, TelemetryBuilder};

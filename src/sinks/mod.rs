@@ -1,0 +1,183 @@
+//! Sinks: where bus events go when they leave the process.
+//!
+//! A [`Sink`] receives owned batches of events on its own worker thread (see
+//! [`runtime`]), so the emitting thread never does I/O. Attach sinks with the
+//! [`Telemetry`](crate::Telemetry) builder, or directly to a bus with
+//! [`attach`]:
+//!
+//! ```
+//! use fcc::sinks::{attach, Sink, SinkError, SinkOptions};
+//! use fcc::{Event, EventBus, EventFilter, EventType, Severity};
+//! use std::time::Duration;
+//!
+//! /// A sink that prints warnings.
+//! struct Pager;
+//! impl Sink for Pager {
+//!     fn name(&self) -> &str { "pager" }
+//!     fn write(&mut self, batch: &[Event]) -> Result<(), SinkError> {
+//!         for e in batch {
+//!             println!("PAGE: {} {}", e.event_type(), e.detail().unwrap_or(""));
+//!         }
+//!         Ok(())
+//!     }
+//! }
+//!
+//! let bus = EventBus::new();
+//! let options = SinkOptions::default().filter(EventFilter::new().min_severity(Severity::Warn));
+//! let pager = attach(&bus, Box::new(Pager), options).unwrap();
+//! bus.publish(&Event::warn("gateway", "overload", "queue at 95%").build());
+//! pager.flush(Duration::from_secs(1)).unwrap();
+//! assert_eq!(pager.stats().written, 1);
+//! ```
+
+mod json_file;
+mod log;
+pub mod runtime;
+
+pub use json_file::JsonFileSink;
+pub use log::LogSink;
+pub use runtime::{FlushError, SinkHandle, SinkStats};
+
+use crate::bus::{EventBus, EventFilter};
+use crate::event::Event;
+use std::fmt;
+use std::sync::Arc;
+
+/// Somewhere events go. Runs on its sink's worker thread.
+///
+/// Only [`Sink::name`] and [`Sink::write`] are required; the others have
+/// do-nothing defaults.
+pub trait Sink: Send + 'static {
+    /// A short name for counters and errors (`"log"`, `"json_file"`).
+    fn name(&self) -> &str;
+
+    /// Writes one batch. An error fails the whole batch: its events are counted
+    /// as failed and the worker goes on with the next batch.
+    fn write(&mut self, batch: &[Event]) -> Result<(), SinkError>;
+
+    /// Makes everything written so far durable or visible.
+    fn flush(&mut self) -> Result<(), SinkError> {
+        Ok(())
+    }
+
+    /// Called once, last. Defaults to [`Sink::flush`].
+    fn shutdown(&mut self) -> Result<(), SinkError> {
+        self.flush()
+    }
+}
+
+/// A sink's failure, with a message that says what and where.
+#[derive(Debug)]
+pub struct SinkError {
+    message: String,
+    source: Option<std::io::Error>,
+}
+
+impl SinkError {
+    /// An error with this message.
+    pub fn new(message: impl fmt::Display) -> Self {
+        Self {
+            message: message.to_string(),
+            source: None,
+        }
+    }
+
+    /// An I/O error, with what was being done (`"cannot open events.ndjson"`).
+    pub fn io(context: impl fmt::Display, source: std::io::Error) -> Self {
+        Self {
+            message: format!("{context}: {source}"),
+            source: Some(source),
+        }
+    }
+}
+
+impl fmt::Display for SinkError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for SinkError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source.as_ref().map(|e| e as _)
+    }
+}
+
+/// What to do when a sink's queue is full.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum DropPolicy {
+    /// Drop the event being offered and count it (the default: emitters never block).
+    #[default]
+    DropNewest,
+    /// Wait for room. Nothing is dropped; the emitter may wait on a slow sink.
+    Block,
+}
+
+impl std::str::FromStr for DropPolicy {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "drop_newest" | "drop-newest" => Ok(DropPolicy::DropNewest),
+            "block" => Ok(DropPolicy::Block),
+            other => Err(format!(
+                "unknown drop policy `{other}`: expected drop_newest or block"
+            )),
+        }
+    }
+}
+
+/// How a sink runs: queue capacity, batch size, drop policy and which events.
+#[derive(Debug, Clone)]
+pub struct SinkOptions {
+    pub(crate) capacity: usize,
+    pub(crate) batch_size: usize,
+    pub(crate) policy: DropPolicy,
+    pub(crate) filter: EventFilter,
+}
+
+impl Default for SinkOptions {
+    fn default() -> Self {
+        Self {
+            capacity: 65_536,
+            batch_size: 512,
+            policy: DropPolicy::DropNewest,
+            filter: EventFilter::new(),
+        }
+    }
+}
+
+impl SinkOptions {
+    /// Most events waiting on the queue (default 65,536).
+    pub fn capacity(mut self, capacity: usize) -> Self {
+        self.capacity = capacity.max(1);
+        self
+    }
+    /// Most events per [`Sink::write`] (default 512).
+    pub fn batch_size(mut self, batch_size: usize) -> Self {
+        self.batch_size = batch_size.max(1);
+        self
+    }
+    /// What to do when the queue is full (default drop-newest).
+    pub fn policy(mut self, policy: DropPolicy) -> Self {
+        self.policy = policy;
+        self
+    }
+    /// Which events the sink gets (default all).
+    pub fn filter(mut self, filter: EventFilter) -> Self {
+        self.filter = filter;
+        self
+    }
+}
+
+/// Starts `sink` on its worker and subscribes it to `bus` with the options'
+/// filter. The returned handle gives its counters, `flush` and `shutdown`.
+pub fn attach(
+    bus: &EventBus,
+    sink: Box<dyn Sink>,
+    options: SinkOptions,
+) -> std::io::Result<Arc<SinkHandle>> {
+    let handle = SinkHandle::spawn(sink, &options)?;
+    bus.subscribe_filtered(runtime::SinkSubscriber(handle.clone()), options.filter);
+    Ok(handle)
+}

@@ -1,0 +1,338 @@
+//! The runtime every I/O sink runs on: a bounded queue, one worker thread,
+//! batching, a drop policy, counters, flush and shutdown.
+//!
+//! The emitting thread only puts a (pointer-sized) [`Event`] handle on the
+//! queue; the worker takes up to `batch_size` events at a time and hands them
+//! to [`Sink::write`] as one slice. A full queue applies the [`DropPolicy`].
+//! Errors and panics of the sink are counted and the worker keeps going.
+
+use super::{DropPolicy, Sink, SinkOptions};
+use crate::bus::{Subscriber, SubscriberError};
+use crate::event::Event;
+use crossbeam_channel::{
+    bounded, Receiver, RecvTimeoutError, SendTimeoutError, Sender, TrySendError,
+};
+use std::fmt;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+enum Msg {
+    Event(Event),
+    Flush(Sender<()>),
+    Shutdown(Sender<()>),
+}
+
+#[derive(Default)]
+struct Counters {
+    taken: AtomicU64,
+    written: AtomicU64,
+    dropped: AtomicU64,
+    failed: AtomicU64,
+    panics: AtomicU64,
+    errors: AtomicU64,
+}
+
+/// A snapshot of one sink's counters.
+///
+/// Every event the sink was offered is accounted for exactly once:
+/// `offered = written + failed + dropped + queue_depth + in_flight`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SinkStats {
+    /// The sink's name.
+    pub name: String,
+    /// Events accepted onto the queue.
+    pub queued: u64,
+    /// Events the sink wrote.
+    pub written: u64,
+    /// Events refused because the queue was full (or the sink was shut down).
+    pub dropped: u64,
+    /// Events in batches the sink failed to write (error or panic).
+    pub failed: u64,
+    /// Write or flush calls that returned an error.
+    pub errors: u64,
+    /// Write or flush calls that panicked.
+    pub panics: u64,
+    /// Events waiting on the queue now.
+    pub queue_depth: u64,
+}
+
+/// Why a flush or shutdown did not finish.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FlushError {
+    /// The worker did not finish within the timeout; the named sink still has
+    /// events queued.
+    Timeout {
+        /// The sink.
+        sink: String,
+        /// Events still queued when time ran out.
+        queued: u64,
+    },
+    /// The worker is gone (already shut down).
+    Closed {
+        /// The sink.
+        sink: String,
+    },
+}
+
+impl fmt::Display for FlushError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FlushError::Timeout { sink, queued } => {
+                write!(
+                    f,
+                    "sink `{sink}` did not flush in time ({queued} events still queued)"
+                )
+            }
+            FlushError::Closed { sink } => write!(f, "sink `{sink}` is already shut down"),
+        }
+    }
+}
+
+impl std::error::Error for FlushError {}
+
+thread_local! {
+    static INTERNAL: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// True on fcc's own worker threads. Layers use it to keep fcc's own logs out
+/// of the bus and OpenTelemetry (no feedback loops).
+pub fn is_internal_thread() -> bool {
+    INTERNAL.try_with(|c| c.get()).unwrap_or(false)
+}
+
+/// Marks the current thread as one of fcc's own (see [`is_internal_thread`]).
+pub fn mark_internal_thread() {
+    let _ = INTERNAL.try_with(|c| c.set(true));
+}
+
+/// A running sink: its queue, its worker and its counters. Cheap to share.
+pub struct SinkHandle {
+    name: String,
+    tx: Sender<Msg>,
+    policy: DropPolicy,
+    closed: AtomicBool,
+    counters: Arc<Counters>,
+    worker: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl SinkHandle {
+    /// Starts a worker thread for `sink`.
+    pub fn spawn(sink: Box<dyn Sink>, options: &SinkOptions) -> std::io::Result<Arc<SinkHandle>> {
+        let name = sink.name().to_owned();
+        let (tx, rx) = bounded(options.capacity.max(1));
+        let counters = Arc::new(Counters::default());
+        let worker = Worker {
+            sink,
+            rx,
+            counters: counters.clone(),
+            batch_size: options.batch_size.max(1),
+        };
+        let handle = std::thread::Builder::new()
+            .name(format!("fcc-sink-{name}"))
+            .spawn(move || {
+                mark_internal_thread();
+                worker.run();
+            })?;
+        Ok(Arc::new(SinkHandle {
+            name,
+            tx,
+            policy: options.policy,
+            closed: AtomicBool::new(false),
+            counters,
+            worker: Mutex::new(Some(handle)),
+        }))
+    }
+
+    /// The sink's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Offers one event. Never does I/O; with [`DropPolicy::Block`] it waits
+    /// for room on the queue. Returns false when the event was dropped.
+    #[inline]
+    pub fn enqueue(&self, event: &Event) -> bool {
+        if self.closed.load(Ordering::Relaxed) {
+            self.counters.dropped.fetch_add(1, Ordering::Relaxed);
+            return false;
+        }
+        let sent = match self.policy {
+            DropPolicy::DropNewest => match self.tx.try_send(Msg::Event(event.clone())) {
+                Ok(()) => true,
+                Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => false,
+            },
+            DropPolicy::Block => self.tx.send(Msg::Event(event.clone())).is_ok(),
+        };
+        if !sent {
+            self.counters.dropped.fetch_add(1, Ordering::Relaxed);
+        }
+        sent
+    }
+
+    /// The counters now.
+    pub fn stats(&self) -> SinkStats {
+        let c = &self.counters;
+        let depth = self.tx.len() as u64;
+        SinkStats {
+            name: self.name.clone(),
+            queued: c.taken.load(Ordering::Relaxed) + depth,
+            written: c.written.load(Ordering::Relaxed),
+            dropped: c.dropped.load(Ordering::Relaxed),
+            failed: c.failed.load(Ordering::Relaxed),
+            errors: c.errors.load(Ordering::Relaxed),
+            panics: c.panics.load(Ordering::Relaxed),
+            queue_depth: depth,
+        }
+    }
+
+    /// Waits until every event queued before this call is written and the sink
+    /// flushed, or `timeout` passes.
+    pub fn flush(&self, timeout: Duration) -> Result<(), FlushError> {
+        self.round_trip(Msg::Flush, timeout)
+    }
+
+    /// Writes what is queued, flushes, stops the worker. Events offered after
+    /// this are dropped and counted. Idempotent.
+    pub fn shutdown(&self, timeout: Duration) -> Result<(), FlushError> {
+        if self.closed.swap(true, Ordering::AcqRel) {
+            return Ok(());
+        }
+        let result = self.round_trip(Msg::Shutdown, timeout);
+        if result.is_ok() {
+            if let Some(w) = self.worker.lock().unwrap_or_else(|p| p.into_inner()).take() {
+                let _ = w.join();
+            }
+        }
+        result
+    }
+
+    fn round_trip(&self, msg: fn(Sender<()>) -> Msg, timeout: Duration) -> Result<(), FlushError> {
+        let deadline = Instant::now() + timeout;
+        let (ack_tx, ack_rx) = bounded(1);
+        let timed_out = || FlushError::Timeout {
+            sink: self.name.clone(),
+            queued: self.tx.len() as u64,
+        };
+        match self.tx.send_timeout(msg(ack_tx), timeout) {
+            Ok(()) => {}
+            Err(SendTimeoutError::Timeout(_)) => return Err(timed_out()),
+            Err(SendTimeoutError::Disconnected(_)) => {
+                return Err(FlushError::Closed {
+                    sink: self.name.clone(),
+                })
+            }
+        }
+        match ack_rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+            Ok(()) => Ok(()),
+            Err(RecvTimeoutError::Timeout) => Err(timed_out()),
+            Err(RecvTimeoutError::Disconnected) => Err(FlushError::Closed {
+                sink: self.name.clone(),
+            }),
+        }
+    }
+}
+
+impl fmt::Debug for SinkHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SinkHandle")
+            .field("stats", &self.stats())
+            .finish()
+    }
+}
+
+/// Puts a [`SinkHandle`] on an [`EventBus`](crate::EventBus) as a subscriber.
+pub(crate) struct SinkSubscriber(pub(crate) Arc<SinkHandle>);
+
+impl Subscriber for SinkSubscriber {
+    #[inline]
+    fn on_event(&self, event: &Event) -> Result<(), SubscriberError> {
+        if self.0.enqueue(event) {
+            Ok(())
+        } else {
+            Err(SubscriberError::new(format_args!(
+                "sink `{}` queue full: event dropped",
+                self.0.name
+            )))
+        }
+    }
+}
+
+struct Worker {
+    sink: Box<dyn Sink>,
+    rx: Receiver<Msg>,
+    counters: Arc<Counters>,
+    batch_size: usize,
+}
+
+impl Worker {
+    fn run(mut self) {
+        let mut batch: Vec<Event> = Vec::with_capacity(self.batch_size);
+        while let Ok(first) = self.rx.recv() {
+            let mut next = Some(first);
+            while let Some(msg) = next.take() {
+                match msg {
+                    Msg::Event(e) => {
+                        self.counters.taken.fetch_add(1, Ordering::Relaxed);
+                        batch.push(e);
+                        if batch.len() >= self.batch_size {
+                            self.write(&mut batch);
+                        }
+                    }
+                    Msg::Flush(ack) => {
+                        self.write(&mut batch);
+                        self.call(|s| s.flush(), 0);
+                        let _ = ack.send(());
+                    }
+                    Msg::Shutdown(ack) => {
+                        self.write(&mut batch);
+                        self.call(|s| s.shutdown(), 0);
+                        let _ = ack.send(());
+                        return;
+                    }
+                }
+                next = self.rx.try_recv().ok();
+            }
+            self.write(&mut batch);
+        }
+        self.write(&mut batch);
+        self.call(|s| s.shutdown(), 0);
+    }
+
+    fn write(&mut self, batch: &mut Vec<Event>) {
+        if batch.is_empty() {
+            return;
+        }
+        let n = batch.len() as u64;
+        if self.call(|s| s.write(batch), n) {
+            self.counters.written.fetch_add(n, Ordering::Relaxed);
+        }
+        batch.clear();
+    }
+
+    /// Runs one sink call, counting errors and panics; `n` events fail with it.
+    fn call(
+        &mut self,
+        f: impl FnOnce(&mut dyn Sink) -> Result<(), super::SinkError>,
+        n: u64,
+    ) -> bool {
+        let sink = &mut *self.sink;
+        match catch_unwind(AssertUnwindSafe(|| f(sink))) {
+            Ok(Ok(())) => true,
+            Ok(Err(_)) => {
+                self.counters.errors.fetch_add(1, Ordering::Relaxed);
+                self.counters.failed.fetch_add(n, Ordering::Relaxed);
+                false
+            }
+            Err(_) => {
+                self.counters.panics.fetch_add(1, Ordering::Relaxed);
+                self.counters.failed.fetch_add(n, Ordering::Relaxed);
+                false
+            }
+        }
+    }
+}

@@ -1,0 +1,97 @@
+//! Reading the `Telemetry` configuration from `OTEL_*` and `FCC_*` variables.
+
+use super::{InstallError, LogTarget, TelemetryBuilder};
+use crate::sinks::DropPolicy;
+use std::path::PathBuf;
+use std::time::Duration;
+use tracing_subscriber::filter::LevelFilter;
+
+/// The variables [`TelemetryBuilder::from_env`] reads, with their meaning.
+pub const VARIABLES: &[(&str, &str)] = &[
+    ("OTEL_SERVICE_NAME", "service name (default `unknown_service:<executable>`)"),
+    ("FCC_LOG", "where LogSink writes: `stderr` (default), `stdout`, `off`, or a file path"),
+    ("FCC_JSON_FILE", "attach a JsonFileSink appending NDJSON to this path"),
+    ("FCC_JSON_FILE_MAX_BYTES", "rotate the JSON file past this size (default 67108864)"),
+    ("FCC_QUEUE_CAPACITY", "events each sink queue holds (default 65536)"),
+    ("FCC_DROP_POLICY", "`drop_newest` (default) or `block` when a sink queue is full"),
+    ("FCC_FMT", "human-readable ordinary logs on stderr: `off`, `error`, `warn`, `info` (default), `debug`, `trace`"),
+    ("FCC_SHUTDOWN_TIMEOUT_MS", "how long shutdown waits for sinks to flush (default 5000)"),
+];
+
+fn bad(variable: &'static str, value: &str, reason: impl Into<String>) -> InstallError {
+    InstallError::Config {
+        variable,
+        value: value.to_owned(),
+        reason: reason.into(),
+    }
+}
+
+fn number(variable: &'static str, value: &str) -> Result<u64, InstallError> {
+    match value.trim().parse::<u64>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(bad(variable, value, "expected a whole number above 0")),
+    }
+}
+
+impl TelemetryBuilder {
+    /// A builder configured from the process environment (see [`VARIABLES`]).
+    pub fn from_env() -> Result<Self, InstallError> {
+        Self::from_vars(|k| std::env::var(k).ok())
+    }
+
+    /// A builder configured from `lookup` (a variable name to its value), for
+    /// tests and for configuration that does not come from the environment.
+    pub fn from_vars(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, InstallError> {
+        let mut b = TelemetryBuilder::default();
+        if let Some(name) = lookup("OTEL_SERVICE_NAME").filter(|s| !s.is_empty()) {
+            b = b.service_name(name);
+        }
+        if let Some(v) = lookup("FCC_LOG") {
+            b.log = match v.as_str() {
+                "stderr" | "" => LogTarget::Stderr,
+                "stdout" => LogTarget::Stdout,
+                "off" | "none" => LogTarget::Off,
+                path => LogTarget::File(PathBuf::from(path)),
+            };
+        }
+        if let Some(v) = lookup("FCC_JSON_FILE").filter(|s| !s.is_empty()) {
+            b = b.json_file(v);
+        }
+        if let Some(v) = lookup("FCC_JSON_FILE_MAX_BYTES") {
+            b.json_file_max_bytes = number("FCC_JSON_FILE_MAX_BYTES", &v)?;
+        }
+        if let Some(v) = lookup("FCC_QUEUE_CAPACITY") {
+            let n = number("FCC_QUEUE_CAPACITY", &v)?;
+            b.sink_options = b
+                .sink_options
+                .capacity(usize::try_from(n).unwrap_or(usize::MAX));
+        }
+        if let Some(v) = lookup("FCC_DROP_POLICY") {
+            let policy: DropPolicy = v
+                .parse()
+                .map_err(|e: String| bad("FCC_DROP_POLICY", &v, e))?;
+            b.sink_options = b.sink_options.policy(policy);
+        }
+        if let Some(v) = lookup("FCC_FMT") {
+            b.fmt = match v.to_ascii_lowercase().as_str() {
+                "off" | "none" => None,
+                "error" => Some(LevelFilter::ERROR),
+                "warn" => Some(LevelFilter::WARN),
+                "info" | "" => Some(LevelFilter::INFO),
+                "debug" => Some(LevelFilter::DEBUG),
+                "trace" => Some(LevelFilter::TRACE),
+                _ => {
+                    return Err(bad(
+                        "FCC_FMT",
+                        &v,
+                        "expected off, error, warn, info, debug or trace",
+                    ))
+                }
+            };
+        }
+        if let Some(v) = lookup("FCC_SHUTDOWN_TIMEOUT_MS") {
+            b.shutdown_timeout = Duration::from_millis(number("FCC_SHUTDOWN_TIMEOUT_MS", &v)?);
+        }
+        Ok(b)
+    }
+}

@@ -1,0 +1,364 @@
+//! One-call set-up: [`Telemetry::builder`] and [`init`](crate::init).
+//!
+//! The builder makes one `tracing` Registry with the [`FanoutLayer`] (the
+//! bus's entrance) and an optional human-readable `fmt` layer for ordinary
+//! logs; it starts the sinks (LogSink always unless turned off, a JsonFileSink
+//! when asked, any others you add) and returns a [`Telemetry`] guard. Dropping
+//! the guard, or calling [`Telemetry::shutdown`], writes everything queued and
+//! flushes every sink within a timeout.
+//!
+//! ```no_run
+//! use fcc::{EventType, Telemetry};
+//!
+//! let telemetry = Telemetry::builder()
+//!     .service_name("orchestrator")
+//!     .json_file("events.ndjson")
+//!     .install()?; // the process-wide tracing subscriber
+//! fcc::event!(EventType::WorkflowStarted, "orchestrator", correlation_id = "run-42");
+//! telemetry.shutdown()?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! In tests, use [`TelemetryBuilder::build`] and run code under
+//! `tracing::dispatcher::with_default(telemetry.dispatch(), ...)` so that each
+//! test has its own pipeline.
+//!
+//! Environment variables: see [`env::VARIABLES`] and [`TelemetryBuilder::from_env`].
+
+pub mod env;
+
+use crate::bus::{EventBus, EventFilter};
+use crate::layer::{is_quiet_target, FanoutLayer, EVENT_TARGET};
+use crate::sinks::runtime::is_internal_thread;
+use crate::sinks::{
+    attach, FlushError, JsonFileSink, LogSink, Sink, SinkError, SinkHandle, SinkOptions, SinkStats,
+};
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tracing_subscriber::filter::{filter_fn, LevelFilter};
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::Layer;
+
+/// Where LogSink writes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LogTarget {
+    /// Standard error (the default).
+    Stderr,
+    /// Standard output.
+    Stdout,
+    /// A file, appended to.
+    File(PathBuf),
+    /// No LogSink.
+    Off,
+}
+
+/// Why telemetry could not be set up. Each variant names what and where.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum InstallError {
+    /// A configuration value is invalid.
+    Config {
+        /// The variable or setting.
+        variable: &'static str,
+        /// Its value.
+        value: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A sink could not start (an unwritable path, say).
+    Sink(SinkError),
+    /// A worker thread could not be started.
+    Thread(std::io::Error),
+    /// A process-wide `tracing` subscriber is already installed.
+    AlreadyInstalled,
+}
+
+impl fmt::Display for InstallError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            InstallError::Config {
+                variable,
+                value,
+                reason,
+            } => {
+                write!(f, "invalid {variable}={value:?}: {reason}")
+            }
+            InstallError::Sink(e) => write!(f, "cannot start sink: {e}"),
+            InstallError::Thread(e) => write!(f, "cannot start a sink worker thread: {e}"),
+            InstallError::AlreadyInstalled => {
+                f.write_str("a global tracing subscriber is already installed")
+            }
+        }
+    }
+}
+
+impl std::error::Error for InstallError {}
+
+impl From<SinkError> for InstallError {
+    fn from(e: SinkError) -> Self {
+        InstallError::Sink(e)
+    }
+}
+
+/// Why shutdown did not finish cleanly: one error per sink that did not.
+#[derive(Debug)]
+pub struct ShutdownError(pub Vec<FlushError>);
+
+impl fmt::Display for ShutdownError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let parts: Vec<String> = self.0.iter().map(ToString::to_string).collect();
+        write!(f, "telemetry shutdown incomplete: {}", parts.join("; "))
+    }
+}
+
+impl std::error::Error for ShutdownError {}
+
+/// Configures a [`Telemetry`]; see the [module docs](self).
+#[must_use]
+pub struct TelemetryBuilder {
+    service_name: Option<String>,
+    log: LogTarget,
+    json_file: Option<PathBuf>,
+    json_file_max_bytes: u64,
+    sinks: Vec<(Box<dyn Sink>, SinkOptions)>,
+    sink_options: SinkOptions,
+    log_filter: EventFilter,
+    fmt: Option<LevelFilter>,
+    shutdown_timeout: Duration,
+    bus: Option<EventBus>,
+}
+
+impl Default for TelemetryBuilder {
+    fn default() -> Self {
+        Self {
+            service_name: None,
+            log: LogTarget::Stderr,
+            json_file: None,
+            json_file_max_bytes: 64 * 1024 * 1024,
+            sinks: Vec::new(),
+            sink_options: SinkOptions::default(),
+            log_filter: EventFilter::new(),
+            fmt: Some(LevelFilter::INFO),
+            shutdown_timeout: Duration::from_secs(5),
+            bus: None,
+        }
+    }
+}
+
+impl TelemetryBuilder {
+    /// The service name (`OTEL_SERVICE_NAME`).
+    pub fn service_name(mut self, name: impl Into<String>) -> Self {
+        self.service_name = Some(name.into());
+        self
+    }
+    /// Where LogSink writes (default stderr).
+    pub fn log(mut self, target: LogTarget) -> Self {
+        self.log = target;
+        self
+    }
+    /// Which events LogSink writes (default all).
+    pub fn log_filter(mut self, filter: EventFilter) -> Self {
+        self.log_filter = filter;
+        self
+    }
+    /// Adds a JsonFileSink appending NDJSON to `path`.
+    pub fn json_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.json_file = Some(path.into());
+        self
+    }
+    /// Rotate the JSON file past this size.
+    pub fn json_file_max_bytes(mut self, bytes: u64) -> Self {
+        self.json_file_max_bytes = bytes;
+        self
+    }
+    /// Adds any sink with its own options.
+    pub fn sink(mut self, sink: impl Sink, options: SinkOptions) -> Self {
+        self.sinks.push((Box::new(sink), options));
+        self
+    }
+    /// Queue, batch and drop policy for the built-in sinks.
+    pub fn sink_options(mut self, options: SinkOptions) -> Self {
+        self.sink_options = options;
+        self
+    }
+    /// Human-readable ordinary logs on stderr at this level; `None` turns them off.
+    pub fn fmt(mut self, level: Option<LevelFilter>) -> Self {
+        self.fmt = level;
+        self
+    }
+    /// How long shutdown waits for each sink.
+    pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
+        self.shutdown_timeout = timeout;
+        self
+    }
+    /// Publish on this bus (default a new one), to share it with subscribers.
+    pub fn bus(mut self, bus: EventBus) -> Self {
+        self.bus = Some(bus);
+        self
+    }
+
+    /// Starts the sinks and builds the pipeline without installing it globally.
+    pub fn build(self) -> Result<Telemetry, InstallError> {
+        let bus = self.bus.unwrap_or_default();
+        // Open every file first, so a bad path fails before any thread starts.
+        let mut sinks: Vec<(Box<dyn Sink>, SinkOptions)> = Vec::new();
+        let log_options = self.sink_options.clone().filter(self.log_filter.clone());
+        match &self.log {
+            LogTarget::Stderr => sinks.push((Box::new(LogSink::stderr()), log_options)),
+            LogTarget::Stdout => sinks.push((Box::new(LogSink::stdout()), log_options)),
+            LogTarget::File(p) => sinks.push((Box::new(LogSink::file(p)?), log_options)),
+            LogTarget::Off => {}
+        }
+        if let Some(path) = &self.json_file {
+            let sink = JsonFileSink::new(path)?.max_bytes(self.json_file_max_bytes);
+            sinks.push((Box::new(sink), self.sink_options.clone()));
+        }
+        sinks.extend(self.sinks);
+        let mut handles = Vec::new();
+        for (sink, options) in sinks {
+            handles.push(attach(&bus, sink, options).map_err(InstallError::Thread)?);
+        }
+        let fanout = FanoutLayer::new(bus.clone());
+        let fmt_layer = self.fmt.map(|level| {
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_filter(level)
+                .with_filter(filter_fn(|meta| {
+                    // Bus events are logged once, by LogSink. Exporter libraries'
+                    // chatter below WARN is not for users; their warnings are.
+                    let bus_event = meta.target() == EVENT_TARGET;
+                    let chatter =
+                        is_quiet_target(meta.target()) && *meta.level() > tracing::Level::WARN;
+                    !bus_event && !chatter
+                }))
+        });
+        let subscriber = tracing_subscriber::registry()
+            .with(fanout.clone())
+            .with(fmt_layer);
+        let service_name = self.service_name.unwrap_or_else(default_service_name);
+        Ok(Telemetry {
+            bus,
+            fanout,
+            sinks: handles,
+            dispatch: tracing::Dispatch::new(subscriber),
+            service_name,
+            shutdown_timeout: self.shutdown_timeout,
+            shut_down: AtomicBool::new(false),
+        })
+    }
+
+    /// Builds the pipeline and installs it as the process-wide `tracing` subscriber.
+    pub fn install(self) -> Result<Telemetry, InstallError> {
+        let telemetry = self.build()?;
+        tracing::dispatcher::set_global_default(telemetry.dispatch.clone())
+            .map_err(|_| InstallError::AlreadyInstalled)?;
+        Ok(telemetry)
+    }
+}
+
+/// `unknown_service:<executable>`, as the OpenTelemetry SDKs default it.
+fn default_service_name() -> String {
+    let exe = std::env::current_exe()
+        .ok()
+        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()));
+    match exe {
+        Some(name) => format!("unknown_service:{name}"),
+        None => "unknown_service".to_owned(),
+    }
+}
+
+/// The running pipeline. Dropping it flushes and stops every sink.
+pub struct Telemetry {
+    bus: EventBus,
+    fanout: FanoutLayer,
+    sinks: Vec<Arc<SinkHandle>>,
+    dispatch: tracing::Dispatch,
+    service_name: String,
+    shutdown_timeout: Duration,
+    shut_down: AtomicBool,
+}
+
+impl Telemetry {
+    /// A builder with the defaults (LogSink on stderr, fmt logs at info).
+    pub fn builder() -> TelemetryBuilder {
+        TelemetryBuilder::default()
+    }
+    /// The bus, to subscribe in-process handlers.
+    pub fn bus(&self) -> &EventBus {
+        &self.bus
+    }
+    /// The `tracing` dispatcher, for `tracing::dispatcher::with_default`.
+    pub fn dispatch(&self) -> &tracing::Dispatch {
+        &self.dispatch
+    }
+    /// The service name in use.
+    pub fn service_name(&self) -> &str {
+        &self.service_name
+    }
+    /// Each sink's counters.
+    pub fn sink_stats(&self) -> Vec<SinkStats> {
+        self.sinks.iter().map(|s| s.stats()).collect()
+    }
+    /// Marked `tracing` events that were not valid events.
+    pub fn rejected_events(&self) -> u64 {
+        self.fanout.rejected()
+    }
+    /// Waits until every sink has written what was queued before this call.
+    pub fn flush(&self, timeout: Duration) -> Result<(), ShutdownError> {
+        let errors: Vec<FlushError> = self
+            .sinks
+            .iter()
+            .filter_map(|s| s.flush(timeout).err())
+            .collect();
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(ShutdownError(errors))
+        }
+    }
+    /// Writes everything queued, flushes and stops every sink. Idempotent.
+    pub fn shutdown(&self) -> Result<(), ShutdownError> {
+        if self.shut_down.swap(true, Ordering::AcqRel) {
+            return Ok(());
+        }
+        let errors: Vec<FlushError> = self
+            .sinks
+            .iter()
+            .filter_map(|s| s.shutdown(self.shutdown_timeout).err())
+            .collect();
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(ShutdownError(errors))
+        }
+    }
+}
+
+impl Drop for Telemetry {
+    fn drop(&mut self) {
+        if let Err(e) = self.shutdown() {
+            if !is_internal_thread() {
+                eprintln!("fcc: {e}");
+            }
+        }
+    }
+}
+
+impl fmt::Debug for Telemetry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Telemetry")
+            .field("service_name", &self.service_name)
+            .field("sinks", &self.sink_stats())
+            .finish()
+    }
+}
+
+/// Sets up telemetry from the environment ([`TelemetryBuilder::from_env`]) and
+/// installs it as the process-wide `tracing` subscriber.
+pub fn init() -> Result<Telemetry, InstallError> {
+    TelemetryBuilder::from_env()?.install()
+}
