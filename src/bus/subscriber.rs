@@ -1,6 +1,7 @@
 //! [`Subscriber`]: what the bus delivers events to.
 
 use crate::event::Event;
+use std::borrow::Cow;
 use std::fmt;
 
 /// Receives events from an [`EventBus`](crate::EventBus).
@@ -36,12 +37,17 @@ pub trait Subscriber: Send + Sync + 'static {
 
 /// A subscriber's reason for refusing an event.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SubscriberError(String);
+pub struct SubscriberError(Cow<'static, str>);
 
 impl SubscriberError {
     /// An error with this message.
     pub fn new(message: impl fmt::Display) -> Self {
-        Self(message.to_string())
+        Self(Cow::Owned(message.to_string()))
+    }
+
+    /// An error with a fixed message (no allocation, for hot paths).
+    pub const fn from_static(message: &'static str) -> Self {
+        Self(Cow::Borrowed(message))
     }
 }
 

@@ -38,6 +38,7 @@
 //! fields, so sinks and subscribers can keep events without cost.
 
 pub mod catalog;
+mod id;
 mod ids;
 mod json;
 mod level;
@@ -355,7 +356,7 @@ impl EventBuilder {
     /// Finishes the event.
     pub fn build(mut self) -> Event {
         if self.0.event_id.is_nil() {
-            self.0.event_id = Uuid::now_v7();
+            self.0.event_id = id::new_v7();
         }
         if self.0.timestamp.unix_micros() == Timestamp::from_unix_micros(i64::MIN).unix_micros() {
             self.0.timestamp = Timestamp::now();

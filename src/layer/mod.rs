@@ -30,14 +30,14 @@
 //! ```
 //!
 //! An `event_type` that is neither in the catalog nor a valid custom name makes
-//! no bus event; the layer counts it ([`FanoutLayer::rejected`]) and logs why
-//! once per call site. All other `tracing` events are ordinary logs and never
+//! no bus event; the layer counts it ([`FanoutLayer::rejected`]) and prints
+//! the reason for the first one to stderr. All other `tracing` events are ordinary logs and never
 //! reach the bus.
 //!
 //! # No feedback loops
 //!
 //! Events from fcc's own worker threads (see
-//! [`is_internal_thread`](crate::sinks::runtime::is_internal_thread)) and from
+//! [`is_internal_thread`]) and from
 //! the exporter libraries listed in [`QUIET_TARGETS`] never reach the bus.
 
 mod fields;

@@ -134,6 +134,7 @@ pub struct SinkOptions {
     pub(crate) batch_size: usize,
     pub(crate) policy: DropPolicy,
     pub(crate) filter: EventFilter,
+    pub(crate) poll_interval: std::time::Duration,
 }
 
 impl Default for SinkOptions {
@@ -143,6 +144,7 @@ impl Default for SinkOptions {
             batch_size: 512,
             policy: DropPolicy::DropNewest,
             filter: EventFilter::new(),
+            poll_interval: std::time::Duration::from_millis(5),
         }
     }
 }
@@ -161,6 +163,12 @@ impl SinkOptions {
     /// What to do when the queue is full (default drop-newest).
     pub fn policy(mut self, policy: DropPolicy) -> Self {
         self.policy = policy;
+        self
+    }
+    /// Longest the idle worker sleeps before looking at its queue again
+    /// (default 5 ms): the most an event waits before its batch is written.
+    pub fn poll_interval(mut self, interval: std::time::Duration) -> Self {
+        self.poll_interval = interval;
         self
     }
     /// Which events the sink gets (default all).

@@ -5,18 +5,23 @@
 //! queue; the worker takes up to `batch_size` events at a time and hands them
 //! to [`Sink::write`] as one slice. A full queue applies the [`DropPolicy`].
 //! Errors and panics of the sink are counted and the worker keeps going.
+//!
+//! The worker polls its queue and parks for at most `poll_interval` (default
+//! 5 ms) when it finds nothing, so an emitter never pays for waking it (a
+//! futex syscall per event otherwise). Emitters wake it only when the queue
+//! is full; `flush` and `shutdown` wake it at once.
 
 use super::{DropPolicy, Sink, SinkOptions};
 use crate::bus::{Subscriber, SubscriberError};
 use crate::event::Event;
 use crossbeam_channel::{
-    bounded, Receiver, RecvTimeoutError, SendTimeoutError, Sender, TrySendError,
+    bounded, Receiver, RecvTimeoutError, SendTimeoutError, Sender, TryRecvError, TrySendError,
 };
 use std::fmt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
+use std::thread::{JoinHandle, Thread};
 use std::time::{Duration, Instant};
 
 enum Msg {
@@ -118,6 +123,7 @@ pub struct SinkHandle {
     closed: AtomicBool,
     counters: Arc<Counters>,
     worker: Mutex<Option<JoinHandle<()>>>,
+    worker_thread: Thread,
 }
 
 impl SinkHandle {
@@ -131,6 +137,7 @@ impl SinkHandle {
             rx,
             counters: counters.clone(),
             batch_size: options.batch_size.max(1),
+            poll_interval: options.poll_interval,
         };
         let handle = std::thread::Builder::new()
             .name(format!("fcc-sink-{name}"))
@@ -144,6 +151,7 @@ impl SinkHandle {
             policy: options.policy,
             closed: AtomicBool::new(false),
             counters,
+            worker_thread: handle.thread().clone(),
             worker: Mutex::new(Some(handle)),
         }))
     }
@@ -161,12 +169,16 @@ impl SinkHandle {
             self.counters.dropped.fetch_add(1, Ordering::Relaxed);
             return false;
         }
-        let sent = match self.policy {
-            DropPolicy::DropNewest => match self.tx.try_send(Msg::Event(event.clone())) {
-                Ok(()) => true,
-                Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => false,
-            },
-            DropPolicy::Block => self.tx.send(Msg::Event(event.clone())).is_ok(),
+        let sent = match self.tx.try_send(Msg::Event(event.clone())) {
+            Ok(()) => true,
+            Err(TrySendError::Disconnected(_)) => false,
+            Err(TrySendError::Full(msg)) => {
+                self.worker_thread.unpark();
+                match self.policy {
+                    DropPolicy::DropNewest => false,
+                    DropPolicy::Block => self.tx.send(msg).is_ok(),
+                }
+            }
         };
         if !sent {
             self.counters.dropped.fetch_add(1, Ordering::Relaxed);
@@ -218,8 +230,9 @@ impl SinkHandle {
             sink: self.name.clone(),
             queued: self.tx.len() as u64,
         };
+        self.worker_thread.unpark();
         match self.tx.send_timeout(msg(ack_tx), timeout) {
-            Ok(()) => {}
+            Ok(()) => self.worker_thread.unpark(),
             Err(SendTimeoutError::Timeout(_)) => return Err(timed_out()),
             Err(SendTimeoutError::Disconnected(_)) => {
                 return Err(FlushError::Closed {
@@ -267,40 +280,61 @@ struct Worker {
     rx: Receiver<Msg>,
     counters: Arc<Counters>,
     batch_size: usize,
+    poll_interval: Duration,
 }
 
 impl Worker {
     fn run(mut self) {
         let mut batch: Vec<Event> = Vec::with_capacity(self.batch_size);
-        while let Ok(first) = self.rx.recv() {
-            let mut next = Some(first);
-            while let Some(msg) = next.take() {
-                match msg {
-                    Msg::Event(e) => {
-                        self.counters.taken.fetch_add(1, Ordering::Relaxed);
-                        batch.push(e);
-                        if batch.len() >= self.batch_size {
-                            self.write(&mut batch);
+        loop {
+            let mut took_any = false;
+            loop {
+                match self.rx.try_recv() {
+                    Ok(msg) => {
+                        took_any = true;
+                        if self.handle(msg, &mut batch) {
+                            return;
                         }
                     }
-                    Msg::Flush(ack) => {
-                        self.write(&mut batch);
-                        self.call(|s| s.flush(), 0);
-                        let _ = ack.send(());
-                    }
-                    Msg::Shutdown(ack) => {
+                    Err(TryRecvError::Empty) => break,
+                    Err(TryRecvError::Disconnected) => {
                         self.write(&mut batch);
                         self.call(|s| s.shutdown(), 0);
-                        let _ = ack.send(());
                         return;
                     }
                 }
-                next = self.rx.try_recv().ok();
             }
             self.write(&mut batch);
+            if !took_any {
+                std::thread::park_timeout(self.poll_interval);
+            }
         }
-        self.write(&mut batch);
-        self.call(|s| s.shutdown(), 0);
+    }
+
+    /// Handles one message; true when the worker must stop.
+    fn handle(&mut self, msg: Msg, batch: &mut Vec<Event>) -> bool {
+        match msg {
+            Msg::Event(e) => {
+                self.counters.taken.fetch_add(1, Ordering::Relaxed);
+                batch.push(e);
+                if batch.len() >= self.batch_size {
+                    self.write(batch);
+                }
+                false
+            }
+            Msg::Flush(ack) => {
+                self.write(batch);
+                self.call(|s| s.flush(), 0);
+                let _ = ack.send(());
+                false
+            }
+            Msg::Shutdown(ack) => {
+                self.write(batch);
+                self.call(|s| s.shutdown(), 0);
+                let _ = ack.send(());
+                true
+            }
+        }
     }
 
     fn write(&mut self, batch: &mut Vec<Event>) {

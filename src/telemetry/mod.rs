@@ -1,4 +1,4 @@
-//! One-call set-up: [`Telemetry::builder`] and [`init`](crate::init).
+//! One-call set-up: [`Telemetry::builder`] and [`init`].
 //!
 //! The builder makes one `tracing` Registry with the [`FanoutLayer`] (the
 //! bus's entrance) and an optional human-readable `fmt` layer for ordinary

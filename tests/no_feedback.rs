@@ -1,0 +1,70 @@
+//! No feedback loops: what fcc's own workers and exporter libraries log never
+//! reaches the bus. This file installs the process-wide subscriber, so it is
+//! its own test binary with one test.
+
+use fcc::sinks::{Sink, SinkError, SinkOptions};
+use fcc::{Event, EventType, LogTarget, Telemetry};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// A sink that, like a chatty exporter, logs and even emits bus events while
+/// writing. Without the guard this would feed itself forever.
+struct Chatty(Arc<AtomicU64>);
+
+impl Sink for Chatty {
+    fn name(&self) -> &str {
+        "chatty"
+    }
+    fn write(&mut self, batch: &[Event]) -> Result<(), SinkError> {
+        for e in batch {
+            self.0.fetch_add(1, Ordering::Relaxed);
+            fcc::emit(e.to_builder().event_id(uuid::Uuid::now_v7()).build());
+            tracing::warn!(event_type = "exporter.batch.sent", "exported one event");
+        }
+        Ok(())
+    }
+}
+
+#[test]
+fn internal_threads_and_exporter_libraries_never_reach_the_bus() {
+    let written = Arc::new(AtomicU64::new(0));
+    let t = Telemetry::builder()
+        .log(LogTarget::Off)
+        .fmt(None)
+        .sink(Chatty(written.clone()), SinkOptions::default())
+        .install()
+        .unwrap();
+    let published = Arc::new(AtomicU64::new(0));
+    let p = published.clone();
+    t.bus().subscribe(move |_: &Event| {
+        p.fetch_add(1, Ordering::Relaxed);
+    });
+
+    for _ in 0..10 {
+        fcc::emit(Event::builder(EventType::ActionStarted, "ActionEngine"));
+    }
+    // Exporter libraries' own events, even marked ones, stay out.
+    tracing::info!(target: "hyper::proto::h1", event_type = "http.request.sent", "sent");
+    tracing::warn!(target: "tonic::transport", event_type = "grpc.call.failed", "failed");
+    tracing::info!(target: "opentelemetry_sdk", event_type = "otel.export.done", "done");
+    // fcc's own internal target too.
+    tracing::info!(target: "fcc::internal::sink", event_type = "fcc.sink.flushed", "flushed");
+
+    t.flush(Duration::from_secs(5)).unwrap();
+    std::thread::sleep(Duration::from_millis(50));
+    t.flush(Duration::from_secs(5)).unwrap();
+    assert_eq!(published.load(Ordering::Relaxed), 10);
+    assert_eq!(written.load(Ordering::Relaxed), 10);
+    assert_eq!(t.rejected_events(), 0);
+    // A second global install is refused with a clear error.
+    let err = Telemetry::builder()
+        .log(LogTarget::Off)
+        .fmt(None)
+        .install()
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "a global tracing subscriber is already installed"
+    );
+}

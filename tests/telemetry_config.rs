@@ -1,0 +1,101 @@
+//! Configuration from OTEL_* and FCC_* variables, and its errors.
+
+use fcc::telemetry::env::VARIABLES;
+use fcc::{Event, EventSerializer, InstallError, TelemetryBuilder};
+use std::collections::HashMap;
+
+fn vars(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+    let map: HashMap<String, String> = pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    move |k| map.get(k).cloned()
+}
+
+#[test]
+fn valid_variables_configure_the_pipeline() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("fcc.log");
+    let json = dir.path().join("fcc.ndjson");
+    let t = TelemetryBuilder::from_vars(vars(&[
+        ("OTEL_SERVICE_NAME", "orchestrator"),
+        ("FCC_LOG", log.to_str().unwrap()),
+        ("FCC_JSON_FILE", json.to_str().unwrap()),
+        ("FCC_QUEUE_CAPACITY", "128"),
+        ("FCC_DROP_POLICY", "block"),
+        ("FCC_FMT", "off"),
+        ("FCC_SHUTDOWN_TIMEOUT_MS", "2000"),
+    ]))
+    .unwrap()
+    .build()
+    .unwrap();
+    assert_eq!(t.service_name(), "orchestrator");
+    let names: Vec<String> = t.sink_stats().into_iter().map(|s| s.name).collect();
+    assert_eq!(names, ["log", "json_file"]);
+    tracing::dispatcher::with_default(t.dispatch(), || {
+        fcc::emit(Event::info("orchestrator", "start", ""))
+    });
+    t.shutdown().unwrap();
+    assert_eq!(EventSerializer::load(&json).unwrap().len(), 1);
+    assert_eq!(std::fs::read_to_string(&log).unwrap().lines().count(), 1);
+}
+
+#[test]
+fn defaults_follow_the_otel_convention() {
+    let t = TelemetryBuilder::from_vars(vars(&[("FCC_LOG", "off"), ("FCC_FMT", "off")]))
+        .unwrap()
+        .build()
+        .unwrap();
+    assert!(
+        t.service_name().starts_with("unknown_service:"),
+        "{}",
+        t.service_name()
+    );
+    assert!(t.sink_stats().is_empty());
+}
+
+#[test]
+fn invalid_values_name_the_variable_and_value() {
+    for (var, value, says) in [
+        (
+            "FCC_QUEUE_CAPACITY",
+            "lots",
+            "expected a whole number above 0",
+        ),
+        ("FCC_QUEUE_CAPACITY", "0", "expected a whole number above 0"),
+        (
+            "FCC_DROP_POLICY",
+            "drop_oldest",
+            "expected drop_newest or block",
+        ),
+        ("FCC_FMT", "loud", "expected off, error, warn"),
+        ("FCC_SHUTDOWN_TIMEOUT_MS", "-5", "whole number"),
+        ("FCC_JSON_FILE_MAX_BYTES", "1e9", "whole number"),
+    ] {
+        let err = TelemetryBuilder::from_vars(vars(&[(var, value)]))
+            .err()
+            .expect(var);
+        assert!(matches!(err, InstallError::Config { .. }));
+        let msg = err.to_string();
+        assert!(
+            msg.starts_with(&format!("invalid {var}={value:?}: ")),
+            "{msg}"
+        );
+        assert!(msg.contains(says), "{msg}");
+    }
+}
+
+#[test]
+fn every_variable_is_documented() {
+    let names: Vec<&str> = VARIABLES.iter().map(|(n, _)| *n).collect();
+    for v in [
+        "OTEL_SERVICE_NAME",
+        "FCC_LOG",
+        "FCC_JSON_FILE",
+        "FCC_QUEUE_CAPACITY",
+        "FCC_DROP_POLICY",
+        "FCC_FMT",
+    ] {
+        assert!(names.contains(&v), "{v}");
+    }
+}
