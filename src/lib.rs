@@ -6,10 +6,17 @@
 //!
 //! The modules follow the data flow:
 //!
-//! 1. [`event`]: the [`Event`] model and the 81-type [`EventType`] catalog.
+//! 1. [`mod@event`]: the [`Event`] model and the 81-type [`EventType`] catalog.
 //! 2. [`bus`]: the [`EventBus`] that delivers events to matching subscribers.
 //! 3. [`serialization`]: [`EventSerializer`] writes and reads event files,
 //!    [`EventReplay`] publishes them again.
+//! 4. [`layer`]: [`emit`], [`event!`] and the [`FanoutLayer`]: events travel
+//!    as `tracing` events and enter the bus through the layer.
+//! 5. [`sinks`]: where events leave the process ([`sinks::LogSink`],
+//!    [`sinks::JsonFileSink`], your own [`sinks::Sink`]), each on its own
+//!    worker thread behind a bounded queue.
+//! 6. [`telemetry`]: [`Telemetry::builder`] and [`init`] wire it all up and
+//!    return the guard that flushes everything on shutdown.
 //!
 //! ## A first run
 //!

@@ -16,7 +16,7 @@
 //!   a crash loses at most the line being written.
 //!
 //! [`EventSerializer::load`] tells the two apart by their first line. Each event
-//! is in the form described in [`crate::event`]'s JSON docs. Every error names
+//! is in the form described in [`mod@crate::event`]'s JSON docs. Every error names
 //! the file, the line and the event index, and nothing is returned (or
 //! replayed) from a file with an error in it.
 //!
