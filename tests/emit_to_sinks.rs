@@ -165,3 +165,25 @@ fn without_a_layer_emit_does_nothing_and_keeps_nothing() {
     );
     t.flush(Duration::from_secs(1)).unwrap();
 }
+
+/// LogSink is the single logging side effect for bus events: the fmt layer for
+/// ordinary logs must not print them again.
+#[test]
+fn bus_events_are_not_logged_twice_by_the_fmt_layer() {
+    let out = std::process::Command::new(env!("CARGO"))
+        .args(["run", "-q", "--example", "events", "--"])
+        .arg(tempfile::tempdir().unwrap().path().join("e.ndjson"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let mentions = stderr
+        .lines()
+        .filter(|l| l.contains("tool call timed out") && !l.trim_start().starts_with("error"))
+        .count();
+    assert_eq!(mentions, 1, "{stderr}");
+    assert!(
+        stderr.contains("an ordinary log line"),
+        "ordinary logs still shown"
+    );
+}

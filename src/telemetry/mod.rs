@@ -230,7 +230,8 @@ impl TelemetryBuilder {
                 .with_filter(filter_fn(|meta| {
                     // Bus events are logged once, by LogSink. Exporter libraries'
                     // chatter below WARN is not for users; their warnings are.
-                    let bus_event = meta.target() == EVENT_TARGET;
+                    let bus_event = meta.target() == EVENT_TARGET
+                        || meta.is_event() && meta.fields().field("event_type").is_some();
                     let chatter =
                         is_quiet_target(meta.target()) && *meta.level() > tracing::Level::WARN;
                     !bus_event && !chatter
