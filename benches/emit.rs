@@ -25,6 +25,28 @@ fn fcc_event(n: u64) -> Event {
         .build()
 }
 
+/// The peer's event: the same fields as `fcc_event`, through tracing's fmt JSON layer.
+fn peer_event(n: u64) {
+    tracing::info!(
+        event_type = "simulation.step",
+        source = "SimulationEngine",
+        correlation_id = "run-42",
+        step = n,
+        node_id = "N1",
+        "simulation step"
+    );
+}
+
+fn fmt_json_dispatch(path: &std::path::Path) -> tracing::Dispatch {
+    let file = BufWriter::new(File::create(path).unwrap());
+    tracing::Dispatch::new(
+        tracing_subscriber::fmt()
+            .json()
+            .with_writer(Mutex::new(file))
+            .finish(),
+    )
+}
+
 fn telemetry(dir: &std::path::Path, policy: DropPolicy) -> Telemetry {
     Telemetry::builder()
         .log(LogTarget::File(dir.join("events.log")))
@@ -56,26 +78,14 @@ fn bench_emit(c: &mut Criterion, dir: &std::path::Path) {
     let stats = t.sink_stats();
     drop(t);
 
-    let file = BufWriter::new(File::create(dir.join("fmt.json")).unwrap());
-    let subscriber = tracing_subscriber::fmt()
-        .json()
-        .with_writer(Mutex::new(file))
-        .finish();
-    let dispatch = tracing::Dispatch::new(subscriber);
+    let dispatch = fmt_json_dispatch(&dir.join("fmt.json"));
     let mut m = 0u64;
     group.bench_function("tracing_fmt_json_layer", |b| {
         tracing::dispatcher::with_default(&dispatch, || {
             b.iter_custom(|iters| {
                 support::timed("fmt_json", iters, || {
                     m += 1;
-                    tracing::info!(
-                        event_type = "simulation.step",
-                        source = "SimulationEngine",
-                        correlation_id = "run-42",
-                        step = black_box(m),
-                        node_id = "N1",
-                        "simulation step"
-                    );
+                    peer_event(black_box(m));
                 })
             })
         })
@@ -108,25 +118,12 @@ fn emitting_thread_cpu(dir: &std::path::Path) {
             t.flush(Duration::from_secs(30)).unwrap();
         }
     });
-    let file = BufWriter::new(File::create(dir.join("fmt-cpu.json")).unwrap());
-    let dispatch = tracing::Dispatch::new(
-        tracing_subscriber::fmt()
-            .json()
-            .with_writer(Mutex::new(file))
-            .finish(),
-    );
+    let dispatch = fmt_json_dispatch(&dir.join("fmt-cpu.json"));
     let mut peer_best = f64::MAX;
     tracing::dispatcher::with_default(&dispatch, || {
         for round in 0..6u64 {
             let ns = support::cpu_ns_per_iter(BATCH, || {
-                tracing::info!(
-                    event_type = "simulation.step",
-                    source = "SimulationEngine",
-                    correlation_id = "run-42",
-                    step = black_box(round),
-                    node_id = "N1",
-                    "simulation step"
-                )
+                peer_event(black_box(round));
             });
             if round > 0 {
                 peer_best = peer_best.min(ns);

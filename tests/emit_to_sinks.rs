@@ -48,8 +48,8 @@ fn emitted_events_reach_both_sinks_unchanged() {
     }
 }
 
-#[test]
-fn the_event_macro_sets_fields_and_payload() {
+/// Telemetry with no file sinks and a subscriber that keeps every bus event.
+fn recording_telemetry() -> (Telemetry, Arc<Mutex<Vec<Event>>>) {
     let t = Telemetry::builder()
         .log(LogTarget::Off)
         .fmt(None)
@@ -59,6 +59,12 @@ fn the_event_macro_sets_fields_and_payload() {
     let s = seen.clone();
     t.bus()
         .subscribe(move |e: &Event| s.lock().unwrap().push(e.clone()));
+    (t, seen)
+}
+
+#[test]
+fn the_event_macro_sets_fields_and_payload() {
+    let (t, seen) = recording_telemetry();
     tracing::dispatcher::with_default(t.dispatch(), || {
         fcc::event!(
             EventType::GovernanceGateFailed,
@@ -86,15 +92,7 @@ fn the_event_macro_sets_fields_and_payload() {
 
 #[test]
 fn plain_tracing_events_with_an_event_type_are_bus_events() {
-    let t = Telemetry::builder()
-        .log(LogTarget::Off)
-        .fmt(None)
-        .build()
-        .unwrap();
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let s = seen.clone();
-    t.bus()
-        .subscribe(move |e: &Event| s.lock().unwrap().push(e.clone()));
+    let (t, seen) = recording_telemetry();
     tracing::dispatcher::with_default(t.dispatch(), || {
         tracing::warn!(
             event_type = "protocol.mcp.tool.failed",
