@@ -38,6 +38,12 @@ fn splitmix(state: &Cell<u64>) -> u64 {
 
 const COUNTER_BITS: u32 = 42;
 
+/// A counter start for a new millisecond: random, in the lower half of the
+/// range so it has room to count up.
+fn fresh_counter(rng: &Cell<u64>) -> u64 {
+    splitmix(rng) >> (64 - COUNTER_BITS + 1)
+}
+
 /// A new time-ordered UUID v7.
 pub(crate) fn new_v7() -> Uuid {
     let now_ms = SystemTime::now()
@@ -51,13 +57,12 @@ pub(crate) fn new_v7() -> Uuid {
                 if next >> COUNTER_BITS != 0 {
                     // Counter exhausted within one millisecond: borrow the next one.
                     ms += 1;
-                    splitmix(&st.rng) >> (64 - COUNTER_BITS + 1)
+                    fresh_counter(&st.rng)
                 } else {
                     next
                 }
             } else {
-                // Start low in the range so the counter has room to grow.
-                splitmix(&st.rng) >> (64 - COUNTER_BITS + 1)
+                fresh_counter(&st.rng)
             };
             st.ms.set(ms);
             st.counter.set(counter);

@@ -255,7 +255,9 @@ fn write_wrapped(out: &mut Vec<u8>, events: &[Event], pretty: bool) {
     });
 }
 
-fn write_ndjson(out: &mut Vec<u8>, events: &[Event]) {
+/// Appends `events` as NDJSON lines to `out`: the one NDJSON writer, shared
+/// with [`JsonFileSink`](crate::sinks::JsonFileSink).
+pub(crate) fn write_ndjson(out: &mut Vec<u8>, events: &[Event]) {
     for e in events {
         let _ = serde_json::to_writer(&mut *out, e);
         out.push(b'\n');

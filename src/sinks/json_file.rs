@@ -150,11 +150,7 @@ impl Sink for JsonFileSink {
 
     fn write(&mut self, batch: &[Event]) -> Result<(), SinkError> {
         self.buf.clear();
-        for event in batch {
-            // Writing into a Vec cannot fail, and an Event always serializes.
-            let _ = serde_json::to_writer(&mut self.buf, event);
-            self.buf.push(b'\n');
-        }
+        crate::serialization::write_ndjson(&mut self.buf, batch);
         if self.size > 0 && self.size + self.buf.len() as u64 > self.max_bytes {
             self.rotate()?;
         }

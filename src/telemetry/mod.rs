@@ -308,34 +308,30 @@ impl Telemetry {
     pub fn rejected_events(&self) -> u64 {
         self.fanout.rejected()
     }
-    /// Waits until every sink has written what was queued before this call.
-    pub fn flush(&self, timeout: Duration) -> Result<(), ShutdownError> {
-        let errors: Vec<FlushError> = self
-            .sinks
-            .iter()
-            .filter_map(|s| s.flush(timeout).err())
-            .collect();
+    /// Runs `op` on every sink (all of them, even after a failure) and
+    /// gathers the failures.
+    fn each_sink(
+        &self,
+        op: impl Fn(&SinkHandle) -> Result<(), FlushError>,
+    ) -> Result<(), ShutdownError> {
+        let errors: Vec<FlushError> = self.sinks.iter().filter_map(|s| op(s).err()).collect();
         if errors.is_empty() {
             Ok(())
         } else {
             Err(ShutdownError(errors))
         }
     }
+
+    /// Waits until every sink has written what was queued before this call.
+    pub fn flush(&self, timeout: Duration) -> Result<(), ShutdownError> {
+        self.each_sink(|s| s.flush(timeout))
+    }
     /// Writes everything queued, flushes and stops every sink. Idempotent.
     pub fn shutdown(&self) -> Result<(), ShutdownError> {
         if self.shut_down.swap(true, Ordering::AcqRel) {
             return Ok(());
         }
-        let errors: Vec<FlushError> = self
-            .sinks
-            .iter()
-            .filter_map(|s| s.shutdown(self.shutdown_timeout).err())
-            .collect();
-        if errors.is_empty() {
-            Ok(())
-        } else {
-            Err(ShutdownError(errors))
-        }
+        self.each_sink(|s| s.shutdown(self.shutdown_timeout))
     }
 }
 
