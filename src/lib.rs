@@ -61,6 +61,11 @@ pub mod layer;
 pub mod sinks;
 
 pub use layer::{emit, FanoutLayer};
+pub mod export;
+pub mod otlp;
 pub mod telemetry;
+pub mod trace;
+
+pub use trace::{FccTracer, SpanData};
 
 pub use telemetry::{init, InstallError, LogTarget, Telemetry, TelemetryBuilder};

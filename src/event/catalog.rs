@@ -164,6 +164,15 @@ macro_rules! catalog {
             /// All 81 catalog types, in the seed table's order.
             pub const CATALOG: &'static [EventType] = &[$($(EventType::$var,)+)+];
 
+            /// The dotted name of a catalog type as a `&'static str`; `None`
+            /// for a custom type.
+            pub fn static_name(&self) -> Option<&'static str> {
+                match self {
+                    $($(EventType::$var => Some($name),)+)+
+                    EventType::Custom(_) => None,
+                }
+            }
+
             /// The dotted name.
             pub fn as_str(&self) -> &str {
                 match self {

@@ -99,3 +99,13 @@ mod tests {
         assert!(now.abs_diff(secs) < 5);
     }
 }
+
+/// A random non-zero `u64` from this thread's generator (trace and span ids).
+pub(crate) fn random_nonzero_u64() -> u64 {
+    STATE
+        .try_with(|st| splitmix(&st.rng))
+        .unwrap_or_else(|_| {
+            u64::from_le_bytes(Uuid::new_v4().as_bytes()[..8].try_into().unwrap_or([9; 8]))
+        })
+        .max(1)
+}

@@ -38,7 +38,7 @@
 //! fields, so sinks and subscribers can keep events without cost.
 
 pub mod catalog;
-mod id;
+pub(crate) mod id;
 mod ids;
 mod json;
 mod level;
@@ -353,7 +353,8 @@ impl EventBuilder {
         self.0.trace_id.is_some()
     }
 
-    /// Finishes the event.
+    /// Finishes the event. When no trace context was set, the active span's
+    /// (see [`crate::trace::current`]) is captured.
     pub fn build(mut self) -> Event {
         if self.0.event_id.is_nil() {
             self.0.event_id = id::new_v7();
@@ -363,6 +364,12 @@ impl EventBuilder {
         }
         if self.0.category.as_deref() == Some(self.0.event_type.category()) {
             self.0.category = None;
+        }
+        if self.0.trace_id.is_none() {
+            if let Some((trace_id, span_id, _)) = crate::trace::current_ids() {
+                self.0.trace_id = Some(trace_id);
+                self.0.span_id = Some(span_id);
+            }
         }
         Event(Arc::new(self.0))
     }

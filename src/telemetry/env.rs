@@ -16,6 +16,13 @@ pub const VARIABLES: &[(&str, &str)] = &[
     ("FCC_DROP_POLICY", "`drop_newest` (default) or `block` when a sink queue is full"),
     ("FCC_FMT", "human-readable ordinary logs on stderr: `off`, `error`, `warn`, `info` (default), `debug`, `trace`"),
     ("FCC_SHUTDOWN_TIMEOUT_MS", "how long shutdown waits for sinks to flush (default 5000)"),
+    ("OTEL_EXPORTER_OTLP_ENDPOINT", "export spans and events (as log records) over OTLP to this collector URL; unset: no OTLP"),
+    ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, OTEL_EXPORTER_OTLP_LOGS_ENDPOINT", "per-signal URLs, used as they are"),
+    ("OTEL_EXPORTER_OTLP_PROTOCOL", "`http/protobuf` (default) or `grpc`"),
+    ("OTEL_EXPORTER_OTLP_HEADERS, OTEL_EXPORTER_OTLP_TIMEOUT", "read by the OTLP exporter as in every OTel SDK"),
+    ("OTEL_RESOURCE_ATTRIBUTES", "extra resource attributes (`key=value,...`)"),
+    ("OTEL_TRACES_SAMPLER, OTEL_TRACES_SAMPLER_ARG", "sampling: `parentbased_always_on` (default), `always_on`, `always_off`, `traceidratio`, `parentbased_traceidratio`, ..."),
+    ("OTEL_BSP_SCHEDULE_DELAY, OTEL_BSP_MAX_QUEUE_SIZE, OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "export batching (defaults 5000 ms, 2048, 512)"),
 ];
 
 fn bad(variable: &'static str, value: &str, reason: impl Into<String>) -> InstallError {
@@ -43,6 +50,7 @@ impl TelemetryBuilder {
     /// tests and for configuration that does not come from the environment.
     pub fn from_vars(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, InstallError> {
         let mut b = TelemetryBuilder::default();
+        b.traces.read_env(&lookup)?;
         if let Some(name) = lookup("OTEL_SERVICE_NAME").filter(|s| !s.is_empty()) {
             b = b.service_name(name);
         }

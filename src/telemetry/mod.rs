@@ -26,13 +26,17 @@
 //! Environment variables: see [`env::VARIABLES`] and [`TelemetryBuilder::from_env`].
 
 pub mod env;
+mod traces;
 
 use crate::bus::{EventBus, EventFilter};
+use crate::export::ExportError;
 use crate::layer::{is_quiet_target, FanoutLayer, EVENT_TARGET};
+use crate::otlp::OtlpConfigError;
 use crate::sinks::runtime::is_internal_thread;
 use crate::sinks::{
     attach, FlushError, JsonFileSink, LogSink, Sink, SinkError, SinkHandle, SinkOptions, SinkStats,
 };
+use crate::trace::{FccTracer, SpanLayer};
 use std::fmt;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -73,6 +77,10 @@ pub enum InstallError {
     Sink(SinkError),
     /// A worker thread could not be started.
     Thread(std::io::Error),
+    /// The OTLP configuration is invalid (an endpoint that is not a URL, say).
+    Otlp(OtlpConfigError),
+    /// The span/log export pipeline could not start.
+    Exporter(ExportError),
     /// A process-wide `tracing` subscriber is already installed.
     AlreadyInstalled,
 }
@@ -89,6 +97,8 @@ impl fmt::Display for InstallError {
             }
             InstallError::Sink(e) => write!(f, "cannot start sink: {e}"),
             InstallError::Thread(e) => write!(f, "cannot start a sink worker thread: {e}"),
+            InstallError::Otlp(e) => write!(f, "invalid OTLP configuration: {e}"),
+            InstallError::Exporter(e) => write!(f, "cannot start span export: {e}"),
             InstallError::AlreadyInstalled => {
                 f.write_str("a global tracing subscriber is already installed")
             }
@@ -104,13 +114,21 @@ impl From<SinkError> for InstallError {
     }
 }
 
-/// Why shutdown did not finish cleanly: one error per sink that did not.
+/// Why a flush or shutdown did not finish cleanly: one error per sink that
+/// did not, and the span/log export pipeline's error if it did not.
 #[derive(Debug)]
-pub struct ShutdownError(pub Vec<FlushError>);
+#[non_exhaustive]
+pub struct ShutdownError {
+    /// Sinks that did not finish.
+    pub sinks: Vec<FlushError>,
+    /// The export pipeline (spans, OTel logs), if it did not finish.
+    pub traces: Option<ExportError>,
+}
 
 impl fmt::Display for ShutdownError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let parts: Vec<String> = self.0.iter().map(ToString::to_string).collect();
+        let mut parts: Vec<String> = self.sinks.iter().map(ToString::to_string).collect();
+        parts.extend(self.traces.iter().map(ToString::to_string));
         write!(f, "telemetry shutdown incomplete: {}", parts.join("; "))
     }
 }
@@ -130,6 +148,7 @@ pub struct TelemetryBuilder {
     fmt: Option<LevelFilter>,
     shutdown_timeout: Duration,
     bus: Option<EventBus>,
+    traces: traces::TraceSettings,
 }
 
 impl Default for TelemetryBuilder {
@@ -145,6 +164,7 @@ impl Default for TelemetryBuilder {
             fmt: Some(LevelFilter::INFO),
             shutdown_timeout: Duration::from_secs(5),
             bus: None,
+            traces: traces::TraceSettings::default(),
         }
     }
 }
@@ -222,6 +242,9 @@ impl TelemetryBuilder {
         for (sink, options) in sinks {
             handles.push(attach(&bus, sink, options).map_err(InstallError::Thread)?);
         }
+        let service_name = self.service_name.unwrap_or_else(default_service_name);
+        let tracer = self.traces.build_tracer(&service_name)?;
+        traces::forward_events(&bus, &tracer);
         let fanout = FanoutLayer::new(bus.clone());
         let fmt_layer = self.fmt.map(|level| {
             tracing_subscriber::fmt::layer()
@@ -238,10 +261,11 @@ impl TelemetryBuilder {
                 }))
         });
         let subscriber = tracing_subscriber::registry()
+            .with(SpanLayer::new(tracer.clone()))
             .with(fanout.clone())
             .with(fmt_layer);
-        let service_name = self.service_name.unwrap_or_else(default_service_name);
         Ok(Telemetry {
+            tracer,
             bus,
             fanout,
             sinks: handles,
@@ -257,6 +281,7 @@ impl TelemetryBuilder {
         let telemetry = self.build()?;
         tracing::dispatcher::set_global_default(telemetry.dispatch.clone())
             .map_err(|_| InstallError::AlreadyInstalled)?;
+        crate::trace::set_global(Some(telemetry.tracer.clone()));
         Ok(telemetry)
     }
 }
@@ -274,6 +299,7 @@ fn default_service_name() -> String {
 
 /// The running pipeline. Dropping it flushes and stops every sink.
 pub struct Telemetry {
+    tracer: FccTracer,
     bus: EventBus,
     fanout: FanoutLayer,
     sinks: Vec<Arc<SinkHandle>>,
@@ -296,6 +322,10 @@ impl Telemetry {
     pub fn dispatch(&self) -> &tracing::Dispatch {
         &self.dispatch
     }
+    /// The tracer: what `#[traced]` and `tracing` spans use once installed.
+    pub fn tracer(&self) -> &FccTracer {
+        &self.tracer
+    }
     /// The service name in use.
     pub fn service_name(&self) -> &str {
         &self.service_name
@@ -308,30 +338,36 @@ impl Telemetry {
     pub fn rejected_events(&self) -> u64 {
         self.fanout.rejected()
     }
-    /// Runs `op` on every sink (all of them, even after a failure) and
-    /// gathers the failures.
-    fn each_sink(
+    /// Runs `op` on every sink (all of them, even after a failure), then
+    /// `traces` on the export pipeline, and gathers the failures.
+    fn each_part(
         &self,
         op: impl Fn(&SinkHandle) -> Result<(), FlushError>,
+        traces: impl FnOnce(&FccTracer) -> Result<(), ExportError>,
     ) -> Result<(), ShutdownError> {
-        let errors: Vec<FlushError> = self.sinks.iter().filter_map(|s| op(s).err()).collect();
-        if errors.is_empty() {
+        let sinks: Vec<FlushError> = self.sinks.iter().filter_map(|s| op(s).err()).collect();
+        // Sinks first: events they publish meanwhile still reach the pipeline.
+        let traces = traces(&self.tracer).err();
+        if sinks.is_empty() && traces.is_none() {
             Ok(())
         } else {
-            Err(ShutdownError(errors))
+            Err(ShutdownError { sinks, traces })
         }
     }
 
-    /// Waits until every sink has written what was queued before this call.
+    /// Waits until every sink has written, and every span and OTel log record
+    /// has been exported, of what was queued before this call.
     pub fn flush(&self, timeout: Duration) -> Result<(), ShutdownError> {
-        self.each_sink(|s| s.flush(timeout))
+        self.each_part(|s| s.flush(timeout), |t| t.flush(timeout))
     }
-    /// Writes everything queued, flushes and stops every sink. Idempotent.
+    /// Writes everything queued, flushes and stops every sink and the export
+    /// pipeline. Idempotent.
     pub fn shutdown(&self) -> Result<(), ShutdownError> {
         if self.shut_down.swap(true, Ordering::AcqRel) {
             return Ok(());
         }
-        self.each_sink(|s| s.shutdown(self.shutdown_timeout))
+        let timeout = self.shutdown_timeout;
+        self.each_part(|s| s.shutdown(timeout), |t| t.shutdown(timeout))
     }
 }
 

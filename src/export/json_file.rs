@@ -1,0 +1,120 @@
+//! [`JsonFileSpanExporter`]: spans as NDJSON, one object per line.
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use serde_json::{json, Map, Value as Json};
+
+use super::{ExportError, SpanExporter};
+use crate::trace::{KeyValue, SpanData, SpanStatus, Value};
+use crate::Timestamp;
+
+/// Appends spans to a file, one JSON object per line:
+///
+/// ```json
+/// {"span_id":"…","trace_id":"…","parent_span_id":"…","name":"simulation.run","kind":"internal",
+///  "start_time":"2026-03-27T10:00:00.000000Z","end_time":"…","duration_ms":5000.0,
+///  "status":"ok","attributes":{"scenario_id":"SC-001"},"events":[…]}
+/// ```
+///
+/// `parent_span_id` is `null` for roots; an error status adds
+/// `status_description`. The file is opened (and its folder made) when the
+/// exporter is created, so a bad path is an error there, not later.
+pub struct JsonFileSpanExporter {
+    path: PathBuf,
+    out: BufWriter<File>,
+}
+
+impl JsonFileSpanExporter {
+    /// Opens (creates, appends to) `path`.
+    pub fn new(path: impl AsRef<Path>) -> io::Result<JsonFileSpanExporter> {
+        let path = path.as_ref().to_path_buf();
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)?;
+        }
+        let file = OpenOptions::new().create(true).append(true).open(&path)?;
+        Ok(JsonFileSpanExporter {
+            path,
+            out: BufWriter::new(file),
+        })
+    }
+
+    /// The file written to.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// One span as the JSON object written.
+    pub fn to_json(span: &SpanData) -> Json {
+        let mut o = json!({
+            "span_id": span.span_id.to_string(),
+            "trace_id": span.trace_id.to_string(),
+            "parent_span_id": span.parent_span_id.map(|p| p.to_string()),
+            "name": span.name,
+            "kind": format!("{:?}", span.kind).to_lowercase(),
+            "start_time": rfc3339(span.start_time),
+            "end_time": rfc3339(span.end_time),
+            "duration_ms": span.duration_ms(),
+            "status": span.status.as_str(),
+            "attributes": attributes(&span.attributes),
+            "events": span.events.iter().map(|e| json!({
+                "name": e.name,
+                "timestamp": rfc3339(e.timestamp),
+                "attributes": attributes(&e.attributes),
+            })).collect::<Vec<_>>(),
+        });
+        if let SpanStatus::Error { description } = &span.status {
+            o["status_description"] = Json::from(description.as_ref());
+        }
+        o
+    }
+}
+
+fn rfc3339(t: SystemTime) -> String {
+    Timestamp::from(t).to_string()
+}
+
+pub(crate) fn attribute_json(v: &Value) -> Json {
+    match v {
+        Value::Bool(b) => Json::from(*b),
+        Value::I64(i) => Json::from(*i),
+        Value::F64(f) => Json::from(*f),
+        Value::String(s) => Json::from(s.as_str()),
+        other => Json::from(other.to_string()),
+    }
+}
+
+fn attributes(kvs: &[KeyValue]) -> Json {
+    let mut m = Map::new();
+    for kv in kvs {
+        m.insert(kv.key.to_string(), attribute_json(&kv.value));
+    }
+    Json::Object(m)
+}
+
+impl SpanExporter for JsonFileSpanExporter {
+    fn export(&mut self, spans: &[SpanData]) -> Result<(), ExportError> {
+        let mut buf = Vec::with_capacity(spans.len() * 256);
+        for s in spans {
+            serde_json::to_writer(&mut buf, &Self::to_json(s))
+                .map_err(|e| ExportError::new("json file", e))?;
+            buf.push(b'\n');
+        }
+        self.out
+            .write_all(&buf)
+            .and_then(|()| self.out.flush())
+            .map_err(|e| ExportError::new("json file", format!("{}: {e}", self.path.display())))
+    }
+
+    fn name(&self) -> &str {
+        "json file"
+    }
+
+    fn flush(&mut self) -> Result<(), ExportError> {
+        self.out
+            .flush()
+            .map_err(|e| ExportError::new("json file", format!("{}: {e}", self.path.display())))
+    }
+}

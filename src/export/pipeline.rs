@@ -1,0 +1,427 @@
+//! The export thread: finished spans and OTel-bound events in, batches out.
+//!
+//! Spans and events share one bounded queue, so an event emitted inside a
+//! span is always seen before that span's end and can be attached to it as a
+//! span event. The thread exports when a batch is full, every
+//! `schedule_delay`, on `flush` and at shutdown; a failing exporter is retried
+//! with backoff a bounded number of times and its batch then dropped and
+//! counted. Nothing here ever blocks the threads that end spans.
+
+use std::collections::HashMap;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{bounded, Receiver, RecvTimeoutError, Sender, TrySendError};
+
+use super::event_attributes::span_event;
+use super::{ExportError, SpanExporter, TraceStats};
+use crate::sinks::runtime::mark_internal_thread;
+use crate::trace::{SpanData, SpanEvent};
+use crate::{Event, SpanId};
+
+/// Receives events bound for OTel logs (OTLP), on the export thread.
+pub(crate) trait LogExport: Send {
+    fn export(&mut self, events: &[Event]) -> Result<(), ExportError>;
+    fn shutdown(&mut self) -> Result<(), ExportError> {
+        Ok(())
+    }
+}
+
+/// Builds exporters on the export thread itself (OTLP needs its own async
+/// runtime, which must never be dropped on a caller's async thread).
+pub(crate) type ExporterFactory = Box<
+    dyn FnOnce() -> Result<(Vec<Box<dyn SpanExporter>>, Option<Box<dyn LogExport>>), ExportError>
+        + Send,
+>;
+
+pub(crate) struct PipelineConfig {
+    pub max_queue: usize,
+    pub max_batch: usize,
+    pub schedule_delay: Duration,
+    pub retries: u32,
+    pub factory: Option<ExporterFactory>,
+    pub otlp: bool,
+}
+
+impl Default for PipelineConfig {
+    fn default() -> Self {
+        PipelineConfig {
+            max_queue: 2048,
+            max_batch: 512,
+            schedule_delay: Duration::from_secs(5),
+            retries: 3,
+            factory: None,
+            otlp: false,
+        }
+    }
+}
+
+enum Item {
+    Span(Box<SpanData>),
+    Event { event: Event, join: bool },
+    Flush(Sender<()>),
+    Shutdown(Sender<()>),
+}
+
+#[derive(Default)]
+struct Counters {
+    spans_queued: AtomicU64,
+    spans_exported: AtomicU64,
+    spans_dropped: AtomicU64,
+    spans_failed: AtomicU64,
+    export_errors: AtomicU64,
+    logs_exported: AtomicU64,
+    logs_dropped: AtomicU64,
+    logs_failed: AtomicU64,
+    span_events_dropped: AtomicU64,
+    last_error: Mutex<Option<String>>,
+}
+
+pub(crate) struct Pipeline {
+    tx: Sender<Item>,
+    counters: Arc<Counters>,
+    worker: Mutex<Option<JoinHandle<()>>>,
+    otlp: bool,
+}
+
+/// Most spans with events waiting for their end.
+const MAX_OPEN_SPANS: usize = 4096;
+
+impl Pipeline {
+    pub(crate) fn start(
+        mut config: PipelineConfig,
+        exporters: Vec<Box<dyn SpanExporter>>,
+        completed: Option<Arc<Mutex<crate::trace::tracer::Completed>>>,
+    ) -> Result<Pipeline, ExportError> {
+        let (tx, rx) = bounded(config.max_queue);
+        let counters = Arc::new(Counters::default());
+        let factory = config.factory.take();
+        let (ready_tx, ready_rx) = bounded::<Result<(), ExportError>>(1);
+        let worker_counters = Arc::clone(&counters);
+        let otlp = config.otlp;
+        let handle = std::thread::Builder::new()
+            .name("fcc-trace-export".into())
+            .spawn(move || {
+                mark_internal_thread();
+                let mut exporters = exporters;
+                let mut logs = None;
+                if let Some(f) = factory {
+                    match f() {
+                        Ok((more, l)) => {
+                            exporters.extend(more);
+                            logs = l;
+                        }
+                        Err(e) => {
+                            let _ = ready_tx.send(Err(e));
+                            return;
+                        }
+                    }
+                }
+                let _ = ready_tx.send(Ok(()));
+                Worker {
+                    rx,
+                    config,
+                    exporters,
+                    logs,
+                    completed,
+                    counters: worker_counters,
+                    spans: Vec::new(),
+                    events: Vec::new(),
+                    open: HashMap::new(),
+                }
+                .run();
+            })
+            .map_err(|e| {
+                ExportError::new("pipeline", format!("cannot start the export thread: {e}"))
+            })?;
+        match ready_rx.recv() {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                let _ = handle.join();
+                return Err(e);
+            }
+            Err(_) => {
+                let _ = handle.join();
+                return Err(ExportError::new(
+                    "pipeline",
+                    "the export thread stopped while starting",
+                ));
+            }
+        }
+        Ok(Pipeline {
+            tx,
+            counters,
+            worker: Mutex::new(Some(handle)),
+            otlp,
+        })
+    }
+
+    pub(crate) fn otlp(&self) -> bool {
+        self.otlp
+    }
+
+    pub(crate) fn send_span(&self, span: Box<SpanData>) {
+        match self.tx.try_send(Item::Span(span)) {
+            Ok(()) => self.counters.spans_queued.fetch_add(1, Ordering::Relaxed),
+            Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => {
+                self.counters.spans_dropped.fetch_add(1, Ordering::Relaxed)
+            }
+        };
+    }
+
+    /// Hands an event to the thread: as a span event of its span when `join`,
+    /// and as a log record when OTel logs are on.
+    pub(crate) fn send_event(&self, event: Event, join: bool) {
+        if let Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) =
+            self.tx.try_send(Item::Event { event, join })
+        {
+            self.counters.logs_dropped.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    pub(crate) fn stats(&self) -> TraceStats {
+        let c = &self.counters;
+        let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        TraceStats {
+            spans_queued: get(&c.spans_queued),
+            spans_exported: get(&c.spans_exported),
+            spans_dropped: get(&c.spans_dropped),
+            spans_failed: get(&c.spans_failed),
+            export_errors: get(&c.export_errors),
+            logs_exported: get(&c.logs_exported),
+            logs_dropped: get(&c.logs_dropped),
+            logs_failed: get(&c.logs_failed),
+            span_events_dropped: get(&c.span_events_dropped),
+            last_error: c.last_error.lock().ok().and_then(|e| e.clone()),
+        }
+    }
+
+    fn request(
+        &self,
+        make: fn(Sender<()>) -> Item,
+        timeout: Duration,
+        what: &str,
+    ) -> Result<(), ExportError> {
+        let deadline = Instant::now() + timeout;
+        let (ack_tx, ack_rx) = bounded(1);
+        match self.tx.send_timeout(make(ack_tx), timeout) {
+            Ok(()) => {}
+            Err(crossbeam_channel::SendTimeoutError::Disconnected(_)) => return Ok(()),
+            Err(crossbeam_channel::SendTimeoutError::Timeout(_)) => {
+                return Err(ExportError::new(
+                    "pipeline",
+                    format!("{what} timed out after {timeout:?}"),
+                ))
+            }
+        }
+        match ack_rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+            Ok(()) | Err(RecvTimeoutError::Disconnected) => Ok(()),
+            Err(RecvTimeoutError::Timeout) => Err(ExportError::new(
+                "pipeline",
+                format!("{what} timed out after {timeout:?}"),
+            )),
+        }
+    }
+
+    pub(crate) fn flush(&self, timeout: Duration) -> Result<(), ExportError> {
+        self.request(Item::Flush, timeout, "flush")
+    }
+
+    pub(crate) fn shutdown(&self, timeout: Duration) -> Result<(), ExportError> {
+        let r = self.request(Item::Shutdown, timeout, "shutdown");
+        if r.is_ok() {
+            if let Some(h) = self.worker.lock().ok().and_then(|mut w| w.take()) {
+                let _ = h.join();
+            }
+        }
+        r
+    }
+}
+
+impl Drop for Pipeline {
+    fn drop(&mut self) {
+        let _ = self.shutdown(Duration::from_secs(5));
+    }
+}
+
+struct Worker {
+    rx: Receiver<Item>,
+    config: PipelineConfig,
+    exporters: Vec<Box<dyn SpanExporter>>,
+    logs: Option<Box<dyn LogExport>>,
+    completed: Option<Arc<Mutex<crate::trace::tracer::Completed>>>,
+    counters: Arc<Counters>,
+    spans: Vec<SpanData>,
+    events: Vec<Event>,
+    open: HashMap<SpanId, Vec<SpanEvent>>,
+}
+
+impl Worker {
+    fn run(mut self) {
+        let mut next = Instant::now() + self.config.schedule_delay;
+        loop {
+            let wait = next.saturating_duration_since(Instant::now());
+            match self.rx.recv_timeout(wait) {
+                Ok(Item::Span(span)) => self.span(span),
+                Ok(Item::Event { event, join }) => self.event(event, join),
+                Ok(Item::Flush(ack)) => {
+                    self.export_all();
+                    for e in &mut self.exporters {
+                        let _ = e.flush();
+                    }
+                    let _ = ack.send(());
+                }
+                Ok(Item::Shutdown(ack)) => {
+                    self.finish();
+                    let _ = ack.send(());
+                    return;
+                }
+                Err(RecvTimeoutError::Timeout) => {
+                    self.export_all();
+                    next = Instant::now() + self.config.schedule_delay;
+                }
+                Err(RecvTimeoutError::Disconnected) => {
+                    self.finish();
+                    return;
+                }
+            }
+        }
+    }
+
+    fn span(&mut self, mut span: Box<SpanData>) {
+        if let Some(events) = self.open.remove(&span.span_id) {
+            for e in events {
+                span.push_event(e);
+            }
+            span.events.sort_by_key(|e| e.timestamp);
+        }
+        if self.exporters.is_empty() {
+            if let Some(Ok(mut c)) = self.completed.as_ref().map(|c| c.lock()) {
+                c.push(*span);
+            }
+            return;
+        }
+        if let Some(Ok(mut c)) = self.completed.as_ref().map(|c| c.lock()) {
+            c.push((*span).clone());
+        }
+        self.spans.push(*span);
+        if self.spans.len() >= self.config.max_batch {
+            self.export_spans();
+        }
+    }
+
+    fn event(&mut self, event: Event, join: bool) {
+        if join {
+            if let Some(id) = event.span_id() {
+                if self.open.len() < MAX_OPEN_SPANS || self.open.contains_key(&id) {
+                    let list = self.open.entry(id).or_default();
+                    if list.len() < crate::trace::MAX_EVENTS_PER_SPAN {
+                        list.push(span_event(&event));
+                    } else {
+                        self.counters
+                            .span_events_dropped
+                            .fetch_add(1, Ordering::Relaxed);
+                    }
+                } else {
+                    self.counters
+                        .span_events_dropped
+                        .fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        }
+        if self.logs.is_some() {
+            self.events.push(event);
+            if self.events.len() >= self.config.max_batch {
+                self.export_logs();
+            }
+        }
+    }
+
+    fn export_all(&mut self) {
+        self.export_spans();
+        self.export_logs();
+    }
+
+    fn finish(&mut self) {
+        self.export_all();
+        // Events of spans that never ended have nowhere to go.
+        let orphaned: usize = self.open.drain().map(|(_, v)| v.len()).sum();
+        self.counters
+            .span_events_dropped
+            .fetch_add(orphaned as u64, Ordering::Relaxed);
+        for e in &mut self.exporters {
+            let _ = catch_unwind(AssertUnwindSafe(|| e.shutdown()));
+        }
+        if let Some(l) = &mut self.logs {
+            let _ = catch_unwind(AssertUnwindSafe(|| l.shutdown()));
+        }
+    }
+
+    fn export_spans(&mut self) {
+        if self.spans.is_empty() {
+            return;
+        }
+        let batch = std::mem::take(&mut self.spans);
+        let n = batch.len() as u64;
+        let mut all_ok = true;
+        for exporter in &mut self.exporters {
+            let ok = retrying(self.config.retries, &self.counters, || {
+                exporter.export(&batch)
+            });
+            all_ok &= ok;
+        }
+        let counter = if all_ok {
+            &self.counters.spans_exported
+        } else {
+            &self.counters.spans_failed
+        };
+        counter.fetch_add(n, Ordering::Relaxed);
+    }
+
+    fn export_logs(&mut self) {
+        let Some(logs) = &mut self.logs else { return };
+        if self.events.is_empty() {
+            return;
+        }
+        let batch = std::mem::take(&mut self.events);
+        let n = batch.len() as u64;
+        let ok = retrying(self.config.retries, &self.counters, || logs.export(&batch));
+        let counter = if ok {
+            &self.counters.logs_exported
+        } else {
+            &self.counters.logs_failed
+        };
+        counter.fetch_add(n, Ordering::Relaxed);
+    }
+}
+
+/// Runs `export` until it succeeds, at most `retries` extra times with
+/// doubling backoff from 100 ms; a panic counts as a failure and is not retried.
+fn retrying(
+    retries: u32,
+    counters: &Counters,
+    mut export: impl FnMut() -> Result<(), ExportError>,
+) -> bool {
+    let mut backoff = Duration::from_millis(100);
+    for attempt in 0..=retries {
+        let error = match catch_unwind(AssertUnwindSafe(&mut export)) {
+            Ok(Ok(())) => return true,
+            Ok(Err(e)) => e.to_string(),
+            Err(_) => "the exporter panicked".to_owned(),
+        };
+        counters.export_errors.fetch_add(1, Ordering::Relaxed);
+        let panicked = error == "the exporter panicked";
+        if let Ok(mut last) = counters.last_error.lock() {
+            *last = Some(error);
+        }
+        if panicked || attempt == retries {
+            break;
+        }
+        std::thread::sleep(backoff);
+        backoff = (backoff * 2).min(Duration::from_secs(2));
+    }
+    false
+}

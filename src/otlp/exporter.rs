@@ -1,0 +1,281 @@
+//! The OTLP exporters, running on the tracer's export thread.
+
+use std::sync::Arc;
+
+use opentelemetry::logs::{
+    AnyValue, LogRecord as _, Logger as _, LoggerProvider as _, Severity as OtelSeverity,
+};
+use opentelemetry::trace::{
+    SpanContext as OtelSpanContext, SpanId as OtelSpanId, Status, TraceFlags,
+    TraceId as OtelTraceId, TraceState,
+};
+use opentelemetry::InstrumentationScope;
+use opentelemetry_otlp::{Protocol, WithExportConfig};
+use opentelemetry_sdk::logs::{
+    LogBatch, LogExporter as _, SdkLogRecord, SdkLogger, SdkLoggerProvider,
+};
+use opentelemetry_sdk::trace::{SpanEvents, SpanExporter as _, SpanLinks};
+use opentelemetry_sdk::Resource;
+use tokio::runtime::Runtime;
+
+use super::{OtlpConfig, OtlpProtocol};
+use crate::export::event_attributes::{event_attributes, static_event_name};
+use crate::export::pipeline::{ExporterFactory, LogExport};
+use crate::export::{ExportError, SpanExporter};
+use crate::trace::{SpanData, SpanStatus};
+use crate::{Event, Severity};
+
+fn scope() -> InstrumentationScope {
+    InstrumentationScope::builder("fcc")
+        .with_version(env!("CARGO_PKG_VERSION"))
+        .build()
+}
+
+fn runtime() -> Result<Arc<Runtime>, ExportError> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map(Arc::new)
+        .map_err(|e| ExportError::new("otlp", format!("cannot start the export runtime: {e}")))
+}
+
+fn resource(service_name: &str) -> Resource {
+    Resource::builder()
+        .with_service_name(service_name.to_owned())
+        .build()
+}
+
+/// Sends spans over OTLP. Build it on the thread that will use it (the
+/// tracer's export thread does this for you through [`Telemetry`](crate::Telemetry)).
+pub struct OtlpSpanExporter {
+    rt: Arc<Runtime>,
+    inner: opentelemetry_otlp::SpanExporter,
+    scope: InstrumentationScope,
+}
+
+impl std::fmt::Debug for OtlpSpanExporter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OtlpSpanExporter").finish_non_exhaustive()
+    }
+}
+
+impl OtlpSpanExporter {
+    /// An exporter to `config.traces_endpoint`, reporting as `service_name`
+    /// (plus `OTEL_RESOURCE_ATTRIBUTES`).
+    pub fn new(config: &OtlpConfig, service_name: &str) -> Result<OtlpSpanExporter, ExportError> {
+        let rt = runtime()?;
+        Self::with_runtime(rt, config, service_name)
+    }
+
+    fn with_runtime(
+        rt: Arc<Runtime>,
+        config: &OtlpConfig,
+        service_name: &str,
+    ) -> Result<OtlpSpanExporter, ExportError> {
+        let built = {
+            let _enter = rt.enter();
+            let b = opentelemetry_otlp::SpanExporter::builder();
+            match config.protocol {
+                OtlpProtocol::Grpc => b
+                    .with_tonic()
+                    .with_endpoint(&config.traces_endpoint)
+                    .build(),
+                OtlpProtocol::HttpProtobuf => b
+                    .with_http()
+                    .with_protocol(Protocol::HttpBinary)
+                    .with_endpoint(&config.traces_endpoint)
+                    .build(),
+            }
+        };
+        let mut inner = built.map_err(|e| ExportError::new("otlp traces", e))?;
+        inner.set_resource(&resource(service_name));
+        Ok(OtlpSpanExporter {
+            rt,
+            inner,
+            scope: scope(),
+        })
+    }
+
+    fn convert(&self, s: &SpanData) -> opentelemetry_sdk::trace::SpanData {
+        let mut events = SpanEvents::default();
+        events.dropped_count = s.dropped_events;
+        events.events = s
+            .events
+            .iter()
+            .map(|e| {
+                opentelemetry::trace::Event::new(
+                    e.name.clone(),
+                    e.timestamp,
+                    e.attributes.clone(),
+                    0,
+                )
+            })
+            .collect();
+        opentelemetry_sdk::trace::SpanData {
+            span_context: OtelSpanContext::new(
+                OtelTraceId::from_bytes(s.trace_id.to_bytes()),
+                OtelSpanId::from_bytes(s.span_id.to_bytes()),
+                TraceFlags::SAMPLED,
+                false,
+                TraceState::default(),
+            ),
+            parent_span_id: s.parent_span_id.map_or(OtelSpanId::INVALID, |p| {
+                OtelSpanId::from_bytes(p.to_bytes())
+            }),
+            parent_span_is_remote: s.parent_is_remote,
+            span_kind: s.kind.clone(),
+            name: s.name.clone(),
+            start_time: s.start_time,
+            end_time: s.end_time,
+            attributes: s.attributes.clone(),
+            dropped_attributes_count: 0,
+            events,
+            links: SpanLinks::default(),
+            status: match &s.status {
+                SpanStatus::Unset => Status::Unset,
+                SpanStatus::Ok => Status::Ok,
+                SpanStatus::Error { description } => Status::error(description.clone()),
+            },
+            instrumentation_scope: self.scope.clone(),
+        }
+    }
+}
+
+impl SpanExporter for OtlpSpanExporter {
+    fn export(&mut self, spans: &[SpanData]) -> Result<(), ExportError> {
+        let batch = spans.iter().map(|s| self.convert(s)).collect();
+        self.rt
+            .block_on(self.inner.export(batch))
+            .map_err(|e| ExportError::new("otlp traces", e))
+    }
+
+    fn name(&self) -> &str {
+        "otlp traces"
+    }
+
+    fn shutdown(&mut self) -> Result<(), ExportError> {
+        let _enter = self.rt.enter();
+        self.inner
+            .shutdown()
+            .map_err(|e| ExportError::new("otlp traces", e))
+    }
+}
+
+/// Sends events as OTel log records over OTLP.
+struct OtlpLogExporter {
+    rt: Arc<Runtime>,
+    inner: opentelemetry_otlp::LogExporter,
+    logger: SdkLogger,
+    _provider: SdkLoggerProvider,
+    scope: InstrumentationScope,
+}
+
+impl OtlpLogExporter {
+    fn with_runtime(
+        rt: Arc<Runtime>,
+        config: &OtlpConfig,
+        service_name: &str,
+    ) -> Result<OtlpLogExporter, ExportError> {
+        let built = {
+            let _enter = rt.enter();
+            let b = opentelemetry_otlp::LogExporter::builder();
+            match config.protocol {
+                OtlpProtocol::Grpc => b.with_tonic().with_endpoint(&config.logs_endpoint).build(),
+                OtlpProtocol::HttpProtobuf => b
+                    .with_http()
+                    .with_protocol(Protocol::HttpBinary)
+                    .with_endpoint(&config.logs_endpoint)
+                    .build(),
+            }
+        };
+        let mut inner = built.map_err(|e| ExportError::new("otlp logs", e))?;
+        inner.set_resource(&resource(service_name));
+        // A provider with no processors: only a factory for log records.
+        let provider = SdkLoggerProvider::builder().build();
+        let logger = provider.logger("fcc");
+        Ok(OtlpLogExporter {
+            rt,
+            inner,
+            logger,
+            _provider: provider,
+            scope: scope(),
+        })
+    }
+
+    fn record(&self, e: &Event) -> SdkLogRecord {
+        let mut r = self.logger.create_log_record();
+        r.set_event_name(static_event_name(e));
+        r.set_timestamp(e.timestamp().to_system_time());
+        r.set_observed_timestamp(std::time::SystemTime::now());
+        let (number, text) = match e.severity() {
+            Severity::Debug => (OtelSeverity::Debug, "DEBUG"),
+            Severity::Info => (OtelSeverity::Info, "INFO"),
+            Severity::Warn => (OtelSeverity::Warn, "WARN"),
+            Severity::Error => (OtelSeverity::Error, "ERROR"),
+        };
+        r.set_severity_number(number);
+        r.set_severity_text(text);
+        if let Some(d) = e.detail() {
+            r.set_body(AnyValue::from(d.to_owned()));
+        }
+        r.add_attributes(
+            event_attributes(e)
+                .into_iter()
+                .map(|kv| (kv.key, value_to_any(kv.value))),
+        );
+        if let (Some(t), Some(s)) = (e.trace_id(), e.span_id()) {
+            r.set_trace_context(
+                OtelTraceId::from_bytes(t.to_bytes()),
+                OtelSpanId::from_bytes(s.to_bytes()),
+                Some(TraceFlags::SAMPLED),
+            );
+        }
+        r
+    }
+}
+
+fn value_to_any(v: opentelemetry::Value) -> AnyValue {
+    match v {
+        opentelemetry::Value::Bool(b) => AnyValue::Boolean(b),
+        opentelemetry::Value::I64(i) => AnyValue::Int(i),
+        opentelemetry::Value::F64(f) => AnyValue::Double(f),
+        opentelemetry::Value::String(s) => AnyValue::String(s),
+        other => AnyValue::String(other.to_string().into()),
+    }
+}
+
+impl LogExport for OtlpLogExporter {
+    fn export(&mut self, events: &[Event]) -> Result<(), ExportError> {
+        let records: Vec<SdkLogRecord> = events.iter().map(|e| self.record(e)).collect();
+        let pairs: Vec<(&SdkLogRecord, &InstrumentationScope)> =
+            records.iter().map(|r| (r, &self.scope)).collect();
+        self.rt
+            .block_on(self.inner.export(LogBatch::new(&pairs)))
+            .map_err(|e| ExportError::new("otlp logs", e))
+    }
+
+    fn shutdown(&mut self) -> Result<(), ExportError> {
+        let _enter = self.rt.enter();
+        self.inner
+            .shutdown()
+            .map_err(|e| ExportError::new("otlp logs", e))
+    }
+}
+
+/// Builds the OTLP span and log exporters on the export thread, sharing one runtime.
+pub(crate) fn factory(config: OtlpConfig, service_name: String, logs: bool) -> ExporterFactory {
+    Box::new(move || {
+        let rt = runtime()?;
+        let spans = OtlpSpanExporter::with_runtime(Arc::clone(&rt), &config, &service_name)?;
+        let logs: Option<Box<dyn LogExport>> = if logs {
+            Some(Box::new(OtlpLogExporter::with_runtime(
+                rt,
+                &config,
+                &service_name,
+            )?))
+        } else {
+            None
+        };
+        Ok((vec![Box::new(spans) as Box<dyn SpanExporter>], logs))
+    })
+}

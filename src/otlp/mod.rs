@@ -1,0 +1,21 @@
+//! OTLP: spans and events (as log records) to an OpenTelemetry Collector, over
+//! gRPC or HTTP/protobuf, with the exporters of `opentelemetry-otlp`.
+//!
+//! fcc builds spans and events itself (that is where its speed comes from)
+//! and converts them to the OTel SDK's data types on the export thread, where
+//! `opentelemetry-otlp` sends them. The export thread owns a small
+//! single-threaded tokio runtime for the network client; your own runtime, if
+//! you have one, is never used or blocked.
+//!
+//! Turn it on with `OTEL_EXPORTER_OTLP_ENDPOINT` (see [`OtlpConfig`]) and
+//! [`Telemetry`](crate::Telemetry), or attach [`OtlpSpanExporter`] to a tracer.
+
+mod config;
+#[cfg(feature = "otlp")]
+mod exporter;
+
+pub use config::{parse_protocol, OtlpConfig, OtlpConfigError, OtlpProtocol};
+#[cfg(feature = "otlp")]
+pub(crate) use exporter::factory;
+#[cfg(feature = "otlp")]
+pub use exporter::OtlpSpanExporter;

@@ -1,0 +1,161 @@
+//! The active span of this thread: a small stack of [`SpanContext`]s.
+//!
+//! Every span source pushes onto the same stack while its span is entered:
+//! [`SpanGuard`](super::SpanGuard)s from [`FccTracer`](super::FccTracer),
+//! `#[traced]` functions, and `tracing` spans through the
+//! [`SpanLayer`](super::SpanLayer). That is what makes one trace tree out of all
+//! three, and what events read when they capture `trace_id`/`span_id`.
+
+use std::cell::RefCell;
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+use crate::event::id::random_nonzero_u64;
+use crate::{SpanId, TraceId};
+
+/// The identity of a span as it travels: ids, the sampled flag, whether it came
+/// from another process, and the W3C `tracestate` to pass on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SpanContext {
+    /// The trace this span belongs to.
+    pub trace_id: TraceId,
+    /// The span itself.
+    pub span_id: SpanId,
+    /// Whether the span is recorded and exported (W3C `sampled` flag).
+    pub sampled: bool,
+    /// True when the context was extracted from another process.
+    pub remote: bool,
+    /// The W3C `tracestate` header, passed on unchanged.
+    pub trace_state: Option<Arc<str>>,
+}
+
+impl SpanContext {
+    /// A context with the given ids, sampled, local, no trace state.
+    pub fn new(trace_id: TraceId, span_id: SpanId) -> SpanContext {
+        SpanContext {
+            trace_id,
+            span_id,
+            sampled: true,
+            remote: false,
+            trace_state: None,
+        }
+    }
+}
+
+pub(crate) fn new_trace_id() -> TraceId {
+    let v = ((random_nonzero_u64() as u128) << 64) | random_nonzero_u64() as u128;
+    TraceId::new(v).unwrap_or_else(|| TraceId::new(1).expect("1 is non-zero"))
+}
+
+pub(crate) fn new_span_id() -> SpanId {
+    SpanId::new(random_nonzero_u64()).unwrap_or_else(|| SpanId::new(1).expect("1 is non-zero"))
+}
+
+thread_local! {
+    static STACK: RefCell<Vec<SpanContext>> = const { RefCell::new(Vec::new()) };
+}
+
+/// The innermost active span context on this thread, if any.
+///
+/// ```
+/// let tracer = fcc::trace::FccTracer::new("doc");
+/// assert!(fcc::trace::current().is_none());
+/// let span = tracer.span("work");
+/// assert_eq!(fcc::trace::current().unwrap().span_id, span.context().unwrap().span_id);
+/// ```
+pub fn current() -> Option<SpanContext> {
+    STACK
+        .try_with(|s| s.try_borrow().ok().and_then(|s| s.last().cloned()))
+        .ok()
+        .flatten()
+}
+
+/// The current trace and span ids, for events (no clone of the trace state).
+pub(crate) fn current_ids() -> Option<(TraceId, SpanId, bool)> {
+    STACK
+        .try_with(|s| {
+            s.try_borrow()
+                .ok()
+                .and_then(|s| s.last().map(|c| (c.trace_id, c.span_id, c.sampled)))
+        })
+        .ok()
+        .flatten()
+}
+
+pub(crate) fn push(ctx: SpanContext) {
+    let _ = STACK.try_with(|s| {
+        if let Ok(mut s) = s.try_borrow_mut() {
+            s.push(ctx);
+        }
+    });
+}
+
+/// Removes `span_id` from the stack: the top in the normal case, or the
+/// innermost match when guards were dropped out of order.
+pub(crate) fn pop(span_id: SpanId) {
+    let _ = STACK.try_with(|s| {
+        if let Ok(mut s) = s.try_borrow_mut() {
+            if s.last().is_some_and(|c| c.span_id == span_id) {
+                s.pop();
+            } else if let Some(i) = s.iter().rposition(|c| c.span_id == span_id) {
+                s.remove(i);
+            }
+        }
+    });
+}
+
+/// Makes a context current on this thread until dropped; see [`attach`].
+#[must_use = "the context is current only while the guard lives"]
+#[derive(Debug)]
+pub struct ContextGuard {
+    span_id: Option<SpanId>,
+    // Entering is per thread: the guard must be dropped where it was made.
+    _not_send: PhantomData<*const ()>,
+}
+
+impl ContextGuard {
+    pub(crate) fn enter(ctx: SpanContext) -> ContextGuard {
+        let span_id = ctx.span_id;
+        push(ctx);
+        ContextGuard {
+            span_id: Some(span_id),
+            _not_send: PhantomData,
+        }
+    }
+
+    pub(crate) fn enter_nothing() -> ContextGuard {
+        ContextGuard {
+            span_id: None,
+            _not_send: PhantomData,
+        }
+    }
+}
+
+impl Drop for ContextGuard {
+    fn drop(&mut self) {
+        if let Some(id) = self.span_id {
+            pop(id);
+        }
+    }
+}
+
+/// Makes `ctx` the parent of spans started on this thread while the guard
+/// lives: use it with a context extracted from an incoming request
+/// ([`propagation::extract`](super::propagation::extract)) or captured on
+/// another thread with [`current`].
+///
+/// ```
+/// let tracer = fcc::trace::FccTracer::new("doc");
+/// let parent = tracer.span("request");
+/// let ctx = parent.context().unwrap();
+/// std::thread::spawn(move || {
+///     let _g = fcc::trace::attach(ctx.clone());
+///     let child = tracer.span("worker");
+///     assert_eq!(child.context().unwrap().trace_id, ctx.trace_id);
+/// })
+/// .join()
+/// .unwrap();
+/// ```
+pub fn attach(ctx: SpanContext) -> ContextGuard {
+    ContextGuard::enter(ctx)
+}

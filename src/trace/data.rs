@@ -1,0 +1,162 @@
+//! Finished spans as plain data: [`SpanData`], [`SpanStatus`], [`SpanEvent`].
+
+use std::borrow::Cow;
+use std::fmt;
+use std::time::SystemTime;
+
+pub use opentelemetry::trace::SpanKind;
+pub use opentelemetry::{Key, KeyValue, Value};
+
+use crate::{SpanId, TraceId};
+
+/// How a span ended (the seed's `status`: `"unset"`, `"ok"` or `"error"`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum SpanStatus {
+    /// Nothing was said. `tracing` spans end like this unless they record an error.
+    #[default]
+    Unset,
+    /// The operation succeeded. FccTracer and `#[traced]` spans that end
+    /// without an error get this, as in the seed.
+    Ok,
+    /// The operation failed.
+    Error {
+        /// Why.
+        description: Cow<'static, str>,
+    },
+}
+
+impl SpanStatus {
+    /// An error status.
+    pub fn error(description: impl Into<Cow<'static, str>>) -> SpanStatus {
+        SpanStatus::Error {
+            description: description.into(),
+        }
+    }
+
+    /// `"unset"`, `"ok"` or `"error"`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            SpanStatus::Unset => "unset",
+            SpanStatus::Ok => "ok",
+            SpanStatus::Error { .. } => "error",
+        }
+    }
+}
+
+impl fmt::Display for SpanStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Something that happened during a span, at a point in time.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SpanEvent {
+    /// What happened; for fcc events, the event type.
+    pub name: Cow<'static, str>,
+    /// When.
+    pub timestamp: SystemTime,
+    /// Details.
+    pub attributes: Vec<KeyValue>,
+}
+
+/// A completed span (the seed's frozen `SpanData`).
+///
+/// ```
+/// use std::time::{Duration, UNIX_EPOCH};
+/// use fcc::trace::{SpanData, SpanStatus};
+///
+/// let start = UNIX_EPOCH + Duration::from_secs(1_774_605_600);
+/// let span = SpanData {
+///     end_time: start + Duration::from_secs(5),
+///     status: SpanStatus::Ok,
+///     attributes: vec![fcc::trace::KeyValue::new("scenario_id", "SC-001")],
+///     ..SpanData::new(
+///         fcc::SpanId::new(0xabc123).unwrap(),
+///         fcc::TraceId::new(0x7ace001).unwrap(),
+///         "simulation.run",
+///         start,
+///     )
+/// };
+/// assert_eq!(span.duration_ms(), 5000.0);
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct SpanData {
+    /// This span.
+    pub span_id: SpanId,
+    /// The trace it belongs to.
+    pub trace_id: TraceId,
+    /// The parent, for child spans.
+    pub parent_span_id: Option<SpanId>,
+    /// True when the parent lives in another process (from `traceparent`).
+    pub parent_is_remote: bool,
+    /// The operation.
+    pub name: Cow<'static, str>,
+    /// Server, client, internal, ...
+    pub kind: SpanKind,
+    /// When it started.
+    pub start_time: SystemTime,
+    /// When it ended.
+    pub end_time: SystemTime,
+    /// How it ended.
+    pub status: SpanStatus,
+    /// Key-value details.
+    pub attributes: Vec<KeyValue>,
+    /// Events during the span, oldest first.
+    pub events: Vec<SpanEvent>,
+    /// Events left out because the span had too many (128, as in the OTel SDK).
+    pub dropped_events: u32,
+}
+
+/// The most events a span keeps (the OTel default `OTEL_SPAN_EVENT_COUNT_LIMIT`).
+pub const MAX_EVENTS_PER_SPAN: usize = 128;
+
+impl SpanData {
+    /// A span that starts and ends at `start`, with no parent, status or attributes.
+    pub fn new(
+        span_id: SpanId,
+        trace_id: TraceId,
+        name: impl Into<Cow<'static, str>>,
+        start: SystemTime,
+    ) -> SpanData {
+        SpanData {
+            span_id,
+            trace_id,
+            parent_span_id: None,
+            parent_is_remote: false,
+            name: name.into(),
+            kind: SpanKind::Internal,
+            start_time: start,
+            end_time: start,
+            status: SpanStatus::Unset,
+            attributes: Vec::new(),
+            events: Vec::new(),
+            dropped_events: 0,
+        }
+    }
+
+    /// How long the span took, in milliseconds.
+    pub fn duration_ms(&self) -> f64 {
+        self.end_time
+            .duration_since(self.start_time)
+            .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+    }
+
+    /// The value of attribute `key`, if set.
+    pub fn attribute(&self, key: &str) -> Option<&Value> {
+        self.attributes
+            .iter()
+            .rev()
+            .find(|kv| kv.key.as_str() == key)
+            .map(|kv| &kv.value)
+    }
+
+    /// Adds an event, or counts it as dropped past [`MAX_EVENTS_PER_SPAN`].
+    pub(crate) fn push_event(&mut self, event: SpanEvent) {
+        if self.events.len() < MAX_EVENTS_PER_SPAN {
+            self.events.push(event);
+        } else {
+            self.dropped_events = self.dropped_events.saturating_add(1);
+        }
+    }
+}

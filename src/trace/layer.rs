@@ -1,0 +1,172 @@
+//! [`SpanLayer`]: `tracing` spans (`#[tracing::instrument]`, `info_span!`) as
+//! fcc spans, in the same trace tree as [`FccTracer`] and `#[traced]` spans.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use tracing::field::{Field, Visit};
+use tracing::span::{Attributes, Id, Record};
+use tracing::Subscriber;
+use tracing_subscriber::layer::Context;
+use tracing_subscriber::registry::LookupSpan;
+use tracing_subscriber::Layer;
+
+use super::{current, FccTracer, KeyValue, Span, SpanContext, SpanStatus};
+use crate::layer::is_quiet_target;
+use crate::sinks::runtime::is_internal_thread;
+
+/// Turns `tracing` spans into fcc spans.
+///
+/// The parent of a new `tracing` span is its explicit `parent:` if it has one,
+/// otherwise the innermost span active on the thread, whichever kind it is; and
+/// while a `tracing` span is entered, it is the parent of FccTracer and
+/// `#[traced]` spans. Fields become attributes; a field named `error` marks the
+/// span failed. Spans of exporter libraries (see
+/// [`QUIET_TARGETS`](crate::layer::QUIET_TARGETS)) and of fcc's own threads are
+/// ignored, so exporting never makes more spans to export.
+///
+/// ```
+/// use tracing_subscriber::layer::SubscriberExt;
+/// let tracer = fcc::trace::FccTracer::new("doc");
+/// let subscriber = tracing_subscriber::registry().with(fcc::trace::SpanLayer::new(tracer.clone()));
+/// tracing::subscriber::with_default(subscriber, || {
+///     let _outer = tracing::info_span!("outer", user = "ada").entered();
+///     let _inner = tracer.span("inner");
+/// });
+/// let spans = tracer.completed_spans();
+/// assert_eq!(spans[0].name, "inner");
+/// assert_eq!(spans[0].parent_span_id, Some(spans[1].span_id));
+/// ```
+#[derive(Clone, Debug)]
+pub struct SpanLayer {
+    tracer: FccTracer,
+}
+
+impl SpanLayer {
+    /// Records `tracing` spans with `tracer`.
+    pub fn new(tracer: FccTracer) -> SpanLayer {
+        SpanLayer { tracer }
+    }
+}
+
+/// What the layer keeps in a `tracing` span's extensions.
+struct TracingSpan {
+    span: Span,
+}
+
+impl<S> Layer<S> for SpanLayer
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
+        let meta = attrs.metadata();
+        if is_quiet_target(meta.target()) || is_internal_thread() {
+            return;
+        }
+        let Some(span_ref) = ctx.span(id) else { return };
+        let parent: Option<SpanContext> = if let Some(p) = attrs.parent() {
+            ctx.span(p).and_then(|p| {
+                p.extensions()
+                    .get::<TracingSpan>()
+                    .and_then(|t| t.span.context())
+            })
+        } else if attrs.is_contextual() {
+            current()
+        } else {
+            None
+        };
+        let mut span = self
+            .tracer
+            .start_with_parent(Cow::Borrowed(meta.name()), parent.as_ref());
+        span.keep_unset_status();
+        if span.is_recording() {
+            let mut fields = Fields(&mut span);
+            attrs.record(&mut fields);
+        }
+        span_ref.extensions_mut().insert(TracingSpan { span });
+    }
+
+    fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
+        if let Some(s) = ctx.span(id) {
+            if let Some(t) = s.extensions_mut().get_mut::<TracingSpan>() {
+                if t.span.is_recording() {
+                    values.record(&mut Fields(&mut t.span));
+                }
+            }
+        }
+    }
+
+    fn on_enter(&self, id: &Id, ctx: Context<'_, S>) {
+        if let Some(s) = ctx.span(id) {
+            if let Some(c) = s
+                .extensions()
+                .get::<TracingSpan>()
+                .and_then(|t| t.span.context())
+            {
+                super::context::push(c);
+            }
+        }
+    }
+
+    fn on_exit(&self, id: &Id, ctx: Context<'_, S>) {
+        if let Some(s) = ctx.span(id) {
+            if let Some(c) = s
+                .extensions()
+                .get::<TracingSpan>()
+                .and_then(|t| t.span.context_ref().map(|c| c.span_id))
+            {
+                super::context::pop(c);
+            }
+        }
+    }
+
+    fn on_close(&self, id: Id, ctx: Context<'_, S>) {
+        if let Some(s) = ctx.span(&id) {
+            // Dropping the span ends it and hands it to the tracer.
+            drop(s.extensions_mut().remove::<TracingSpan>());
+        }
+    }
+}
+
+struct Fields<'a>(&'a mut Span);
+
+impl Fields<'_> {
+    fn put(&mut self, field: &Field, value: opentelemetry::Value) {
+        if field.name() == "error" {
+            self.0
+                .set_status(SpanStatus::error(value.as_str().into_owned()));
+        }
+        self.0.set_attributes([KeyValue::new(
+            opentelemetry::Key::from_static_str(field.name()),
+            value,
+        )]);
+    }
+}
+
+impl Visit for Fields<'_> {
+    fn record_f64(&mut self, field: &Field, value: f64) {
+        self.put(field, value.into());
+    }
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        self.put(field, value.into());
+    }
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        self.put(
+            field,
+            i64::try_from(value).map_or_else(|_| value.to_string().into(), Into::into),
+        );
+    }
+    fn record_bool(&mut self, field: &Field, value: bool) {
+        self.put(field, value.into());
+    }
+    fn record_str(&mut self, field: &Field, value: &str) {
+        self.put(field, value.to_owned().into());
+    }
+    fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
+        self.0.record_error(value);
+        let _ = field;
+    }
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        self.put(field, format!("{value:?}").into());
+    }
+}

@@ -1,0 +1,190 @@
+//! Tracing: [`FccTracer`], [`SpanData`], `#[traced]`, the [`SpanLayer`] for
+//! `tracing` spans, context propagation and sampling.
+//!
+//! # A tour
+//!
+//! A span is one timed operation. [`FccTracer::span`] starts one and makes it
+//! current until its guard drops; spans started meanwhile, on this thread,
+//! become its children: they get its trace id and record it as
+//! `parent_span_id`.
+//!
+//! ```
+//! use fcc::trace::FccTracer;
+//!
+//! let tracer = FccTracer::new("my-app");
+//! {
+//!     let mut run = tracer.span("simulation.run");
+//!     run.set_attribute("scenario_id", "SC-001");
+//!     let _step = tracer.span_with("simulation.step", [fcc::trace::KeyValue::new("node_id", "N1")]);
+//! }
+//! for span in tracer.completed_spans() {
+//!     println!("{} {:.3}ms parent={:?}", span.name, span.duration_ms(), span.parent_span_id);
+//! }
+//! ```
+//!
+//! `#[traced]` (see [`crate::traced`]) wraps a function in a span; with no
+//! tracer installed it is a no-op. `tracing` spans join the same tree through
+//! the [`SpanLayer`], which [`Telemetry`](crate::Telemetry) installs.
+//!
+//! Where spans go: the tracer keeps a bounded buffer of completed spans
+//! ([`FccTracer::completed_spans`]) and, when built with exporters, batches
+//! them to each [`SpanExporter`](crate::export::SpanExporter) on a background
+//! thread: the console, a JSON file, OTLP.
+//!
+//! Across `.await` and `tokio::spawn`, see [`FutureExt`]; across processes,
+//! [`propagation`]. Which spans are recorded: [`Sampler`].
+
+mod context;
+mod data;
+mod future;
+mod layer;
+pub mod propagation;
+mod sampler;
+mod span;
+pub(crate) mod tracer;
+
+pub(crate) use context::current_ids;
+pub use context::{attach, current, ContextGuard, SpanContext};
+pub use data::{
+    Key, KeyValue, SpanData, SpanEvent, SpanKind, SpanStatus, Value, MAX_EVENTS_PER_SPAN,
+};
+pub use future::{FutureExt, InSpan, WithContext};
+pub use layer::SpanLayer;
+pub use sampler::{Sampler, SamplerError};
+pub use span::{Span, SpanGuard};
+pub use tracer::{global, set_global, FccTracer, FccTracerBuilder, DEFAULT_COMPLETED_CAPACITY};
+
+/// What `#[traced]` expands to. Not a public API.
+#[doc(hidden)]
+pub mod __private {
+    use std::borrow::Cow;
+
+    pub use super::future::Traced;
+    use super::{FccTracer, KeyValue, Span};
+
+    /// Anything `tracer = ...` may name.
+    pub trait AsTracer {
+        /// The tracer, if there is one.
+        fn as_tracer(&self) -> Option<&FccTracer>;
+    }
+    impl AsTracer for FccTracer {
+        fn as_tracer(&self) -> Option<&FccTracer> {
+            Some(self)
+        }
+    }
+    impl<T: AsTracer + ?Sized> AsTracer for &T {
+        fn as_tracer(&self) -> Option<&FccTracer> {
+            (**self).as_tracer()
+        }
+    }
+    impl<T: AsTracer> AsTracer for Option<T> {
+        fn as_tracer(&self) -> Option<&FccTracer> {
+            self.as_ref().and_then(AsTracer::as_tracer)
+        }
+    }
+    impl<T: AsTracer + ?Sized> AsTracer for std::sync::Arc<T> {
+        fn as_tracer(&self) -> Option<&FccTracer> {
+            (**self).as_tracer()
+        }
+    }
+
+    /// Starts a `#[traced]` span with the global tracer; attributes are only
+    /// built when a tracer is installed.
+    #[inline(always)]
+    pub fn start_global(
+        name: &'static str,
+        attributes: impl FnOnce() -> Vec<KeyValue>,
+        function: &'static str,
+        file: &'static str,
+    ) -> Span {
+        if !super::tracer::global_is_set() {
+            return Span::disabled();
+        }
+        match super::global() {
+            Some(t) => start_with(&t, name, attributes, function, file),
+            None => Span::disabled(),
+        }
+    }
+
+    /// Starts a `#[traced]` span with the given tracer (`tracer = ...`).
+    #[inline]
+    pub fn start_with_tracer(
+        tracer: &dyn AsTracer,
+        name: &'static str,
+        attributes: impl FnOnce() -> Vec<KeyValue>,
+        function: &'static str,
+        file: &'static str,
+    ) -> Span {
+        match tracer.as_tracer() {
+            Some(t) => start_with(t, name, attributes, function, file),
+            None => Span::disabled(),
+        }
+    }
+
+    fn start_with(
+        tracer: &FccTracer,
+        name: &'static str,
+        attributes: impl FnOnce() -> Vec<KeyValue>,
+        function: &'static str,
+        file: &'static str,
+    ) -> Span {
+        let mut span = tracer.start(Cow::Borrowed(name));
+        if span.is_recording() {
+            span.set_attributes(attributes());
+            span.set_attributes([
+                KeyValue::new("code.function.name", function),
+                KeyValue::new("code.file.path", file),
+            ]);
+        }
+        span
+    }
+
+    /// Records an `Err` on the span.
+    pub fn record_err<E: std::fmt::Display>(span: &mut Span, error: &E) {
+        span.record_error(error);
+    }
+
+    /// An argument as an attribute value: numbers, bools and strings as
+    /// themselves, anything else through `Debug`.
+    pub struct Arg<'a, T: ?Sized>(pub &'a T);
+
+    /// Typed values (autoref specialization: tried first).
+    pub trait TypedArg {
+        /// The value.
+        fn attribute_value(&self) -> opentelemetry::Value;
+    }
+    /// `Debug` fallback.
+    pub trait DebugArg {
+        /// The value.
+        fn attribute_value(&self) -> opentelemetry::Value;
+    }
+    macro_rules! typed {
+        ($($t:ty => $conv:expr),* $(,)?) => {$(
+            impl TypedArg for Arg<'_, $t> {
+                fn attribute_value(&self) -> opentelemetry::Value {
+                    #[allow(clippy::redundant_closure_call)]
+                    ($conv)(self.0)
+                }
+            }
+        )*};
+    }
+    typed! {
+        bool => |v: &bool| (*v).into(),
+        i8 => |v: &i8| i64::from(*v).into(), i16 => |v: &i16| i64::from(*v).into(),
+        i32 => |v: &i32| i64::from(*v).into(), i64 => |v: &i64| (*v).into(),
+        u8 => |v: &u8| i64::from(*v).into(), u16 => |v: &u16| i64::from(*v).into(),
+        u32 => |v: &u32| i64::from(*v).into(),
+        u64 => |v: &u64| i64::try_from(*v).map_or_else(|_| v.to_string().into(), Into::into),
+        usize => |v: &usize| i64::try_from(*v).map_or_else(|_| v.to_string().into(), Into::into),
+        isize => |v: &isize| (*v as i64).into(),
+        f32 => |v: &f32| f64::from(*v).into(), f64 => |v: &f64| (*v).into(),
+        str => |v: &str| v.to_owned().into(),
+        String => |v: &String| v.clone().into(),
+        &str => |v: &&str| (*v).to_owned().into(),
+    }
+    impl<T: std::fmt::Debug + ?Sized> DebugArg for &Arg<'_, T> {
+        fn attribute_value(&self) -> opentelemetry::Value {
+            format!("{:?}", self.0).into()
+        }
+    }
+}

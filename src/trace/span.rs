@@ -1,0 +1,213 @@
+//! [`Span`] (owned, may move between threads) and [`SpanGuard`] (entered on
+//! this thread, the seed's `ctx`).
+
+use std::borrow::Cow;
+use std::fmt;
+use std::ops::{Deref, DerefMut};
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use super::context::ContextGuard;
+use super::tracer::TracerInner;
+use super::{Key, KeyValue, SpanContext, SpanData, SpanEvent, SpanStatus, Value};
+
+/// A started span. It ends, and goes to its tracer, when dropped or
+/// [`end`](Span::end)ed. A `Span` from a disabled or unsampled start records
+/// nothing and costs nothing; its methods are no-ops.
+pub struct Span {
+    inner: Option<Inner>,
+}
+
+struct Inner {
+    ctx: SpanContext,
+    data: Option<Box<SpanData>>,
+    tracer: Arc<TracerInner>,
+    unset_means_ok: bool,
+}
+
+impl fmt::Debug for Span {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.inner {
+            Some(i) => f
+                .debug_struct("Span")
+                .field("name", &i.data.as_ref().map(|d| &d.name))
+                .field("context", &i.ctx)
+                .finish(),
+            None => f.write_str("Span(disabled)"),
+        }
+    }
+}
+
+impl Span {
+    pub(crate) fn started(
+        ctx: SpanContext,
+        data: Option<Box<SpanData>>,
+        tracer: Arc<TracerInner>,
+    ) -> Span {
+        Span {
+            inner: Some(Inner {
+                ctx,
+                data,
+                tracer,
+                unset_means_ok: true,
+            }),
+        }
+    }
+
+    /// A span that records nothing (what `#[traced]` uses with no tracer).
+    pub const fn disabled() -> Span {
+        Span { inner: None }
+    }
+
+    /// Leaves the status `Unset` at the end instead of `Ok` (the OTel
+    /// convention, used for `tracing` spans).
+    pub(crate) fn keep_unset_status(&mut self) {
+        if let Some(i) = &mut self.inner {
+            i.unset_means_ok = false;
+        }
+    }
+
+    /// The span's ids, `None` when disabled.
+    pub fn context(&self) -> Option<SpanContext> {
+        self.inner.as_ref().map(|i| i.ctx.clone())
+    }
+
+    pub(crate) fn context_ref(&self) -> Option<&SpanContext> {
+        self.inner.as_ref().map(|i| &i.ctx)
+    }
+
+    /// True when the span is sampled and will be exported.
+    pub fn is_recording(&self) -> bool {
+        self.data().is_some()
+    }
+
+    fn data(&self) -> Option<&SpanData> {
+        self.inner.as_ref().and_then(|i| i.data.as_deref())
+    }
+
+    fn data_mut(&mut self) -> Option<&mut SpanData> {
+        self.inner.as_mut().and_then(|i| i.data.as_deref_mut())
+    }
+
+    /// Sets (or adds) an attribute.
+    pub fn set_attribute(&mut self, key: impl Into<Key>, value: impl Into<Value>) {
+        if let Some(d) = self.data_mut() {
+            d.attributes.push(KeyValue::new(key, value));
+        }
+    }
+
+    /// Adds several attributes.
+    pub fn set_attributes(&mut self, attributes: impl IntoIterator<Item = KeyValue>) {
+        if let Some(d) = self.data_mut() {
+            d.attributes.extend(attributes);
+        }
+    }
+
+    /// Sets how the span ended.
+    pub fn set_status(&mut self, status: SpanStatus) {
+        if let Some(d) = self.data_mut() {
+            d.status = status;
+        }
+    }
+
+    /// Marks the span failed with `error`: error status and an `exception`
+    /// event with `exception.type` (the Rust type name) and `exception.message`.
+    pub fn record_error<E: fmt::Display + ?Sized>(&mut self, error: &E) {
+        if let Some(d) = self.data_mut() {
+            let message = error.to_string();
+            d.push_event(SpanEvent {
+                name: Cow::Borrowed("exception"),
+                timestamp: SystemTime::now(),
+                attributes: vec![
+                    KeyValue::new("exception.type", std::any::type_name::<E>()),
+                    KeyValue::new("exception.message", message.clone()),
+                ],
+            });
+            d.status = SpanStatus::error(message);
+        }
+    }
+
+    /// Adds an event with attributes.
+    pub fn add_event(
+        &mut self,
+        name: impl Into<Cow<'static, str>>,
+        attributes: impl IntoIterator<Item = KeyValue>,
+    ) {
+        if let Some(d) = self.data_mut() {
+            d.push_event(SpanEvent {
+                name: name.into(),
+                timestamp: SystemTime::now(),
+                attributes: attributes.into_iter().collect(),
+            });
+        }
+    }
+
+    /// Makes this span current on this thread until the guard drops.
+    pub fn enter(&self) -> ContextGuard {
+        match &self.inner {
+            Some(i) => ContextGuard::enter(i.ctx.clone()),
+            None => ContextGuard::enter_nothing(),
+        }
+    }
+
+    /// Enters the span and keeps it entered for the guard's life.
+    pub fn entered(self) -> SpanGuard {
+        let guard = self.enter();
+        SpanGuard {
+            _entered: guard,
+            span: self,
+        }
+    }
+
+    /// Ends the span now.
+    pub fn end(self) {
+        drop(self)
+    }
+}
+
+impl Drop for Span {
+    fn drop(&mut self) {
+        if let Some(Inner {
+            data: Some(mut data),
+            tracer,
+            unset_means_ok,
+            ..
+        }) = self.inner.take()
+        {
+            data.end_time = SystemTime::now();
+            if unset_means_ok && data.status == SpanStatus::Unset {
+                data.status = SpanStatus::Ok;
+            }
+            tracer.finish(data);
+        }
+    }
+}
+
+/// A span entered on this thread: the seed's `with tracer.span(...) as ctx`.
+/// It derefs to [`Span`] for `set_attribute` and friends. It is not `Send`:
+/// across `.await`, use [`FutureExt::in_span`](super::FutureExt::in_span).
+#[must_use = "the span ends as soon as the guard is dropped"]
+pub struct SpanGuard {
+    // Declared first: leave the context before the span ends.
+    _entered: ContextGuard,
+    span: Span,
+}
+
+impl fmt::Debug for SpanGuard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.span, f)
+    }
+}
+
+impl Deref for SpanGuard {
+    type Target = Span;
+    fn deref(&self) -> &Span {
+        &self.span
+    }
+}
+
+impl DerefMut for SpanGuard {
+    fn deref_mut(&mut self) -> &mut Span {
+        &mut self.span
+    }
+}

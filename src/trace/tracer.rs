@@ -1,0 +1,346 @@
+//! [`FccTracer`]: starts spans, keeps the completed ones, hands them to exporters.
+
+use std::borrow::Cow;
+use std::collections::VecDeque;
+use std::fmt;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use arc_swap::ArcSwapOption;
+
+use super::context::{current, new_span_id, new_trace_id};
+use super::{KeyValue, Sampler, Span, SpanContext, SpanData, SpanGuard};
+use crate::export::pipeline::{Pipeline, PipelineConfig};
+use crate::export::{SpanExporter, TraceStats};
+
+/// The completed-spans buffer of a standalone tracer: 10,000 spans.
+pub const DEFAULT_COMPLETED_CAPACITY: usize = 10_000;
+
+#[derive(Default)]
+pub(crate) struct Completed {
+    spans: VecDeque<SpanData>,
+    capacity: usize,
+    dropped: u64,
+}
+
+impl Completed {
+    pub(crate) fn push(&mut self, span: SpanData) {
+        if self.capacity == 0 {
+            return;
+        }
+        if self.spans.len() == self.capacity {
+            self.spans.pop_front();
+            self.dropped += 1;
+        }
+        self.spans.push_back(span);
+    }
+}
+
+pub(crate) struct TracerInner {
+    service_name: Cow<'static, str>,
+    sampler: Sampler,
+    pub(crate) completed: Arc<Mutex<Completed>>,
+    keep_completed: bool,
+    pub(crate) pipeline: Option<Pipeline>,
+}
+
+/// Creates spans that nest automatically and collects them when they end.
+///
+/// A standalone tracer (`FccTracer::new`) keeps its completed spans in a
+/// bounded buffer, as the seed's tracer does. Built with exporters
+/// ([`FccTracer::builder`]), it hands finished spans to a background thread
+/// that batches them to every exporter (console, JSON file, OTLP, your own);
+/// the thread that ends a span only moves a pointer into a queue.
+///
+/// ```
+/// use fcc::trace::FccTracer;
+///
+/// let tracer = FccTracer::new("my-app");
+/// {
+///     let mut ctx = tracer.span("simulation.run");
+///     ctx.set_attribute("scenario_id", "SC-001");
+///     {
+///         let mut step = tracer.span_with("simulation.step", [fcc::trace::KeyValue::new("node_id", "N1")]);
+///         step.set_attribute("persona_id", "SQC");
+///     }
+/// }
+/// let spans = tracer.completed_spans();
+/// assert_eq!(spans[0].name, "simulation.step");
+/// assert_eq!(spans[0].parent_span_id, Some(spans[1].span_id));
+/// assert_eq!(spans[0].trace_id, spans[1].trace_id);
+/// ```
+///
+/// # `otel_available`
+///
+/// The seed's tracer reports whether the OTel SDK is installed. In fcc the
+/// OTel data model is always the engine: spans carry W3C ids and export as
+/// OTel spans, so [`FccTracer::otel_available`] is always `true`; whether they
+/// leave the process over OTLP depends on the `otlp` feature and the
+/// endpoint ([`FccTracer::otlp_enabled`]).
+#[derive(Clone)]
+pub struct FccTracer {
+    pub(crate) inner: Arc<TracerInner>,
+}
+
+impl fmt::Debug for FccTracer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FccTracer")
+            .field("service_name", &self.inner.service_name)
+            .field("sampler", &self.inner.sampler)
+            .field("exporting", &self.inner.pipeline.is_some())
+            .finish()
+    }
+}
+
+/// Configures an [`FccTracer`] with exporters, a sampler and buffer sizes.
+#[must_use = "a builder does nothing until `build()`"]
+pub struct FccTracerBuilder {
+    service_name: Cow<'static, str>,
+    sampler: Sampler,
+    completed_capacity: usize,
+    exporters: Vec<Box<dyn SpanExporter>>,
+    pub(crate) pipeline: PipelineConfig,
+}
+
+impl FccTracerBuilder {
+    /// How new spans are sampled (default: parent-based always-on).
+    pub fn sampler(mut self, sampler: Sampler) -> Self {
+        self.sampler = sampler;
+        self
+    }
+    /// How many completed spans [`FccTracer::completed_spans`] keeps; 0 keeps none.
+    pub fn completed_capacity(mut self, capacity: usize) -> Self {
+        self.completed_capacity = capacity;
+        self
+    }
+    /// Sends every finished span to `exporter`, in batches, on a background thread.
+    pub fn exporter(mut self, exporter: impl SpanExporter + 'static) -> Self {
+        self.exporters.push(Box::new(exporter));
+        self
+    }
+    /// Like [`exporter`](Self::exporter) for an exporter already boxed.
+    pub fn boxed_exporter(mut self, exporter: Box<dyn SpanExporter>) -> Self {
+        self.exporters.push(exporter);
+        self
+    }
+    /// Most spans waiting for export; more are dropped and counted
+    /// (default 2048, `OTEL_BSP_MAX_QUEUE_SIZE`).
+    pub fn max_queue_size(mut self, spans: usize) -> Self {
+        self.pipeline.max_queue = spans.max(1);
+        self
+    }
+    /// Most spans per export call (default 512, `OTEL_BSP_MAX_EXPORT_BATCH_SIZE`).
+    pub fn max_export_batch_size(mut self, spans: usize) -> Self {
+        self.pipeline.max_batch = spans.max(1);
+        self
+    }
+    /// Longest wait before a partial batch is exported (default 5 s, `OTEL_BSP_SCHEDULE_DELAY`).
+    pub fn schedule_delay(mut self, delay: Duration) -> Self {
+        self.pipeline.schedule_delay = delay;
+        self
+    }
+    /// How often a failed export is tried again before its spans are dropped
+    /// and counted (default 3).
+    pub fn export_retries(mut self, retries: u32) -> Self {
+        self.pipeline.retries = retries;
+        self
+    }
+
+    /// Builds the tracer; with exporters, starts its export thread. Fails
+    /// when the thread cannot start or an exporter cannot be built (an OTLP
+    /// endpoint that makes no sense, say).
+    pub fn build(self) -> Result<FccTracer, crate::export::ExportError> {
+        let completed = Arc::new(Mutex::new(Completed {
+            spans: VecDeque::new(),
+            capacity: self.completed_capacity,
+            dropped: 0,
+        }));
+        let keep_completed = self.completed_capacity > 0;
+        let pipeline = if self.exporters.is_empty() && self.pipeline.factory.is_none() {
+            None
+        } else {
+            let completed = keep_completed.then(|| Arc::clone(&completed));
+            Some(Pipeline::start(self.pipeline, self.exporters, completed)?)
+        };
+        Ok(FccTracer {
+            inner: Arc::new(TracerInner {
+                service_name: self.service_name,
+                sampler: self.sampler,
+                completed,
+                keep_completed,
+                pipeline,
+            }),
+        })
+    }
+}
+
+impl FccTracer {
+    /// A standalone tracer that keeps up to [`DEFAULT_COMPLETED_CAPACITY`]
+    /// completed spans and exports nothing.
+    pub fn new(service_name: impl Into<Cow<'static, str>>) -> FccTracer {
+        let built = FccTracer::builder(service_name).build();
+        // Without exporters no thread is started, so building cannot fail.
+        built.unwrap_or_else(|_| unreachable!("a tracer without exporters starts no thread"))
+    }
+
+    /// A tracer with exporters or other settings.
+    pub fn builder(service_name: impl Into<Cow<'static, str>>) -> FccTracerBuilder {
+        FccTracerBuilder {
+            service_name: service_name.into(),
+            sampler: Sampler::default(),
+            completed_capacity: DEFAULT_COMPLETED_CAPACITY,
+            exporters: Vec::new(),
+            pipeline: PipelineConfig::default(),
+        }
+    }
+
+    /// The service this tracer reports as (`service.name`).
+    pub fn service_name(&self) -> &str {
+        &self.inner.service_name
+    }
+
+    /// Always `true`: see the type's docs.
+    pub fn otel_available(&self) -> bool {
+        true
+    }
+
+    /// True when this tracer exports over OTLP.
+    pub fn otlp_enabled(&self) -> bool {
+        self.inner.pipeline.as_ref().is_some_and(Pipeline::otlp)
+    }
+
+    /// Starts a span, child of the current one, and makes it current until
+    /// the guard drops (the seed's `with tracer.span(name) as ctx`).
+    pub fn span(&self, name: impl Into<Cow<'static, str>>) -> SpanGuard {
+        self.start(name).entered()
+    }
+
+    /// Like [`span`](Self::span) with initial attributes.
+    pub fn span_with(
+        &self,
+        name: impl Into<Cow<'static, str>>,
+        attributes: impl IntoIterator<Item = KeyValue>,
+    ) -> SpanGuard {
+        let mut span = self.start(name);
+        span.set_attributes(attributes);
+        span.entered()
+    }
+
+    /// Starts a span, child of the current one, without entering it: for
+    /// futures ([`FutureExt::in_span`](super::FutureExt::in_span)) and spans
+    /// that end on another thread.
+    pub fn start(&self, name: impl Into<Cow<'static, str>>) -> Span {
+        self.start_with_parent(name, current().as_ref())
+    }
+
+    /// Starts a span with an explicit parent (`None`: a new trace).
+    pub fn start_with_parent(
+        &self,
+        name: impl Into<Cow<'static, str>>,
+        parent: Option<&SpanContext>,
+    ) -> Span {
+        let trace_id = parent.map_or_else(new_trace_id, |p| p.trace_id);
+        let sampled = self.inner.sampler.should_sample(parent, trace_id);
+        let ctx = SpanContext {
+            trace_id,
+            span_id: new_span_id(),
+            sampled,
+            remote: false,
+            trace_state: parent.and_then(|p| p.trace_state.clone()),
+        };
+        let data = sampled.then(|| {
+            let mut d = SpanData::new(ctx.span_id, trace_id, name, SystemTime::now());
+            d.parent_span_id = parent.map(|p| p.span_id);
+            d.parent_is_remote = parent.is_some_and(|p| p.remote);
+            Box::new(d)
+        });
+        Span::started(ctx, data, Arc::clone(&self.inner))
+    }
+
+    /// The completed spans, oldest first (waits for the export thread to
+    /// catch up first, at most 5 s).
+    pub fn completed_spans(&self) -> Vec<SpanData> {
+        if let Some(p) = &self.inner.pipeline {
+            let _ = p.flush(Duration::from_secs(5));
+        }
+        match self.inner.completed.lock() {
+            Ok(c) => c.spans.iter().cloned().collect(),
+            Err(poisoned) => poisoned.into_inner().spans.iter().cloned().collect(),
+        }
+    }
+
+    /// How many completed spans the bounded buffer has let go.
+    pub fn dropped_spans(&self) -> u64 {
+        self.inner.completed.lock().map_or(0, |c| c.dropped)
+    }
+
+    /// Empties the completed-spans buffer.
+    pub fn clear_completed(&self) {
+        if let Ok(mut c) = self.inner.completed.lock() {
+            c.spans.clear();
+        }
+    }
+
+    /// Export counters: queued, exported, dropped, failed.
+    pub fn stats(&self) -> TraceStats {
+        self.inner
+            .pipeline
+            .as_ref()
+            .map_or_else(TraceStats::default, Pipeline::stats)
+    }
+
+    /// Waits until every span ended so far has been exported.
+    pub fn flush(&self, timeout: Duration) -> Result<(), crate::export::ExportError> {
+        match &self.inner.pipeline {
+            Some(p) => p.flush(timeout),
+            None => Ok(()),
+        }
+    }
+
+    /// Exports what is left, shuts the exporters down and stops the thread.
+    pub fn shutdown(&self, timeout: Duration) -> Result<(), crate::export::ExportError> {
+        match &self.inner.pipeline {
+            Some(p) => p.shutdown(timeout),
+            None => Ok(()),
+        }
+    }
+}
+
+impl TracerInner {
+    pub(crate) fn finish(&self, span: Box<SpanData>) {
+        match &self.pipeline {
+            Some(p) => p.send_span(span),
+            None if self.keep_completed => {
+                if let Ok(mut c) = self.completed.lock() {
+                    c.push(*span);
+                }
+            }
+            None => {}
+        }
+    }
+}
+
+static GLOBAL: ArcSwapOption<TracerInner> = ArcSwapOption::const_empty();
+static GLOBAL_SET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Installs `tracer` as the one `#[traced]` functions and the
+/// [`SpanLayer`](super::SpanLayer) use by default (`None` removes it).
+/// [`Telemetry::install`](crate::Telemetry) does this for you.
+pub fn set_global(tracer: Option<FccTracer>) {
+    GLOBAL_SET.store(tracer.is_some(), std::sync::atomic::Ordering::Release);
+    GLOBAL.store(tracer.map(|t| t.inner));
+}
+
+/// The globally installed tracer, if any.
+pub fn global() -> Option<FccTracer> {
+    if !GLOBAL_SET.load(std::sync::atomic::Ordering::Relaxed) {
+        return None;
+    }
+    GLOBAL.load_full().map(|inner| FccTracer { inner })
+}
+
+/// The fast check `#[traced]` makes: one relaxed load when nothing is installed.
+#[inline(always)]
+pub(crate) fn global_is_set() -> bool {
+    GLOBAL_SET.load(std::sync::atomic::Ordering::Relaxed)
+}
