@@ -1,6 +1,9 @@
 //! No feedback loops: what fcc's own workers and exporter libraries log never
-//! reaches the bus. This file installs the process-wide subscriber, so it is
-//! its own test binary with one test.
+//! reaches the bus, the OTel logs or the exported spans. This file installs
+//! the process-wide subscriber, so it is its own test binary with one test.
+
+#[path = "support/otlp_receiver.rs"]
+mod otlp_receiver;
 
 use fcc::sinks::{Sink, SinkError, SinkOptions};
 use fcc::{Event, EventType, LogTarget, Telemetry};
@@ -27,12 +30,19 @@ impl Sink for Chatty {
 }
 
 #[test]
-fn internal_threads_and_exporter_libraries_never_reach_the_bus() {
+fn internal_threads_and_exporter_libraries_never_reach_the_bus_or_otel() {
+    let receiver = otlp_receiver::OtlpReceiver::grpc("127.0.0.1:0");
     let written = Arc::new(AtomicU64::new(0));
+    // No filter anywhere: tonic, hyper and h2 emit every trace-level event
+    // and span they have while fcc exports over gRPC.
     let t = Telemetry::builder()
         .log(LogTarget::Off)
         .fmt(None)
         .sink(Chatty(written.clone()), SinkOptions::default())
+        .otlp(Some(
+            fcc::otlp::OtlpConfig::new(&receiver.endpoint(), fcc::otlp::OtlpProtocol::Grpc)
+                .unwrap(),
+        ))
         .install()
         .unwrap();
     let published = Arc::new(AtomicU64::new(0));
@@ -41,8 +51,12 @@ fn internal_threads_and_exporter_libraries_never_reach_the_bus() {
         p.fetch_add(1, Ordering::Relaxed);
     });
 
-    for _ in 0..10 {
-        fcc::emit(Event::builder(EventType::ActionStarted, "ActionEngine"));
+    {
+        let _app = t.tracer().span("app.work");
+        let _inner = tracing::info_span!("app.inner").entered();
+        for _ in 0..10 {
+            fcc::emit(Event::builder(EventType::ActionStarted, "ActionEngine"));
+        }
     }
     // Exporter libraries' own events, even marked ones, stay out.
     tracing::info!(target: "hyper::proto::h1", event_type = "http.request.sent", "sent");
@@ -57,6 +71,19 @@ fn internal_threads_and_exporter_libraries_never_reach_the_bus() {
     assert_eq!(published.load(Ordering::Relaxed), 10);
     assert_eq!(written.load(Ordering::Relaxed), 10);
     assert_eq!(t.rejected_events(), 0);
+    // Twice more through the exporter: still exactly the application's data.
+    for _ in 0..2 {
+        t.flush(Duration::from_secs(20)).unwrap();
+    }
+    let spans = receiver.received.wait_spans(2);
+    let mut names: Vec<String> = spans.iter().map(|s| s.span.name.clone()).collect();
+    names.sort();
+    assert_eq!(names, ["app.inner", "app.work"]);
+    let logs = receiver.received.wait_logs(10);
+    assert_eq!(logs.len(), 10);
+    assert!(logs.iter().all(|l| l.record.event_name == "action.started"));
+    let inner = spans.iter().find(|s| s.span.name == "app.inner").unwrap();
+    assert_eq!(inner.span.events.len(), 10, "events as span events of the current span");
     // A second global install is refused with a clear error.
     let err = Telemetry::builder()
         .log(LogTarget::Off)
