@@ -83,7 +83,11 @@ fn internal_threads_and_exporter_libraries_never_reach_the_bus_or_otel() {
     assert_eq!(logs.len(), 10);
     assert!(logs.iter().all(|l| l.record.event_name == "action.started"));
     let inner = spans.iter().find(|s| s.span.name == "app.inner").unwrap();
-    assert_eq!(inner.span.events.len(), 10, "events as span events of the current span");
+    assert_eq!(
+        inner.span.events.len(),
+        10,
+        "events as span events of the current span"
+    );
     // A second global install is refused with a clear error.
     let err = Telemetry::builder()
         .log(LogTarget::Off)

@@ -78,6 +78,16 @@ pub(crate) fn new_v7() -> Uuid {
         .unwrap_or_else(|_| Uuid::now_v7())
 }
 
+/// A random non-zero `u64` from this thread's generator (trace and span ids).
+pub(crate) fn random_nonzero_u64() -> u64 {
+    STATE
+        .try_with(|st| splitmix(&st.rng))
+        .unwrap_or_else(|_| {
+            u64::from_le_bytes(Uuid::new_v4().as_bytes()[..8].try_into().unwrap_or([9; 8]))
+        })
+        .max(1)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -98,14 +108,4 @@ mod tests {
             .as_secs();
         assert!(now.abs_diff(secs) < 5);
     }
-}
-
-/// A random non-zero `u64` from this thread's generator (trace and span ids).
-pub(crate) fn random_nonzero_u64() -> u64 {
-    STATE
-        .try_with(|st| splitmix(&st.rng))
-        .unwrap_or_else(|_| {
-            u64::from_le_bytes(Uuid::new_v4().as_bytes()[..8].try_into().unwrap_or([9; 8]))
-        })
-        .max(1)
 }

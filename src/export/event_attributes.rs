@@ -1,8 +1,6 @@
 //! An [`Event`] as OTel attributes: shared by span events and log records.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
-use std::sync::{Mutex, OnceLock};
 
 use serde_json::Value as Json;
 
@@ -73,6 +71,7 @@ pub(crate) fn span_event(e: &Event) -> SpanEvent {
     }
 }
 
+#[cfg(feature = "otlp")]
 /// Most custom event names kept as `&'static str` for OTel's `EventName`.
 const MAX_INTERNED: usize = 4096;
 
@@ -80,10 +79,13 @@ const MAX_INTERNED: usize = 4096;
 /// catalog names are static already; custom names are interned, up to
 /// [`MAX_INTERNED`] distinct ones, after which `fcc.custom` is used (the real
 /// name is still in the `event_type` attribute).
+#[cfg(feature = "otlp")]
 pub(crate) fn static_event_name(e: &Event) -> &'static str {
     if let Some(n) = e.event_type().static_name() {
         return n;
     }
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
     static INTERNED: OnceLock<Mutex<HashMap<String, &'static str>>> = OnceLock::new();
     let name = e.event_type().as_str();
     let Ok(mut map) = INTERNED.get_or_init(Default::default).lock() else {

@@ -265,7 +265,7 @@ impl Worker {
         loop {
             let wait = next.saturating_duration_since(Instant::now());
             match self.rx.recv_timeout(wait) {
-                Ok(Item::Span(span)) => self.span(span),
+                Ok(Item::Span(span)) => self.span(*span),
                 Ok(Item::Event { event, join }) => self.event(event, join),
                 Ok(Item::Flush(ack)) => {
                     self.export_all();
@@ -291,7 +291,7 @@ impl Worker {
         }
     }
 
-    fn span(&mut self, mut span: Box<SpanData>) {
+    fn span(&mut self, mut span: SpanData) {
         if let Some(events) = self.open.remove(&span.span_id) {
             for e in events {
                 span.push_event(e);
@@ -300,14 +300,14 @@ impl Worker {
         }
         if self.exporters.is_empty() {
             if let Some(Ok(mut c)) = self.completed.as_ref().map(|c| c.lock()) {
-                c.push(*span);
+                c.push(span);
             }
             return;
         }
         if let Some(Ok(mut c)) = self.completed.as_ref().map(|c| c.lock()) {
-            c.push((*span).clone());
+            c.push(span.clone());
         }
-        self.spans.push(*span);
+        self.spans.push(span);
         if self.spans.len() >= self.config.max_batch {
             self.export_spans();
         }

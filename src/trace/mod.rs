@@ -63,6 +63,11 @@ pub mod __private {
     use super::{FccTracer, KeyValue, Span};
 
     /// Anything `tracer = ...` may name.
+    #[diagnostic::on_unimplemented(
+        message = "`#[traced(tracer = ...)]` needs an `FccTracer`, not `{Self}`",
+        label = "not a tracer",
+        note = "give an `FccTracer`, a reference to one, or an `Option` of either (`None`: no span)"
+    )]
     pub trait AsTracer {
         /// The tracer, if there is one.
         fn as_tracer(&self) -> Option<&FccTracer>;

@@ -1,0 +1,163 @@
+//! Writing the wrapped function.
+
+use proc_macro2::TokenStream;
+use quote::{quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::{FnArg, ItemFn, Pat, ReturnType, Type};
+
+use crate::attr::Args;
+
+pub(crate) fn expand(args: Args, function: ItemFn) -> syn::Result<TokenStream> {
+    let ItemFn {
+        attrs,
+        vis,
+        sig,
+        block,
+    } = function;
+    if let Some(c) = &sig.constness {
+        return Err(syn::Error::new(
+            c.span(),
+            "#[traced] cannot wrap a `const fn`",
+        ));
+    }
+    let params: Vec<&syn::Ident> = sig
+        .inputs
+        .iter()
+        .filter_map(|a| match a {
+            FnArg::Typed(t) => match &*t.pat {
+                Pat::Ident(p) => Some(&p.ident),
+                _ => None,
+            },
+            FnArg::Receiver(_) => None,
+        })
+        .collect();
+    for s in &args.skip {
+        if !params.contains(&s) {
+            return Err(syn::Error::new(
+                s.span(),
+                format!("`skip({s})`: the function has no parameter `{s}`"),
+            ));
+        }
+    }
+    let recorded: Vec<&syn::Ident> = if args.skip_all {
+        Vec::new()
+    } else {
+        params
+            .into_iter()
+            .filter(|p| !args.skip.iter().any(|s| s == *p))
+            .collect()
+    };
+    let fn_name = &sig.ident;
+    let span_name = match &args.name {
+        Some(lit) => quote!(#lit),
+        None => {
+            let s = fn_name.to_string();
+            quote!(#s)
+        }
+    };
+    let attributes = recorded.iter().map(|p| {
+        let key = p.to_string();
+        quote_spanned! {p.span()=>
+            ::fcc::trace::KeyValue::new(#key, (&::fcc::trace::__private::Arg(&#p)).attribute_value())
+        }
+    });
+    let attributes = quote! {
+        || {
+            #[allow(unused_imports)]
+            use ::fcc::trace::__private::{DebugArg as _, TypedArg as _};
+            ::std::vec![#(#attributes),*]
+        }
+    };
+    let function_path = quote!(::core::concat!(
+        ::core::module_path!(),
+        "::",
+        ::core::stringify!(#fn_name)
+    ));
+    let start = match &args.tracer {
+        None => quote! {
+            ::fcc::trace::__private::start_global(#span_name, #attributes, #function_path, ::core::file!())
+        },
+        Some(expr) => quote_spanned! {expr.span()=>
+            ::fcc::trace::__private::start_with_tracer(&(#expr), #span_name, #attributes, #function_path, ::core::file!())
+        },
+    };
+    let returns_result = returns_result(&sig.output);
+    let ret_type = match &sig.output {
+        ReturnType::Default => quote!(()),
+        ReturnType::Type(_, t) => quote!(#t),
+    };
+    let has_impl_trait = matches!(&sig.output, ReturnType::Type(_, t) if contains_impl_trait(t));
+    let record = if returns_result {
+        quote! {
+            if let ::core::result::Result::Err(__fcc_err) = &__fcc_out {
+                ::fcc::trace::__private::record_err(&mut __fcc_span, __fcc_err);
+            }
+        }
+    } else {
+        quote!()
+    };
+    let body = if sig.asyncness.is_some() {
+        let inner = if has_impl_trait {
+            quote!(async move #block)
+        } else {
+            quote!(async move { let __fcc_ret: #ret_type = #block; __fcc_ret })
+        };
+        quote! {
+            let __fcc_span = #start;
+            #[allow(unused_mut)]
+            let (__fcc_out, mut __fcc_span) = ::fcc::trace::__private::Traced::new(__fcc_span, #inner).await;
+            #record
+            __fcc_out
+        }
+    } else if returns_result && !has_impl_trait {
+        quote! {
+            let mut __fcc_span = #start;
+            let __fcc_entered = __fcc_span.enter();
+            #[allow(clippy::redundant_closure_call)]
+            let __fcc_out = (move || -> #ret_type #block)();
+            ::core::mem::drop(__fcc_entered);
+            #record
+            __fcc_out
+        }
+    } else {
+        quote! {
+            let __fcc_span = #start;
+            let __fcc_entered = __fcc_span.enter();
+            #block
+        }
+    };
+    Ok(quote! {
+        #(#attrs)*
+        #vis #sig {
+            #body
+        }
+    })
+}
+
+/// `Result<..>` or `...::Result<..>` (io::Result, anyhow::Result, ...).
+fn returns_result(output: &ReturnType) -> bool {
+    match output {
+        ReturnType::Type(_, t) => match &**t {
+            Type::Path(p) => p.path.segments.last().is_some_and(|s| s.ident == "Result"),
+            _ => false,
+        },
+        ReturnType::Default => false,
+    }
+}
+
+fn contains_impl_trait(t: &Type) -> bool {
+    match t {
+        Type::ImplTrait(_) => true,
+        Type::Path(p) => p.path.segments.iter().any(|s| match &s.arguments {
+            syn::PathArguments::AngleBracketed(a) => a.args.iter().any(|g| match g {
+                syn::GenericArgument::Type(t) => contains_impl_trait(t),
+                _ => false,
+            }),
+            _ => false,
+        }),
+        Type::Reference(r) => contains_impl_trait(&r.elem),
+        Type::Tuple(t) => t.elems.iter().any(contains_impl_trait),
+        Type::Paren(p) => contains_impl_trait(&p.elem),
+        _ => false,
+    }
+}

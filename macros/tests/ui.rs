@@ -1,0 +1,9 @@
+//! `#[traced]` compiles where it should and, where it should not, says why at
+//! the right tokens.
+
+#[test]
+fn ui() {
+    let t = trybuild::TestCases::new();
+    t.pass("tests/ui/pass/*.rs");
+    t.compile_fail("tests/ui/fail/*.rs");
+}

@@ -1,0 +1,6 @@
+#[fcc::traced]
+const fn f() -> u8 {
+    1
+}
+
+fn main() {}

@@ -1,0 +1,4 @@
+#[fcc::traced(name = my_span)]
+fn f() {}
+
+fn main() {}

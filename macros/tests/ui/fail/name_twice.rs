@@ -1,0 +1,4 @@
+#[fcc::traced("a", name = "b")]
+fn f() {}
+
+fn main() {}

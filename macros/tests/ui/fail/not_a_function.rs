@@ -1,0 +1,4 @@
+#[fcc::traced]
+struct NotAFunction;
+
+fn main() {}

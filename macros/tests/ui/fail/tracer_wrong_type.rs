@@ -1,0 +1,4 @@
+#[fcc::traced(tracer = 42)]
+fn f() {}
+
+fn main() {}

@@ -1,0 +1,4 @@
+#[fcc::traced(level = "info")]
+fn f() {}
+
+fn main() {}
