@@ -44,6 +44,13 @@ pub trait SpanExporter: Send {
         "span exporter"
     }
 
+    /// True when `export` already retries with backoff (the OTLP exporters do,
+    /// honouring the collector's throttling hints); the pipeline then tries
+    /// each batch once instead of retrying it again.
+    fn retries_itself(&self) -> bool {
+        false
+    }
+
     /// Pushes out anything buffered.
     fn flush(&mut self) -> Result<(), ExportError> {
         Ok(())

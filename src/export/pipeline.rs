@@ -388,7 +388,8 @@ impl Worker {
         }
         let batch = std::mem::take(&mut self.events);
         let n = batch.len() as u64;
-        let ok = retrying(self.config.retries, &self.counters, || logs.export(&batch));
+        // The OTLP log exporter retries with backoff itself.
+        let ok = retrying(0, &self.counters, || logs.export(&batch));
         let counter = if ok {
             &self.counters.logs_exported
         } else {

@@ -153,6 +153,10 @@ impl SpanExporter for OtlpSpanExporter {
         "otlp traces"
     }
 
+    fn retries_itself(&self) -> bool {
+        true
+    }
+
     fn shutdown(&mut self) -> Result<(), ExportError> {
         let _enter = self.rt.enter();
         self.inner

@@ -139,8 +139,10 @@ impl FccTracerBuilder {
         self.pipeline.schedule_delay = delay;
         self
     }
-    /// How often a failed export is tried again before its spans are dropped
-    /// and counted (default 3).
+    /// How often a failed export is tried again, with backoff from 100 ms,
+    /// before its spans are dropped and counted (default 3). Exporters that
+    /// retry by themselves (OTLP: 3 retries, 100 ms to 1.6 s, honouring the
+    /// collector's throttling) are tried once.
     pub fn export_retries(mut self, retries: u32) -> Self {
         self.pipeline.retries = retries;
         self
