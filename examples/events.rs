@@ -1,22 +1,27 @@
 //! Events through `tracing`: `fcc::emit`, `fcc::event!` and plain marked
 //! `tracing` events reach the bus, LogSink (JSON lines on stderr) and a
-//! JsonFileSink, while ordinary logs go to the human-readable fmt layer.
+//! JsonFileSink, while ordinary logs go to the human-readable fmt layer. With
+//! `OTEL_EXPORTER_OTLP_ENDPOINT` set, every event is also an OTel log record
+//! (EventName = the event type, trace context set) sent over OTLP, and a span
+//! event on the span it was emitted in.
 //!
 //! ```text
 //! cargo run --example events [-- PATH]      # PATH: the NDJSON file (default target/events.ndjson)
+//! OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost:4318 cargo run --example events
 //! ```
 
-use fcc::{Event, EventSerializer, EventType, Outcome, Severity, Telemetry};
+use fcc::{Event, EventSerializer, EventType, Outcome, Severity};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let path = std::env::args()
         .nth(1)
         .unwrap_or_else(|| "target/events.ndjson".to_owned());
     let _ = std::fs::remove_file(&path);
-    let telemetry = Telemetry::builder()
+    let telemetry = fcc::TelemetryBuilder::from_env()?
         .service_name("events-example")
         .json_file(&path)
         .install()?;
+    let workflow = telemetry.tracer().span("workflow.run");
 
     tracing::info!("an ordinary log line: the fmt layer shows it, the bus never sees it");
 
@@ -58,6 +63,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         severity = Severity::Info
     );
 
+    drop(workflow);
     telemetry.shutdown()?;
     let stored = EventSerializer::load(&path)?;
     eprintln!("\n{} events in {path}:", stored.len());
@@ -73,6 +79,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         eprintln!(
             "sink {:<9} written {} dropped {} failed {}",
             s.name, s.written, s.dropped, s.failed
+        );
+    }
+    let t = telemetry.tracer().stats();
+    if telemetry.tracer().otlp_enabled() {
+        eprintln!(
+            "otlp: {} OTel log records and {} spans exported",
+            t.logs_exported, t.spans_exported
         );
     }
     Ok(())

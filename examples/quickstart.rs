@@ -1,26 +1,31 @@
-//! A realistic first run: an action engine publishes lifecycle events on the
-//! bus, subscribers react, the run is recorded, saved, loaded and replayed.
+//! A realistic first run: `Telemetry` is set up from the environment, an
+//! action engine emits lifecycle events inside `#[traced]` spans, subscribers
+//! react, LogSink writes JSON lines, the run is recorded, saved, loaded and
+//! replayed, and the spans are printed (or sent over OTLP when
+//! `OTEL_EXPORTER_OTLP_ENDPOINT` is set).
 //!
 //! ```text
 //! cargo run --example quickstart [-- PATH]
 //! ```
 //!
-//! PATH is where the events are saved (default `target/quickstart-events.json`).
+//! PATH is where the events are saved (default `target/quickstart-events.json`);
+//! LogSink writes to `target/quickstart-log.ndjson` unless `FCC_LOG` says otherwise.
 
+use fcc::export::ConsoleSpanExporter;
 use fcc::{
-    Event, EventBus, EventFilter, EventReplay, EventSerializer, EventType, Outcome, Severity,
+    traced, Event, EventBus, EventFilter, EventReplay, EventSerializer, EventType, LogTarget,
+    Outcome, Severity, TelemetryBuilder,
 };
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 /// A tiny stand-in for the seed's ActionEngine: runs persona actions and
-/// publishes started/completed/failed events. It knows the bus, never a sink.
-struct ActionEngine {
-    bus: EventBus,
-}
+/// emits started/completed/failed events. It knows neither the bus nor a sink.
+struct ActionEngine;
 
 impl ActionEngine {
+    #[traced("action.run")]
     fn run(&self, run_id: &str, persona_id: &str, action_type: &str) -> Result<(), String> {
         let event = |t: EventType| {
             Event::builder(t, "ActionEngine")
@@ -30,7 +35,7 @@ impl ActionEngine {
                 .attr("persona_id", persona_id)
                 .attr("action_type", action_type)
         };
-        self.bus.publish(&event(EventType::ActionStarted).build());
+        fcc::emit(event(EventType::ActionStarted));
         let started = Instant::now();
         let result = simulate(persona_id, action_type);
         let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
@@ -41,8 +46,7 @@ impl ActionEngine {
                 .severity(Severity::Error)
                 .detail(reason.clone()),
         };
-        self.bus
-            .publish(&done.attr("duration_ms", duration_ms).build());
+        fcc::emit(done.attr("duration_ms", duration_ms));
         result
     }
 }
@@ -64,7 +68,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let path = std::env::args()
         .nth(1)
         .unwrap_or_else(|| "target/quickstart-events.json".to_owned());
-    let bus = EventBus::new();
+    let mut builder = TelemetryBuilder::from_env()?;
+    if std::env::var_os("OTEL_SERVICE_NAME").is_none() {
+        builder = builder.service_name("quickstart");
+    }
+    if std::env::var_os("FCC_LOG").is_none() {
+        builder = builder.log(LogTarget::File("target/quickstart-log.ndjson".into()));
+    }
+    if std::env::var_os("OTEL_EXPORTER_OTLP_ENDPOINT").is_none() {
+        builder = builder.span_exporter(ConsoleSpanExporter::new());
+    }
+    let telemetry = builder.install()?;
+    let bus: EventBus = telemetry.bus().clone();
 
     // A global subscriber: one line per event.
     bus.subscribe(|e: &Event| {
@@ -97,7 +112,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     println!("Running two runs of the action engine, recording every event:");
     bus.start_recording();
-    let engine = ActionEngine { bus: bus.clone() };
+    let engine = ActionEngine;
     let plan = [
         ("run-42", "SQC", "test"),
         ("run-42", "SQC", "review"),
@@ -154,6 +169,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         stats.failed_deliveries,
         stats.panicked_deliveries,
         stats.history_dropped
+    );
+    println!("Spans, printed by the console span exporter when telemetry shuts down:");
+    telemetry.shutdown()?;
+    for s in telemetry.sink_stats() {
+        println!(
+            "Sink {}: {} written, {} dropped, {} failed",
+            s.name, s.written, s.dropped, s.failed
+        );
+    }
+    let t = telemetry.tracer().stats();
+    println!(
+        "Spans: {} exported, {} dropped, {} failed",
+        t.spans_exported, t.spans_dropped, t.spans_failed
     );
     Ok(())
 }

@@ -292,3 +292,40 @@ fn no_endpoint_means_no_otlp() {
     let t = b.log(LogTarget::Off).fmt(None).build().unwrap();
     assert!(!t.tracer().otlp_enabled());
 }
+
+#[test]
+fn the_traced_example_exports_nested_sync_and_async_spans_over_otlp() {
+    let receiver = OtlpReceiver::http("127.0.0.1:0");
+    let out = std::process::Command::new(env!("CARGO"))
+        .args(["run", "-q", "--example", "traced"])
+        .env("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.endpoint())
+        .env_remove("OTEL_SERVICE_NAME")
+        .env_remove("OTEL_EXPORTER_OTLP_PROTOCOL")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        !stderr.contains("[SPAN]"),
+        "no console output when OTLP is on: {stderr}"
+    );
+    let spans = receiver.received.spans();
+    let names = |n: &str| spans.iter().filter(|s| s.span.name == n).count();
+    assert_eq!(names("simulation.run"), 1);
+    assert_eq!(names("simulation.step"), 3);
+    assert_eq!(names("simulation.node"), 3);
+    assert_eq!(names("persist"), 3);
+    let run = spans
+        .iter()
+        .find(|s| s.span.name == "simulation.run")
+        .unwrap();
+    assert!(spans.iter().all(|s| s.span.trace_id == run.span.trace_id));
+    assert!(spans
+        .iter()
+        .all(|s| s.service_name.as_deref() == Some("traced-example")));
+    let logs = receiver.received.logs();
+    assert_eq!(logs.len(), 3, "one simulation.step event per finished step");
+    assert!(logs
+        .iter()
+        .all(|l| l.record.event_name == "simulation.step"));
+}

@@ -18,7 +18,9 @@ fn seed_span() -> SpanData {
         attributes: vec![KeyValue::new("scenario_id", "SC-001")],
         ..SpanData::new(
             SpanId::new(0xabc123).unwrap(),
-            "abc12345000000000000000000000001".parse::<TraceId>().unwrap(),
+            "abc12345000000000000000000000001"
+                .parse::<TraceId>()
+                .unwrap(),
             "simulation.run",
             start,
         )
@@ -37,7 +39,8 @@ fn fcc_tracer_nests_spans_and_collects_them() {
         let mut ctx = tracer.span("simulation.run");
         ctx.set_attribute("scenario_id", "SC-001");
         {
-            let mut step_ctx = tracer.span_with("simulation.step", [KeyValue::new("node_id", "N1")]);
+            let mut step_ctx =
+                tracer.span_with("simulation.step", [KeyValue::new("node_id", "N1")]);
             step_ctx.set_attribute("persona_id", "SQC");
         }
     }
@@ -122,7 +125,9 @@ fn json_file_exporter_refuses_an_unwritable_path() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("a-file");
     std::fs::write(&file, "x").unwrap();
-    let err = JsonFileSpanExporter::new(file.join("below-a-file.json")).err().unwrap();
+    let err = JsonFileSpanExporter::new(file.join("below-a-file.json"))
+        .err()
+        .unwrap();
     assert!(!err.to_string().is_empty());
 }
 
@@ -143,7 +148,9 @@ fn attached_exporters_receive_every_finished_span() {
     tracer.flush(Duration::from_secs(5)).unwrap();
     let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
     assert_eq!(text.lines().count(), 3, "{text}");
-    assert!(text.lines().all(|l| l.starts_with("[SPAN] simulation.step trace=")));
+    assert!(text
+        .lines()
+        .all(|l| l.starts_with("[SPAN] simulation.step trace=")));
     assert!(text.contains(" step=2"));
     assert_eq!(std::fs::read_to_string(&path).unwrap().lines().count(), 3);
     let stats = tracer.stats();
@@ -175,7 +182,13 @@ fn a_failing_exporter_is_retried_then_counted_and_others_still_export() {
     let s = tracer.stats();
     assert_eq!((s.spans_failed, s.export_errors), (1, 2), "{s:?}");
     assert_eq!(s.last_error.as_deref(), Some("failing: database is down"));
-    assert_eq!(String::from_utf8(out.0.lock().unwrap().clone()).unwrap().lines().count(), 1);
+    assert_eq!(
+        String::from_utf8(out.0.lock().unwrap().clone())
+            .unwrap()
+            .lines()
+            .count(),
+        1
+    );
 }
 
 #[test]
