@@ -99,3 +99,37 @@ fn every_variable_is_documented() {
         assert!(names.contains(&v), "{v}");
     }
 }
+
+#[test]
+fn sampler_and_batch_variables_are_checked() {
+    use fcc::{InstallError, TelemetryBuilder};
+    for (var, value) in [
+        ("OTEL_TRACES_SAMPLER", "sometimes"),
+        ("OTEL_TRACES_SAMPLER_ARG", "1.5"),
+        ("OTEL_BSP_MAX_QUEUE_SIZE", "0"),
+        ("OTEL_BSP_SCHEDULE_DELAY", "soon"),
+    ] {
+        let err = TelemetryBuilder::from_vars(|k| {
+            if k == var {
+                Some(value.to_owned())
+            } else if k == "OTEL_TRACES_SAMPLER" {
+                Some("traceidratio".to_owned())
+            } else {
+                None
+            }
+        })
+        .err()
+        .unwrap_or_else(|| panic!("{var}={value} accepted"));
+        assert!(matches!(err, InstallError::Config { .. }), "{err}");
+        assert!(
+            err.to_string().contains(var) && err.to_string().contains(value),
+            "{err}"
+        );
+    }
+    let ok = TelemetryBuilder::from_vars(|k| match k {
+        "OTEL_TRACES_SAMPLER" => Some("parentbased_traceidratio".into()),
+        "OTEL_TRACES_SAMPLER_ARG" => Some("0.25".into()),
+        _ => None,
+    });
+    assert!(ok.is_ok());
+}

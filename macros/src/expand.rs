@@ -58,27 +58,29 @@ pub(crate) fn expand(args: Args, function: ItemFn) -> syn::Result<TokenStream> {
     let attributes = recorded.iter().map(|p| {
         let key = p.to_string();
         quote_spanned! {p.span()=>
-            ::fcc::trace::KeyValue::new(#key, (&::fcc::trace::__private::Arg(&#p)).attribute_value())
+            __fcc_attrs.push(::fcc::trace::KeyValue::new(#key, (&::fcc::trace::__private::Arg(&#p)).attribute_value()));
         }
     });
-    let attributes = quote! {
-        || {
-            #[allow(unused_imports)]
-            use ::fcc::trace::__private::{DebugArg as _, TypedArg as _};
-            ::std::vec![#(#attributes),*]
-        }
-    };
     let function_path = quote!(::core::concat!(
         ::core::module_path!(),
         "::",
         ::core::stringify!(#fn_name)
     ));
+    let attributes = quote! {
+        |__fcc_attrs: &mut ::std::vec::Vec<::fcc::trace::KeyValue>| {
+            #[allow(unused_imports)]
+            use ::fcc::trace::__private::{DebugArg as _, TypedArg as _};
+            __fcc_attrs.push(::fcc::trace::KeyValue::new("code.function.name", #function_path));
+            __fcc_attrs.push(::fcc::trace::KeyValue::new("code.file.path", ::core::file!()));
+            #(#attributes)*
+        }
+    };
     let start = match &args.tracer {
         None => quote! {
-            ::fcc::trace::__private::start_global(#span_name, #attributes, #function_path, ::core::file!())
+            ::fcc::trace::__private::start_global(#span_name, #attributes)
         },
         Some(expr) => quote_spanned! {expr.span()=>
-            ::fcc::trace::__private::start_with_tracer(&(#expr), #span_name, #attributes, #function_path, ::core::file!())
+            ::fcc::trace::__private::start_with_tracer(&(#expr), #span_name, #attributes)
         },
     };
     let returns_result = returns_result(&sig.output);

@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{bounded, Receiver, RecvTimeoutError, Sender, TrySendError};
+use crossbeam_channel::{bounded, Receiver, RecvTimeoutError, Sender, TryRecvError, TrySendError};
 
 use super::event_attributes::span_event;
 use super::{ExportError, SpanExporter, TraceStats};
@@ -60,7 +60,9 @@ impl Default for PipelineConfig {
 }
 
 enum Item {
-    Span(Box<SpanData>),
+    // By value: the box a span lived in is freed on the thread that made it
+    // (a cheap thread-cache free), not on the export thread.
+    Span(SpanData),
     Event { event: Event, join: bool },
     Flush(Sender<()>),
     Shutdown(Sender<()>),
@@ -84,8 +86,16 @@ pub(crate) struct Pipeline {
     tx: Sender<Item>,
     counters: Arc<Counters>,
     worker: Mutex<Option<JoinHandle<()>>>,
+    thread: std::thread::Thread,
+    wake_at: usize,
     otlp: bool,
 }
+
+/// How often the export thread looks at its queue when nobody wakes it.
+/// Waking it for every span would cost a system call per span; instead a
+/// sender wakes it only when the queue is half full, and flush and shutdown
+/// wake it at once.
+const POLL_INTERVAL: Duration = Duration::from_millis(2);
 
 /// Most spans with events waiting for their end.
 const MAX_OPEN_SPANS: usize = 4096;
@@ -97,6 +107,7 @@ impl Pipeline {
         completed: Option<Arc<Mutex<crate::trace::tracer::Completed>>>,
     ) -> Result<Pipeline, ExportError> {
         let (tx, rx) = bounded(config.max_queue);
+        let config_max_queue = config.max_queue;
         let counters = Arc::new(Counters::default());
         let factory = config.factory.take();
         let (ready_tx, ready_rx) = bounded::<Result<(), ExportError>>(1);
@@ -152,8 +163,10 @@ impl Pipeline {
             }
         }
         Ok(Pipeline {
+            wake_at: (config_max_queue / 2).max(1),
             tx,
             counters,
+            thread: handle.thread().clone(),
             worker: Mutex::new(Some(handle)),
             otlp,
         })
@@ -163,22 +176,38 @@ impl Pipeline {
         self.otlp
     }
 
+    #[inline]
+    // The box is the span's home while it runs; unboxing here frees it on the
+    // thread that allocated it, which is the point.
+    #[allow(clippy::boxed_local)]
     pub(crate) fn send_span(&self, span: Box<SpanData>) {
-        match self.tx.try_send(Item::Span(span)) {
-            Ok(()) => self.counters.spans_queued.fetch_add(1, Ordering::Relaxed),
-            Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => {
-                self.counters.spans_dropped.fetch_add(1, Ordering::Relaxed)
+        match self.tx.try_send(Item::Span(*span)) {
+            Ok(()) => {
+                self.counters.spans_queued.fetch_add(1, Ordering::Relaxed);
+                if self.tx.len() >= self.wake_at {
+                    self.thread.unpark();
+                }
             }
-        };
+            Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => {
+                self.counters.spans_dropped.fetch_add(1, Ordering::Relaxed);
+                self.thread.unpark();
+            }
+        }
     }
 
     /// Hands an event to the thread: as a span event of its span when `join`,
     /// and as a log record when OTel logs are on.
     pub(crate) fn send_event(&self, event: Event, join: bool) {
-        if let Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) =
-            self.tx.try_send(Item::Event { event, join })
-        {
-            self.counters.logs_dropped.fetch_add(1, Ordering::Relaxed);
+        match self.tx.try_send(Item::Event { event, join }) {
+            Ok(()) => {
+                if self.tx.len() >= self.wake_at {
+                    self.thread.unpark();
+                }
+            }
+            Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => {
+                self.counters.logs_dropped.fetch_add(1, Ordering::Relaxed);
+                self.thread.unpark();
+            }
         }
     }
 
@@ -207,8 +236,9 @@ impl Pipeline {
     ) -> Result<(), ExportError> {
         let deadline = Instant::now() + timeout;
         let (ack_tx, ack_rx) = bounded(1);
+        self.thread.unpark();
         match self.tx.send_timeout(make(ack_tx), timeout) {
-            Ok(()) => {}
+            Ok(()) => self.thread.unpark(),
             Err(crossbeam_channel::SendTimeoutError::Disconnected(_)) => return Ok(()),
             Err(crossbeam_channel::SendTimeoutError::Timeout(_)) => {
                 return Err(ExportError::new(
@@ -263,36 +293,43 @@ impl Worker {
     fn run(mut self) {
         let mut next = Instant::now() + self.config.schedule_delay;
         loop {
-            let wait = next.saturating_duration_since(Instant::now());
-            match self.rx.recv_timeout(wait) {
-                Ok(Item::Span(span)) => self.span(*span),
-                Ok(Item::Event { event, join }) => self.event(event, join),
-                Ok(Item::Flush(ack)) => {
-                    self.export_all();
-                    for e in &mut self.exporters {
-                        let _ = e.flush();
+            loop {
+                match self.rx.try_recv() {
+                    Ok(Item::Span(span)) => self.span(span),
+                    Ok(Item::Event { event, join }) => self.event(event, join),
+                    Ok(Item::Flush(ack)) => {
+                        self.export_all();
+                        for e in &mut self.exporters {
+                            let _ = e.flush();
+                        }
+                        let _ = ack.send(());
                     }
-                    let _ = ack.send(());
-                }
-                Ok(Item::Shutdown(ack)) => {
-                    self.finish();
-                    let _ = ack.send(());
-                    return;
-                }
-                Err(RecvTimeoutError::Timeout) => {
-                    self.export_all();
-                    next = Instant::now() + self.config.schedule_delay;
-                }
-                Err(RecvTimeoutError::Disconnected) => {
-                    self.finish();
-                    return;
+                    Ok(Item::Shutdown(ack)) => {
+                        self.finish();
+                        let _ = ack.send(());
+                        return;
+                    }
+                    Err(TryRecvError::Empty) => break,
+                    Err(TryRecvError::Disconnected) => {
+                        self.finish();
+                        return;
+                    }
                 }
             }
+            let now = Instant::now();
+            if now >= next {
+                self.export_all();
+                next = now + self.config.schedule_delay;
+            }
+            std::thread::park_timeout(POLL_INTERVAL.min(next.saturating_duration_since(now)));
         }
     }
 
     fn span(&mut self, mut span: SpanData) {
-        if let Some(events) = self.open.remove(&span.span_id) {
+        if let Some(events) = (!self.open.is_empty())
+            .then(|| self.open.remove(&span.span_id))
+            .flatten()
+        {
             for e in events {
                 span.push_event(e);
             }
@@ -364,7 +401,7 @@ impl Worker {
         if self.spans.is_empty() {
             return;
         }
-        let batch = std::mem::take(&mut self.spans);
+        let mut batch = std::mem::take(&mut self.spans);
         let n = batch.len() as u64;
         let mut all_ok = true;
         for exporter in &mut self.exporters {
@@ -379,6 +416,9 @@ impl Worker {
             &self.counters.spans_failed
         };
         counter.fetch_add(n, Ordering::Relaxed);
+        for span in &mut batch {
+            attribute_pool::give_back(std::mem::take(&mut span.attributes));
+        }
     }
 
     fn export_logs(&mut self) {
@@ -425,4 +465,39 @@ fn retrying(
         backoff = (backoff * 2).min(Duration::from_secs(2));
     }
     false
+}
+
+/// Attribute lists go back to the threads that make spans instead of being
+/// freed here: a free on another thread than the one that allocated takes
+/// the allocator's arena lock, which the span-making thread is using.
+pub(crate) mod attribute_pool {
+    use std::sync::OnceLock;
+
+    use crossbeam_channel::{bounded, Receiver, Sender};
+
+    use crate::trace::KeyValue;
+
+    type Pool = (Sender<Vec<KeyValue>>, Receiver<Vec<KeyValue>>);
+
+    fn pool() -> &'static Pool {
+        static POOL: OnceLock<Pool> = OnceLock::new();
+        POOL.get_or_init(|| bounded(4096))
+    }
+
+    /// An empty list, recycled when one is available.
+    #[inline]
+    pub(crate) fn take() -> Vec<KeyValue> {
+        pool()
+            .1
+            .try_recv()
+            .unwrap_or_else(|_| Vec::with_capacity(4))
+    }
+
+    pub(crate) fn give_back(mut v: Vec<KeyValue>) {
+        if v.capacity() == 0 || v.capacity() > 64 {
+            return;
+        }
+        v.clear();
+        let _ = pool().0.try_send(v);
+    }
 }

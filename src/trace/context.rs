@@ -123,6 +123,7 @@ impl ContextGuard {
         }
     }
 
+    #[inline]
     pub(crate) fn enter_nothing() -> ContextGuard {
         ContextGuard {
             span_id: None,
@@ -132,6 +133,7 @@ impl ContextGuard {
 }
 
 impl Drop for ContextGuard {
+    #[inline]
     fn drop(&mut self) {
         if let Some(id) = self.span_id {
             pop(id);

@@ -93,20 +93,15 @@ pub mod __private {
         }
     }
 
-    /// Starts a `#[traced]` span with the global tracer; attributes are only
-    /// built when a tracer is installed.
+    /// Starts a `#[traced]` span with the global tracer; attributes
+    /// (arguments and code location) are only built when it is recording.
     #[inline(always)]
-    pub fn start_global(
-        name: &'static str,
-        attributes: impl FnOnce() -> Vec<KeyValue>,
-        function: &'static str,
-        file: &'static str,
-    ) -> Span {
+    pub fn start_global(name: &'static str, attributes: impl FnOnce(&mut Vec<KeyValue>)) -> Span {
         if !super::tracer::global_is_set() {
             return Span::disabled();
         }
         match super::global() {
-            Some(t) => start_with(&t, name, attributes, function, file),
+            Some(t) => start_with(&t, name, attributes),
             None => Span::disabled(),
         }
     }
@@ -116,30 +111,25 @@ pub mod __private {
     pub fn start_with_tracer(
         tracer: &dyn AsTracer,
         name: &'static str,
-        attributes: impl FnOnce() -> Vec<KeyValue>,
-        function: &'static str,
-        file: &'static str,
+        attributes: impl FnOnce(&mut Vec<KeyValue>),
     ) -> Span {
         match tracer.as_tracer() {
-            Some(t) => start_with(t, name, attributes, function, file),
+            Some(t) => start_with(t, name, attributes),
             None => Span::disabled(),
         }
     }
 
+    #[inline]
     fn start_with(
         tracer: &FccTracer,
         name: &'static str,
-        attributes: impl FnOnce() -> Vec<KeyValue>,
-        function: &'static str,
-        file: &'static str,
+        attributes: impl FnOnce(&mut Vec<KeyValue>),
     ) -> Span {
         let mut span = tracer.start(Cow::Borrowed(name));
         if span.is_recording() {
-            span.set_attributes(attributes());
-            span.set_attributes([
-                KeyValue::new("code.function.name", function),
-                KeyValue::new("code.file.path", file),
-            ]);
+            let mut list = crate::export::pipeline::attribute_pool::take();
+            attributes(&mut list);
+            span.put_attributes(list);
         }
         span
     }

@@ -5,7 +5,6 @@ use std::borrow::Cow;
 use std::fmt;
 use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
-use std::time::SystemTime;
 
 use super::context::ContextGuard;
 use super::tracer::TracerInner;
@@ -23,6 +22,29 @@ struct Inner {
     data: Option<Box<SpanData>>,
     tracer: Arc<TracerInner>,
     unset_means_ok: bool,
+    start: fastant::Instant,
+}
+
+/// The span clock: the CPU's time-stamp counter where it is reliable (a few
+/// nanoseconds a read, against 25 ns for the system clock on these VMs),
+/// anchored once to the wall clock.
+pub(crate) mod clock {
+    use std::sync::OnceLock;
+    use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+    #[inline]
+    pub(crate) fn now() -> fastant::Instant {
+        fastant::Instant::now()
+    }
+
+    pub(crate) fn to_system_time(t: fastant::Instant) -> SystemTime {
+        static ANCHOR: OnceLock<fastant::Anchor> = OnceLock::new();
+        UNIX_EPOCH + Duration::from_nanos(t.as_unix_nanos(ANCHOR.get_or_init(fastant::Anchor::new)))
+    }
+
+    pub(crate) fn system_now() -> SystemTime {
+        to_system_time(now())
+    }
 }
 
 impl fmt::Debug for Span {
@@ -50,11 +72,13 @@ impl Span {
                 data,
                 tracer,
                 unset_means_ok: true,
+                start: clock::now(),
             }),
         }
     }
 
     /// A span that records nothing (what `#[traced]` uses with no tracer).
+    #[inline]
     pub const fn disabled() -> Span {
         Span { inner: None }
     }
@@ -103,6 +127,18 @@ impl Span {
         }
     }
 
+    /// Takes `attributes` as the attribute list when there is none yet (one
+    /// allocation for `#[traced]`), else appends them.
+    pub(crate) fn put_attributes(&mut self, attributes: Vec<KeyValue>) {
+        if let Some(d) = self.data_mut() {
+            if d.attributes.is_empty() {
+                d.attributes = attributes;
+            } else {
+                d.attributes.extend(attributes);
+            }
+        }
+    }
+
     /// Sets how the span ended.
     pub fn set_status(&mut self, status: SpanStatus) {
         if let Some(d) = self.data_mut() {
@@ -117,7 +153,7 @@ impl Span {
             let message = error.to_string();
             d.push_event(SpanEvent {
                 name: Cow::Borrowed("exception"),
-                timestamp: SystemTime::now(),
+                timestamp: clock::system_now(),
                 attributes: vec![
                     KeyValue::new("exception.type", std::any::type_name::<E>()),
                     KeyValue::new("exception.message", message.clone()),
@@ -136,13 +172,14 @@ impl Span {
         if let Some(d) = self.data_mut() {
             d.push_event(SpanEvent {
                 name: name.into(),
-                timestamp: SystemTime::now(),
+                timestamp: clock::system_now(),
                 attributes: attributes.into_iter().collect(),
             });
         }
     }
 
     /// Makes this span current on this thread until the guard drops.
+    #[inline]
     pub fn enter(&self) -> ContextGuard {
         match &self.inner {
             Some(i) => ContextGuard::enter(i.ctx.clone()),
@@ -166,15 +203,26 @@ impl Span {
 }
 
 impl Drop for Span {
+    #[inline]
     fn drop(&mut self) {
+        if self.inner.is_some() {
+            self.end_now();
+        }
+    }
+}
+
+impl Span {
+    fn end_now(&mut self) {
         if let Some(Inner {
             data: Some(mut data),
             tracer,
             unset_means_ok,
+            start,
             ..
         }) = self.inner.take()
         {
-            data.end_time = SystemTime::now();
+            data.start_time = clock::to_system_time(start);
+            data.end_time = clock::system_now();
             if unset_means_ok && data.status == SpanStatus::Unset {
                 data.status = SpanStatus::Ok;
             }

@@ -251,7 +251,8 @@ impl FccTracer {
             trace_state: parent.and_then(|p| p.trace_state.clone()),
         };
         let data = sampled.then(|| {
-            let mut d = SpanData::new(ctx.span_id, trace_id, name, SystemTime::now());
+            // Times are filled in from the span clock when the span ends.
+            let mut d = SpanData::new(ctx.span_id, trace_id, name, SystemTime::UNIX_EPOCH);
             d.parent_span_id = parent.map(|p| p.span_id);
             d.parent_is_remote = parent.is_some_and(|p| p.remote);
             Box::new(d)
