@@ -45,10 +45,16 @@ fn fresh_counter(rng: &Cell<u64>) -> u64 {
 }
 
 /// A new time-ordered UUID v7.
+#[cfg(test)]
 pub(crate) fn new_v7() -> Uuid {
     let now_ms = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64);
+    new_v7_at(now_ms)
+}
+
+/// A new UUID v7 for a time already read (milliseconds since the epoch).
+pub(crate) fn new_v7_at(now_ms: u64) -> Uuid {
     STATE
         .try_with(|st| {
             let mut ms = now_ms.max(st.ms.get());

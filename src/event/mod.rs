@@ -38,6 +38,7 @@
 //! fields, so sinks and subscribers can keep events without cost.
 
 pub mod catalog;
+pub(crate) mod graveyard;
 pub(crate) mod id;
 mod ids;
 mod json;
@@ -219,6 +220,11 @@ impl Event {
     pub fn span_id(&self) -> Option<SpanId> {
         self.0.span_id
     }
+
+    /// True when this is the only handle left: dropping it frees the event.
+    pub(crate) fn is_last_handle(&self) -> bool {
+        Arc::strong_count(&self.0) == 1
+    }
 }
 
 impl fmt::Debug for Event {
@@ -356,11 +362,14 @@ impl EventBuilder {
     /// Finishes the event. When no trace context was set, the active span's
     /// (see [`crate::trace::current`]) is captured.
     pub fn build(mut self) -> Event {
-        if self.0.event_id.is_nil() {
-            self.0.event_id = id::new_v7();
-        }
-        if self.0.timestamp.unix_micros() == Timestamp::from_unix_micros(i64::MIN).unix_micros() {
+        let unset_time = Timestamp::from_unix_micros(i64::MIN).unix_micros();
+        if self.0.timestamp.unix_micros() == unset_time {
+            // One clock read for both the time and the id.
             self.0.timestamp = Timestamp::now();
+        }
+        if self.0.event_id.is_nil() {
+            let ms = self.0.timestamp.unix_micros().div_euclid(1000).max(0) as u64;
+            self.0.event_id = id::new_v7_at(ms);
         }
         if self.0.category.as_deref() == Some(self.0.event_type.category()) {
             self.0.category = None;

@@ -264,6 +264,9 @@ pub(crate) struct SinkSubscriber(pub(crate) Arc<SinkHandle>);
 impl Subscriber for SinkSubscriber {
     #[inline]
     fn on_event(&self, event: &Event) -> Result<(), SubscriberError> {
+        // Free a couple of events the workers are done with, here on an
+        // emitting thread (see `event::graveyard`).
+        crate::event::graveyard::sweep();
         if self.0.enqueue(event) {
             Ok(())
         } else {
@@ -342,7 +345,9 @@ impl Worker {
             return;
         }
         let n = batch.len() as u64;
-        if self.call(|s| s.write(batch), n) {
+        let written = self.call(|s| s.write(batch), n);
+        crate::event::graveyard::bury(batch.drain(..));
+        if written {
             self.counters.written.fetch_add(n, Ordering::Relaxed);
         }
         batch.clear();

@@ -367,7 +367,9 @@ impl Telemetry {
             return Ok(());
         }
         let timeout = self.shutdown_timeout;
-        self.each_part(|s| s.shutdown(timeout), |t| t.shutdown(timeout))
+        let result = self.each_part(|s| s.shutdown(timeout), |t| t.shutdown(timeout));
+        crate::event::graveyard::sweep_all();
+        result
     }
 }
 
