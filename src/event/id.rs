@@ -10,7 +10,6 @@
 //! up, so ids from one thread sort in creation order (RFC 9562, method 1).
 
 use std::cell::Cell;
-use std::time::{SystemTime, UNIX_EPOCH};
 use uuid::Uuid;
 
 struct State {
@@ -47,6 +46,7 @@ fn fresh_counter(rng: &Cell<u64>) -> u64 {
 /// A new time-ordered UUID v7.
 #[cfg(test)]
 pub(crate) fn new_v7() -> Uuid {
+    use std::time::{SystemTime, UNIX_EPOCH};
     let now_ms = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64);
