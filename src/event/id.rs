@@ -96,6 +96,7 @@ pub(crate) fn random_nonzero_u64() -> u64 {
 
 #[cfg(test)]
 mod tests {
+    use std::time::{SystemTime, UNIX_EPOCH};
     use super::*;
 
     #[test]
