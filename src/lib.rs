@@ -62,10 +62,12 @@ pub mod sinks;
 
 pub use layer::{emit, FanoutLayer};
 pub mod export;
+pub mod metrics;
 pub mod otlp;
 pub mod telemetry;
 pub mod trace;
 
+pub use metrics::{FccMetrics, MetricPoint};
 pub use trace::{FccTracer, SpanData};
 
 /// Wraps a function in a span (the seed's `@traced`).

@@ -96,8 +96,8 @@ pub(crate) fn random_nonzero_u64() -> u64 {
 
 #[cfg(test)]
 mod tests {
-    use std::time::{SystemTime, UNIX_EPOCH};
     use super::*;
+    use std::time::{SystemTime, UNIX_EPOCH};
 
     #[test]
     fn ids_are_v7_rfc_variant_unique_and_ordered() {

@@ -21,12 +21,14 @@
 mod console;
 pub(crate) mod event_attributes;
 mod json_file;
+mod metric_exporters;
 pub(crate) mod pipeline;
 
 use std::fmt;
 
 pub use console::ConsoleSpanExporter;
 pub use json_file::JsonFileSpanExporter;
+pub use metric_exporters::{ConsoleMetricExporter, JsonFileMetricExporter, MetricExporter};
 
 use crate::trace::SpanData;
 

@@ -1,0 +1,146 @@
+//! Recording a metric on the calling thread: fcc's bound handle, fcc with
+//! dynamic labels (3 labels, points log off) and histogram records, against
+//! the OTel SDK's `Counter::add`/`Histogram::record` with the same 3 labels
+//! (a MeterProvider with a reader) and a bare `AtomicU64::fetch_add` (the
+//! floor).
+//!
+//! Run: `cargo bench --bench metrics`.
+
+mod support;
+
+use std::hint::black_box;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use criterion::Criterion;
+use fcc::metrics::FccMetrics;
+use opentelemetry::metrics::MeterProvider as _;
+use opentelemetry::KeyValue;
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::metrics::data::ResourceMetrics;
+use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
+use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider, Temporality};
+
+/// The SDK's reader exports to this, which discards.
+struct Discard;
+impl PushMetricExporter for Discard {
+    async fn export(&self, metrics: &ResourceMetrics) -> OTelSdkResult {
+        black_box(metrics);
+        Ok(())
+    }
+    fn force_flush(&self) -> OTelSdkResult {
+        Ok(())
+    }
+    fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
+        Ok(())
+    }
+    fn temporality(&self) -> Temporality {
+        Temporality::Cumulative
+    }
+}
+
+const LABELS: [(&str, &str); 3] = [("service", "api"), ("route", "/orders"), ("status", "200")];
+
+fn bench(c: &mut Criterion) {
+    let mut group = c.benchmark_group("metric_record");
+    let m = FccMetrics::builder().points_capacity(0).build();
+    let handle = m.counter("requests", &LABELS).unwrap();
+    let hist = m.histogram("latency", &LABELS).unwrap();
+    let floor = AtomicU64::new(0);
+
+    group.bench_function("atomic_u64_fetch_add", |b| {
+        b.iter_custom(|iters| {
+            support::timed("atomic", iters, || {
+                floor.fetch_add(black_box(1), Ordering::Relaxed);
+            })
+        })
+    });
+    group.bench_function("fcc_counter_handle", |b| {
+        b.iter_custom(|iters| {
+            support::timed("fcc_handle", iters, || handle.increment(black_box(1)))
+        })
+    });
+    group.bench_function("fcc_counter_dynamic_3_labels", |b| {
+        b.iter_custom(|iters| {
+            support::timed("fcc_dynamic", iters, || {
+                let _ = m.increment(black_box("requests"), black_box(&LABELS));
+            })
+        })
+    });
+    let mut v = 0.0f64;
+    group.bench_function("fcc_histogram_handle", |b| {
+        b.iter_custom(|iters| {
+            support::timed("fcc_hist", iters, || {
+                v = (v + 7.3) % 900.0;
+                hist.record(black_box(v));
+            })
+        })
+    });
+    group.bench_function("fcc_histogram_dynamic_3_labels", |b| {
+        b.iter_custom(|iters| {
+            support::timed("fcc_hist_dynamic", iters, || {
+                v = (v + 7.3) % 900.0;
+                let _ = m.record(black_box("latency"), black_box(v), black_box(&LABELS));
+            })
+        })
+    });
+
+    let provider = SdkMeterProvider::builder()
+        .with_reader(PeriodicReader::builder(Discard).build())
+        .build();
+    let meter = provider.meter("bench");
+    let counter = meter.u64_counter("requests").build();
+    let histogram = meter.f64_histogram("latency").build();
+    let attrs: Vec<KeyValue> = LABELS.iter().map(|(k, v)| KeyValue::new(*k, *v)).collect();
+    group.bench_function("otel_sdk_counter_add_3_labels", |b| {
+        b.iter_custom(|iters| {
+            support::timed("sdk_counter", iters, || {
+                counter.add(black_box(1), black_box(&attrs))
+            })
+        })
+    });
+    group.bench_function("otel_sdk_histogram_record_3_labels", |b| {
+        b.iter_custom(|iters| {
+            support::timed("sdk_hist", iters, || {
+                v = (v + 7.3) % 900.0;
+                histogram.record(black_box(v), black_box(&attrs));
+            })
+        })
+    });
+    group.finish();
+    support::print_ratios(
+        "Recording one value (3 labels)",
+        &[
+            (
+                "fcc bound counter vs AtomicU64::fetch_add",
+                "fcc_handle",
+                "atomic",
+            ),
+            (
+                "fcc dynamic counter vs OTel SDK Counter::add",
+                "fcc_dynamic",
+                "sdk_counter",
+            ),
+            (
+                "fcc bound histogram vs OTel SDK Histogram::record",
+                "fcc_hist",
+                "sdk_hist",
+            ),
+            (
+                "fcc dynamic histogram vs OTel SDK Histogram::record",
+                "fcc_hist_dynamic",
+                "sdk_hist",
+            ),
+        ],
+    );
+    println!("  fcc total requests: {}", m.total("requests"));
+}
+
+fn main() {
+    let mut c = Criterion::default()
+        .warm_up_time(Duration::from_millis(300))
+        .measurement_time(Duration::from_secs(2))
+        .configure_from_args();
+    bench(&mut c);
+    c.final_summary();
+}

@@ -1,0 +1,372 @@
+//! Metrics: [`FccMetrics`], [`MetricPoint`], bound handles and the seed's
+//! seven predefined metrics.
+//!
+//! # A tour
+//!
+//! ```
+//! use fcc::metrics::FccMetrics;
+//!
+//! let metrics = FccMetrics::new();
+//!
+//! // The seed's convenience methods...
+//! metrics.record_simulation_step(3, "N1");
+//! metrics.record_gate_result("G-SEC-01", true);
+//! metrics.record_ai_call("anthropic", "claude-3", 1200.0, 850);
+//!
+//! // ... generic operations ...
+//! metrics.increment("my.custom.counter", &[("env", "prod")]).unwrap();
+//! metrics.observe("my.custom.gauge", 42.0, &[("env", "prod")]).unwrap();
+//! metrics.record("my.custom.latency", 12.5, &[("env", "prod")]).unwrap();
+//!
+//! // ... and queries.
+//! assert_eq!(metrics.total("fcc.simulation.step"), 1.0);
+//! assert_eq!(metrics.points_by_name("my.custom.gauge")[0].value, 42.0);
+//!
+//! // The fast path: look a label set up once, then update in nanoseconds.
+//! let steps = metrics.counter("fcc.simulation.step", &[("node_id", "N1"), ("step", "4")]).unwrap();
+//! steps.increment(1);
+//! assert_eq!(metrics.total("fcc.simulation.step"), 2.0);
+//! ```
+//!
+//! Values live in atomic cells, one per label set; totals are exact forever.
+//! The seed's `points` list is a bounded log of the values recorded through
+//! the named methods (`increment`, `add`, `observe`, `record` and the
+//! convenience methods; handles update the cells only), 10,000 by default,
+//! with a count of what it let go.
+//!
+//! # Bad input
+//!
+//! | input | answer |
+//! |---|---|
+//! | a name that is not an OTel instrument name | `MetricError::InvalidName` |
+//! | one name used as two types | `MetricError::TypeConflict` |
+//! | a negative counter increment | `MetricError::NegativeIncrement` (handles: counted in `stats().rejected`) |
+//! | NaN or an infinity | `MetricError::NotFinite` (handles: counted) |
+//! | more label sets than the limit (2,000 per metric, as the OTel SDK) | recorded in one overflow series labelled `otel.metric.overflow=true`, counted in `stats().overflowed` |
+//!
+//! Nothing is changed by a rejected value.
+
+mod handles;
+mod point;
+mod predefined;
+mod registry;
+mod snapshot;
+
+use std::borrow::Cow;
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+pub use handles::{CounterHandle, GaugeHandle, HistogramHandle};
+pub use point::{MetricError, MetricPoint, MetricType};
+pub use predefined::PREDEFINED;
+pub use registry::{DEFAULT_BUCKETS, OVERFLOW_LABEL};
+pub use snapshot::{MetricSnapshot, SeriesSnapshot, SeriesValue};
+
+use registry::Registry;
+
+/// Points kept by default.
+pub const DEFAULT_POINTS_CAPACITY: usize = 10_000;
+/// Label sets per metric before the overflow series (the OTel SDK's default).
+pub const DEFAULT_CARDINALITY_LIMIT: usize = 2_000;
+
+/// Counters, gauges and histograms with the seed's queries.
+#[derive(Clone)]
+pub struct FccMetrics {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    registry: Registry,
+    points: Mutex<PointLog>,
+    keep_points: bool,
+    rejected: Arc<AtomicU64>,
+}
+
+#[derive(Default)]
+struct PointLog {
+    points: VecDeque<MetricPoint>,
+    capacity: usize,
+    dropped: u64,
+}
+
+/// Counters of what FccMetrics refused or let go.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct MetricsStats {
+    /// Values refused by handles (negative counter increments, NaN, infinities).
+    pub rejected: u64,
+    /// Values recorded into overflow series, over all metrics.
+    pub overflowed: u64,
+    /// Points the bounded log let go.
+    pub dropped_points: u64,
+    /// Metrics defined.
+    pub metrics: usize,
+}
+
+/// Configures an [`FccMetrics`].
+#[must_use]
+pub struct FccMetricsBuilder {
+    points: usize,
+    cardinality_limit: usize,
+}
+
+impl FccMetricsBuilder {
+    /// How many points [`FccMetrics::points`] keeps (0: none).
+    pub fn points_capacity(mut self, n: usize) -> Self {
+        self.points = n;
+        self
+    }
+    /// Label sets per metric before values go to the overflow series.
+    pub fn cardinality_limit(mut self, n: usize) -> Self {
+        self.cardinality_limit = n;
+        self
+    }
+    /// Builds it, with the seven predefined metrics declared.
+    pub fn build(self) -> FccMetrics {
+        let m = FccMetrics {
+            inner: Arc::new(Inner {
+                registry: Registry::new(self.cardinality_limit),
+                points: Mutex::new(PointLog {
+                    points: VecDeque::new(),
+                    capacity: self.points,
+                    dropped: 0,
+                }),
+                keep_points: self.points > 0,
+                rejected: Arc::new(AtomicU64::new(0)),
+            }),
+        };
+        predefined::declare(&m);
+        m
+    }
+}
+
+impl Default for FccMetrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl std::fmt::Debug for FccMetrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FccMetrics")
+            .field("stats", &self.stats())
+            .finish()
+    }
+}
+
+fn finite(name: &str, value: f64) -> Result<(), MetricError> {
+    if value.is_finite() {
+        Ok(())
+    } else {
+        Err(MetricError::NotFinite {
+            name: name.to_owned(),
+            value,
+        })
+    }
+}
+
+impl FccMetrics {
+    /// Keeps [`DEFAULT_POINTS_CAPACITY`] points, [`DEFAULT_CARDINALITY_LIMIT`] label sets per metric.
+    pub fn new() -> FccMetrics {
+        Self::builder().build()
+    }
+
+    /// Other sizes.
+    pub fn builder() -> FccMetricsBuilder {
+        FccMetricsBuilder {
+            points: DEFAULT_POINTS_CAPACITY,
+            cardinality_limit: DEFAULT_CARDINALITY_LIMIT,
+        }
+    }
+
+    /// Declares a metric with its unit and description (optional: using a
+    /// name declares it with neither). Histograms may give bucket boundaries.
+    pub fn describe(
+        &self,
+        name: &str,
+        metric_type: MetricType,
+        unit: impl Into<Cow<'static, str>>,
+        description: impl Into<Cow<'static, str>>,
+        buckets: Option<&[f64]>,
+    ) -> Result<(), MetricError> {
+        self.inner
+            .registry
+            .declare(name, metric_type, unit.into(), description.into(), buckets)
+            .map(drop)
+    }
+
+    /// Adds 1 to a counter.
+    #[inline]
+    pub fn increment(&self, name: &str, labels: &[(&str, &str)]) -> Result<(), MetricError> {
+        self.inner
+            .registry
+            .with_series(name, MetricType::Counter, labels, |_, s| s.count(1))?;
+        self.log(name, 1.0, MetricType::Counter, labels);
+        Ok(())
+    }
+
+    /// Adds `value` (not negative, finite) to a counter.
+    pub fn add(&self, name: &str, value: f64, labels: &[(&str, &str)]) -> Result<(), MetricError> {
+        finite(name, value)?;
+        if value < 0.0 {
+            return Err(MetricError::NegativeIncrement {
+                name: name.to_owned(),
+                value,
+            });
+        }
+        self.inner
+            .registry
+            .with_series(name, MetricType::Counter, labels, |_, s| {
+                if value.fract() == 0.0 && value < u64::MAX as f64 {
+                    s.count(value as u64);
+                } else {
+                    s.add_fraction(value);
+                }
+            })?;
+        self.log(name, value, MetricType::Counter, labels);
+        Ok(())
+    }
+
+    /// Sets a gauge (the seed's `observe`).
+    pub fn observe(
+        &self,
+        name: &str,
+        value: f64,
+        labels: &[(&str, &str)],
+    ) -> Result<(), MetricError> {
+        finite(name, value)?;
+        self.inner
+            .registry
+            .with_series(name, MetricType::Gauge, labels, |_, s| s.set(value))?;
+        self.log(name, value, MetricType::Gauge, labels);
+        Ok(())
+    }
+
+    /// Records one observation in a histogram.
+    pub fn record(
+        &self,
+        name: &str,
+        value: f64,
+        labels: &[(&str, &str)],
+    ) -> Result<(), MetricError> {
+        finite(name, value)?;
+        self.inner
+            .registry
+            .with_series(name, MetricType::Histogram, labels, |f, s| {
+                s.observe(&f.bounds, value)
+            })?;
+        self.log(name, value, MetricType::Histogram, labels);
+        Ok(())
+    }
+
+    /// A counter bound to `labels`.
+    pub fn counter(
+        &self,
+        name: &str,
+        labels: &[(&str, &str)],
+    ) -> Result<CounterHandle, MetricError> {
+        let f = self.inner.registry.family(name, MetricType::Counter)?;
+        Ok(CounterHandle {
+            series: f.series(labels),
+            rejected: Arc::clone(&self.inner.rejected),
+        })
+    }
+
+    /// A gauge bound to `labels`.
+    pub fn gauge(&self, name: &str, labels: &[(&str, &str)]) -> Result<GaugeHandle, MetricError> {
+        let f = self.inner.registry.family(name, MetricType::Gauge)?;
+        Ok(GaugeHandle {
+            series: f.series(labels),
+            rejected: Arc::clone(&self.inner.rejected),
+        })
+    }
+
+    /// A histogram bound to `labels`.
+    pub fn histogram(
+        &self,
+        name: &str,
+        labels: &[(&str, &str)],
+    ) -> Result<HistogramHandle, MetricError> {
+        let f = self.inner.registry.family(name, MetricType::Histogram)?;
+        Ok(HistogramHandle {
+            series: f.series(labels),
+            family: f,
+            rejected: Arc::clone(&self.inner.rejected),
+        })
+    }
+
+    fn log(&self, name: &str, value: f64, metric_type: MetricType, labels: &[(&str, &str)]) {
+        if !self.inner.keep_points {
+            return;
+        }
+        let mut p = MetricPoint::new(name, value, metric_type);
+        for (k, v) in labels {
+            p.labels.insert((*k).to_owned(), (*v).to_owned());
+        }
+        if let Some((t, s, _)) = crate::trace::current_ids() {
+            p.trace_id = Some(t);
+            p.span_id = Some(s);
+        }
+        if let Ok(mut log) = self.inner.points.lock() {
+            if log.points.len() >= log.capacity {
+                log.points.pop_front();
+                log.dropped += 1;
+            }
+            log.points.push_back(p);
+        }
+    }
+
+    /// The kept points, oldest first (the seed's `metrics.points`).
+    pub fn points(&self) -> Vec<MetricPoint> {
+        self.inner
+            .points
+            .lock()
+            .map(|l| l.points.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// The kept points of one metric.
+    pub fn points_by_name(&self, name: &str) -> Vec<MetricPoint> {
+        self.inner
+            .points
+            .lock()
+            .map(|l| {
+                l.points
+                    .iter()
+                    .filter(|p| p.name == name)
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The sum of every value ever recorded for `name` (counters: the count;
+    /// gauges: the values set; histograms: the observations), exact however
+    /// many points were let go. 0 for an unknown name.
+    pub fn total(&self, name: &str) -> f64 {
+        self.inner
+            .registry
+            .get(name)
+            .map_or(0.0, |f| f.all_series().iter().map(|s| s.total()).sum())
+    }
+
+    /// Rejections, overflows and dropped points.
+    pub fn stats(&self) -> MetricsStats {
+        let families = self.inner.registry.all();
+        MetricsStats {
+            rejected: self.inner.rejected.load(Ordering::Relaxed),
+            overflowed: families
+                .iter()
+                .map(|f| f.overflowed.load(Ordering::Relaxed))
+                .sum(),
+            dropped_points: self.inner.points.lock().map_or(0, |l| l.dropped),
+            metrics: families.len(),
+        }
+    }
+
+    /// The current value of every series of every metric.
+    pub fn snapshot(&self) -> Vec<MetricSnapshot> {
+        snapshot::take(&self.inner.registry)
+    }
+}

@@ -1,0 +1,543 @@
+//! Where values live: one [`Family`] per metric name, one [`Series`] per
+//! label set, each an atomic cell. Lookups take read locks only; a new label
+//! set takes the family's write lock once.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock, RwLock};
+
+use super::point::{valid_name, MetricError, MetricType};
+
+/// The OTel SDK's default histogram boundaries (they suit milliseconds).
+pub const DEFAULT_BUCKETS: &[f64] = &[
+    0.0, 5.0, 10.0, 25.0, 50.0, 75.0, 100.0, 250.0, 500.0, 750.0, 1000.0, 2500.0, 5000.0, 7500.0,
+    10000.0,
+];
+
+/// A word-at-a-time hash (FxHash's), much faster than SipHash for short keys.
+#[derive(Default, Clone, Copy)]
+pub(crate) struct FxHasher(u64);
+
+const K: u64 = 0x517c_c1b7_2722_0a95;
+
+impl Hasher for FxHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let w = u64::from_le_bytes(c.try_into().unwrap_or([0; 8]));
+            self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(K);
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            // Loads, not a copy into a buffer: a copy then a wide load stalls
+            // on store forwarding, which dominated short label values.
+            self.0 = (self.0.rotate_left(5) ^ short_word(rest) ^ rest.len() as u64).wrapping_mul(K);
+        }
+    }
+    #[inline]
+    fn write_u8(&mut self, i: u8) {
+        self.0 = (self.0.rotate_left(5) ^ i as u64).wrapping_mul(K);
+    }
+    #[inline]
+    fn write_u64(&mut self, i: u64) {
+        self.0 = (self.0.rotate_left(5) ^ i).wrapping_mul(K);
+    }
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+pub(crate) type FxBuild = BuildHasherDefault<FxHasher>;
+
+/// Up to 8 bytes as a word, exactly (given the length): overlapping loads,
+/// no copy into a buffer.
+#[inline(always)]
+fn short_word(rest: &[u8]) -> u64 {
+    let n = rest.len();
+    if n >= 4 {
+        let lo = u32::from_le_bytes([rest[0], rest[1], rest[2], rest[3]]) as u64;
+        let hi = u32::from_le_bytes([rest[n - 4], rest[n - 3], rest[n - 2], rest[n - 1]]) as u64;
+        lo | (hi << 32)
+    } else if n > 0 {
+        rest[0] as u64 | (rest[n / 2] as u64) << 8 | (rest[n - 1] as u64) << 16
+    } else {
+        0
+    }
+}
+
+/// Byte equality without a `memcmp` call (label keys and values are short).
+#[inline(always)]
+pub(crate) fn fast_eq(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    if a.len() <= 8 {
+        short_word(a) == short_word(b)
+    } else {
+        a == b
+    }
+}
+
+/// The hash of a label set, the same whatever order the pairs come in.
+#[inline]
+pub(crate) fn label_hash(labels: &[(&str, &str)]) -> u64 {
+    let mut sum = labels.len() as u64;
+    for (k, v) in labels {
+        let mut h = FxHasher::default();
+        h.write(k.as_bytes());
+        h.write_u8(0xff);
+        h.write(v.as_bytes());
+        sum = sum.wrapping_add(h.finish());
+    }
+    sum
+}
+
+/// An `f64` updated atomically.
+#[derive(Default)]
+pub(crate) struct AtomicF64(AtomicU64);
+
+impl AtomicF64 {
+    pub(crate) fn new(v: f64) -> Self {
+        AtomicF64(AtomicU64::new(v.to_bits()))
+    }
+    #[inline]
+    pub(crate) fn load(&self) -> f64 {
+        f64::from_bits(self.0.load(Ordering::Relaxed))
+    }
+    #[inline]
+    pub(crate) fn store(&self, v: f64) {
+        self.0.store(v.to_bits(), Ordering::Relaxed)
+    }
+    #[inline]
+    pub(crate) fn add(&self, v: f64) {
+        let _ = self
+            .0
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |b| {
+                Some((f64::from_bits(b) + v).to_bits())
+            });
+    }
+    #[inline]
+    pub(crate) fn update(&self, f: impl Fn(f64) -> f64) {
+        let _ = self
+            .0
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |b| {
+                Some(f(f64::from_bits(b)).to_bits())
+            });
+    }
+}
+
+/// The value of one series.
+pub(crate) enum Cell {
+    Counter {
+        /// Whole increments (the fast path of handles).
+        whole: AtomicU64,
+        /// Fractional increments.
+        fraction: AtomicF64,
+    },
+    Gauge {
+        value: AtomicF64,
+        /// Updates so far (0: never set).
+        updates: AtomicU64,
+        /// Every value set, summed (the seed's `total` for a gauge).
+        observed: AtomicF64,
+    },
+    Histogram {
+        buckets: Box<[AtomicU64]>,
+        count: AtomicU64,
+        sum: AtomicF64,
+        min: AtomicF64,
+        max: AtomicF64,
+    },
+}
+
+impl Cell {
+    fn new(kind: MetricType, bounds: &[f64]) -> Cell {
+        match kind {
+            MetricType::Counter => Cell::Counter {
+                whole: AtomicU64::new(0),
+                fraction: AtomicF64::new(0.0),
+            },
+            MetricType::Gauge => Cell::Gauge {
+                value: AtomicF64::new(0.0),
+                updates: AtomicU64::new(0),
+                observed: AtomicF64::new(0.0),
+            },
+            MetricType::Histogram => Cell::Histogram {
+                buckets: (0..=bounds.len()).map(|_| AtomicU64::new(0)).collect(),
+                count: AtomicU64::new(0),
+                sum: AtomicF64::new(0.0),
+                min: AtomicF64::new(f64::INFINITY),
+                max: AtomicF64::new(f64::NEG_INFINITY),
+            },
+        }
+    }
+}
+
+/// One label set of one metric.
+pub(crate) struct Series {
+    pub(crate) labels: Box<[(Box<str>, Box<str>)]>,
+    pub(crate) cell: Cell,
+    /// The overflow series (never cached per thread: reaching it is counted).
+    pub(crate) overflow: bool,
+}
+
+impl Series {
+    /// Adds to a counter (`n` whole, `f` fractional).
+    #[inline]
+    pub(crate) fn count(&self, n: u64) {
+        if let Cell::Counter { whole, .. } = &self.cell {
+            whole.fetch_add(n, Ordering::Relaxed);
+        }
+    }
+
+    #[inline]
+    pub(crate) fn add_fraction(&self, v: f64) {
+        if let Cell::Counter { fraction, .. } = &self.cell {
+            fraction.add(v);
+        }
+    }
+
+    #[inline]
+    pub(crate) fn set(&self, v: f64) {
+        if let Cell::Gauge {
+            value,
+            updates,
+            observed,
+        } = &self.cell
+        {
+            value.store(v);
+            updates.fetch_add(1, Ordering::Relaxed);
+            observed.add(v);
+        }
+    }
+
+    #[inline]
+    pub(crate) fn observe(&self, bounds: &[f64], v: f64) {
+        if let Cell::Histogram {
+            buckets,
+            count,
+            sum,
+            min,
+            max,
+        } = &self.cell
+        {
+            // Bucket i holds (bounds[i-1], bounds[i]]; the last one is +inf.
+            let i = bounds.partition_point(|b| *b < v);
+            buckets[i].fetch_add(1, Ordering::Relaxed);
+            count.fetch_add(1, Ordering::Relaxed);
+            sum.add(v);
+            if v < min.load() {
+                min.update(|m| m.min(v));
+            }
+            if v > max.load() {
+                max.update(|m| m.max(v));
+            }
+        }
+    }
+
+    /// The seed's total for this series: counter value, sum of gauge values,
+    /// sum of observations.
+    pub(crate) fn total(&self) -> f64 {
+        match &self.cell {
+            Cell::Counter { whole, fraction } => {
+                whole.load(Ordering::Relaxed) as f64 + fraction.load()
+            }
+            Cell::Gauge { observed, .. } => observed.load(),
+            Cell::Histogram { sum, .. } => sum.load(),
+        }
+    }
+
+    pub(crate) fn matches(&self, labels: &[(&str, &str)]) -> bool {
+        self.labels.len() == labels.len()
+            && labels.iter().all(|(k, v)| {
+                self.labels
+                    .iter()
+                    .any(|(sk, sv)| **sk == **k && **sv == **v)
+            })
+    }
+}
+
+/// A metric: its description and its series.
+pub(crate) struct Family {
+    pub(crate) name: Arc<str>,
+    pub(crate) kind: MetricType,
+    pub(crate) unit: Cow<'static, str>,
+    pub(crate) description: Cow<'static, str>,
+    pub(crate) bounds: Arc<[f64]>,
+    series: RwLock<HashMap<u64, Vec<Arc<Series>>, FxBuild>>,
+    count: AtomicUsize,
+    limit: usize,
+    overflow: OnceLock<Arc<Series>>,
+    pub(crate) overflowed: AtomicU64,
+}
+
+/// The label an overflow series carries, as in the OTel SDK.
+pub const OVERFLOW_LABEL: (&str, &str) = ("otel.metric.overflow", "true");
+
+impl Family {
+    /// The series for `labels`, made if new; past the cardinality limit, the
+    /// overflow series (counted).
+    pub(crate) fn series(&self, labels: &[(&str, &str)]) -> Arc<Series> {
+        let hash = label_hash(labels);
+        if let Ok(map) = self.series.read() {
+            if let Some(s) = map
+                .get(&hash)
+                .and_then(|v| v.iter().find(|s| s.matches(labels)))
+            {
+                return Arc::clone(s);
+            }
+        }
+        let Ok(mut map) = self.series.write() else {
+            return self.overflow_series();
+        };
+        if let Some(s) = map
+            .get(&hash)
+            .and_then(|v| v.iter().find(|s| s.matches(labels)))
+        {
+            return Arc::clone(s);
+        }
+        if self.count.load(Ordering::Relaxed) >= self.limit {
+            drop(map);
+            self.overflowed.fetch_add(1, Ordering::Relaxed);
+            return self.overflow_series();
+        }
+        let mut sorted: Vec<(Box<str>, Box<str>)> = labels
+            .iter()
+            .map(|(k, v)| (Box::from(*k), Box::from(*v)))
+            .collect();
+        sorted.sort();
+        sorted.dedup_by(|a, b| a.0 == b.0);
+        let s = Arc::new(Series {
+            labels: sorted.into_boxed_slice(),
+            cell: Cell::new(self.kind, &self.bounds),
+            overflow: false,
+        });
+        map.entry(hash).or_default().push(Arc::clone(&s));
+        self.count.fetch_add(1, Ordering::Relaxed);
+        s
+    }
+
+    fn overflow_series(&self) -> Arc<Series> {
+        Arc::clone(self.overflow.get_or_init(|| {
+            Arc::new(Series {
+                labels: Box::new([(OVERFLOW_LABEL.0.into(), OVERFLOW_LABEL.1.into())]),
+                cell: Cell::new(self.kind, &self.bounds),
+                overflow: true,
+            })
+        }))
+    }
+
+    /// Every series, the overflow one last.
+    pub(crate) fn all_series(&self) -> Vec<Arc<Series>> {
+        let mut out: Vec<Arc<Series>> = self
+            .series
+            .read()
+            .map(|m| m.values().flatten().cloned().collect())
+            .unwrap_or_default();
+        out.sort_by(|a, b| a.labels.cmp(&b.labels));
+        out.extend(self.overflow.get().cloned());
+        out
+    }
+}
+
+/// All metrics of one [`FccMetrics`](super::FccMetrics).
+pub(crate) struct Registry {
+    id: u64,
+    families: RwLock<HashMap<Box<str>, Arc<Family>, FxBuild>>,
+    pub(crate) cardinality_limit: usize,
+}
+
+struct Cached {
+    family: Arc<Family>,
+    series: Arc<Series>,
+    /// For the caller's label order: the index of each pair in `series.labels`.
+    order: Box<[u16]>,
+}
+
+impl Cached {
+    #[inline]
+    fn matches(&self, name: &str, kind: MetricType, labels: &[(&str, &str)]) -> bool {
+        self.family.kind == kind
+            && fast_eq(&self.family.name, name)
+            && self.order.len() == labels.len()
+            && self.order.iter().zip(labels).all(|(i, (k, v))| {
+                self.series
+                    .labels
+                    .get(*i as usize)
+                    .is_some_and(|(sk, sv)| fast_eq(sk, k) && fast_eq(sv, v))
+            })
+    }
+}
+
+/// Most (metric, label set) pairs each thread remembers.
+const THREAD_CACHE_ENTRIES: usize = 4096;
+
+thread_local! {
+    /// Per thread: (registry, hash of name and labels) to the series, so a
+    /// repeated dynamic update takes no lock and no reference count.
+    static CACHE: std::cell::RefCell<HashMap<(u64, u64), Cached, FxBuild>> =
+        std::cell::RefCell::new(HashMap::default());
+}
+
+impl Registry {
+    pub(crate) fn new(cardinality_limit: usize) -> Registry {
+        static NEXT: AtomicU64 = AtomicU64::new(1);
+        Registry {
+            id: NEXT.fetch_add(1, Ordering::Relaxed),
+            families: RwLock::new(HashMap::default()),
+            cardinality_limit: cardinality_limit.max(1),
+        }
+    }
+
+    /// Runs `f` on the series of `name` and `labels`, made if new: through
+    /// this thread's cache when it has seen them before.
+    #[inline]
+    pub(crate) fn with_series<R>(
+        &self,
+        name: &str,
+        kind: MetricType,
+        labels: &[(&str, &str)],
+        f: impl FnOnce(&Family, &Series) -> R,
+    ) -> Result<R, MetricError> {
+        let mut h = FxHasher::default();
+        h.write(name.as_bytes());
+        let key = (self.id, h.finish() ^ label_hash(labels));
+        let mut f = Some(f);
+        let hit = CACHE.try_with(|c| {
+            let c = c.try_borrow().ok()?;
+            let e = c.get(&key)?;
+            // The borrow is held while `f` runs: no reference counting.
+            if e.matches(name, kind, labels) {
+                f.take().map(|f| f(&e.family, &e.series))
+            } else {
+                None
+            }
+        });
+        if let Ok(Some(out)) = hit {
+            return Ok(out);
+        }
+        let family = self.family(name, kind)?;
+        let series = family.series(labels);
+        // `f` is still here: it is only taken on a hit, which returned.
+        let out = f.take().map(|f| f(&family, &series));
+        let order: Option<Box<[u16]>> = labels
+            .iter()
+            .map(|(k, _)| {
+                series
+                    .labels
+                    .iter()
+                    .position(|(sk, _)| **sk == **k)
+                    .and_then(|i| u16::try_from(i).ok())
+            })
+            .collect();
+        if let (false, Some(order)) = (series.overflow, order) {
+            let _ = CACHE.try_with(|c| {
+                if let Ok(mut c) = c.try_borrow_mut() {
+                    if c.len() >= THREAD_CACHE_ENTRIES {
+                        c.clear();
+                    }
+                    c.insert(
+                        key,
+                        Cached {
+                            family,
+                            series,
+                            order,
+                        },
+                    );
+                }
+            });
+        }
+        out.ok_or_else(|| MetricError::InvalidName {
+            name: name.to_owned(),
+        })
+    }
+
+    /// The family `name` of type `kind`, made with defaults if new.
+    #[inline]
+    pub(crate) fn family(&self, name: &str, kind: MetricType) -> Result<Arc<Family>, MetricError> {
+        if let Ok(map) = self.families.read() {
+            if let Some(f) = map.get(name) {
+                return check_kind(f, kind);
+            }
+        }
+        self.declare(name, kind, Cow::Borrowed(""), Cow::Borrowed(""), None)
+    }
+
+    /// Declares a metric with its unit, description and (histograms) boundaries.
+    pub(crate) fn declare(
+        &self,
+        name: &str,
+        kind: MetricType,
+        unit: Cow<'static, str>,
+        description: Cow<'static, str>,
+        bounds: Option<&[f64]>,
+    ) -> Result<Arc<Family>, MetricError> {
+        if !valid_name(name) {
+            return Err(MetricError::InvalidName {
+                name: name.to_owned(),
+            });
+        }
+        let mut map = self
+            .families
+            .write()
+            .map_err(|_| MetricError::InvalidName {
+                name: name.to_owned(),
+            })?;
+        if let Some(f) = map.get(name) {
+            return check_kind(f, kind);
+        }
+        let mut b: Vec<f64> = bounds
+            .unwrap_or(DEFAULT_BUCKETS)
+            .iter()
+            .copied()
+            .filter(|x| x.is_finite())
+            .collect();
+        b.sort_by(f64::total_cmp);
+        b.dedup();
+        let f = Arc::new(Family {
+            name: Arc::from(name),
+            kind,
+            unit,
+            description,
+            bounds: b.into(),
+            series: RwLock::new(HashMap::default()),
+            count: AtomicUsize::new(0),
+            limit: self.cardinality_limit,
+            overflow: OnceLock::new(),
+            overflowed: AtomicU64::new(0),
+        });
+        map.insert(Box::from(name), Arc::clone(&f));
+        Ok(f)
+    }
+
+    pub(crate) fn get(&self, name: &str) -> Option<Arc<Family>> {
+        self.families.read().ok()?.get(name).cloned()
+    }
+
+    pub(crate) fn all(&self) -> Vec<Arc<Family>> {
+        let mut v: Vec<Arc<Family>> = self
+            .families
+            .read()
+            .map(|m| m.values().cloned().collect())
+            .unwrap_or_default();
+        v.sort_by(|a, b| a.name.cmp(&b.name));
+        v
+    }
+}
+
+fn check_kind(f: &Arc<Family>, kind: MetricType) -> Result<Arc<Family>, MetricError> {
+    if f.kind == kind {
+        Ok(Arc::clone(f))
+    } else {
+        Err(MetricError::TypeConflict {
+            name: f.name.to_string(),
+            existing: f.kind,
+            requested: kind,
+        })
+    }
+}

@@ -1,0 +1,102 @@
+//! The current state of every series, for exporters.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::Ordering;
+
+use super::registry::{Cell, Registry};
+use super::MetricType;
+
+/// One metric's series as they are now.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MetricSnapshot {
+    /// The metric.
+    pub name: String,
+    /// Its type.
+    pub metric_type: MetricType,
+    /// Its unit (UCUM, as OTel), possibly empty.
+    pub unit: String,
+    /// Its description, possibly empty.
+    pub description: String,
+    /// One entry per label set.
+    pub series: Vec<SeriesSnapshot>,
+}
+
+/// One label set's value.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SeriesSnapshot {
+    /// The labels, sorted.
+    pub labels: BTreeMap<String, String>,
+    /// The value.
+    pub value: SeriesValue,
+}
+
+/// A series' value by metric type.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SeriesValue {
+    /// The running total.
+    Counter(f64),
+    /// The last value set (`None`: never set).
+    Gauge(Option<f64>),
+    /// The distribution.
+    Histogram {
+        /// Upper bounds of the buckets but the last (which is +inf).
+        bounds: Vec<f64>,
+        /// Observations per bucket (`bounds.len() + 1` of them).
+        counts: Vec<u64>,
+        /// Observations.
+        count: u64,
+        /// Their sum.
+        sum: f64,
+        /// The smallest (`None` when empty).
+        min: Option<f64>,
+        /// The largest.
+        max: Option<f64>,
+    },
+}
+
+pub(super) fn take(registry: &Registry) -> Vec<MetricSnapshot> {
+    registry
+        .all()
+        .into_iter()
+        .map(|f| MetricSnapshot {
+            name: f.name.to_string(),
+            metric_type: f.kind,
+            unit: f.unit.to_string(),
+            description: f.description.to_string(),
+            series: f
+                .all_series()
+                .iter()
+                .map(|s| SeriesSnapshot {
+                    labels: s
+                        .labels
+                        .iter()
+                        .map(|(k, v)| (k.to_string(), v.to_string()))
+                        .collect(),
+                    value: match &s.cell {
+                        Cell::Counter { .. } => SeriesValue::Counter(s.total()),
+                        Cell::Gauge { value, updates, .. } => SeriesValue::Gauge(
+                            (updates.load(Ordering::Relaxed) > 0).then(|| value.load()),
+                        ),
+                        Cell::Histogram {
+                            buckets,
+                            count,
+                            sum,
+                            min,
+                            max,
+                        } => {
+                            let count = count.load(Ordering::Relaxed);
+                            SeriesValue::Histogram {
+                                bounds: f.bounds.to_vec(),
+                                counts: buckets.iter().map(|b| b.load(Ordering::Relaxed)).collect(),
+                                count,
+                                sum: sum.load(),
+                                min: (count > 0).then(|| min.load()),
+                                max: (count > 0).then(|| max.load()),
+                            }
+                        }
+                    },
+                })
+                .collect(),
+        })
+        .collect()
+}
