@@ -107,6 +107,30 @@ fn bench(c: &mut Criterion) {
             })
         })
     });
+    // The `metrics` facade: fcc's recorder and metrics-exporter-prometheus',
+    // same macro, same 3 labels.
+    let fcc_recorder = fcc::metrics::FccRecorder::new(m.clone());
+    let prom = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+    group.bench_function("metrics_facade_fcc_recorder", |b| {
+        metrics::with_local_recorder(&fcc_recorder, || {
+            b.iter_custom(|iters| {
+                support::timed("facade_fcc", iters, || {
+                    metrics::counter!("requests", "service" => "api", "route" => "/orders", "status" => "200")
+                        .increment(black_box(1));
+                })
+            })
+        })
+    });
+    group.bench_function("metrics_facade_prometheus_recorder", |b| {
+        metrics::with_local_recorder(&prom, || {
+            b.iter_custom(|iters| {
+                support::timed("facade_prom", iters, || {
+                    metrics::counter!("requests", "service" => "api", "route" => "/orders", "status" => "200")
+                        .increment(black_box(1));
+                })
+            })
+        })
+    });
     group.finish();
     support::print_ratios(
         "Recording one value (3 labels)",

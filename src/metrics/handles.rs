@@ -61,6 +61,16 @@ impl GaugeHandle {
             self.rejected.fetch_add(1, Ordering::Relaxed);
         }
     }
+
+    /// Adds `delta` (negative to lower it); non-finite deltas are rejected.
+    #[inline]
+    pub fn add(&self, delta: f64) {
+        if delta.is_finite() {
+            self.series.gauge_add(delta);
+        } else {
+            self.rejected.fetch_add(1, Ordering::Relaxed);
+        }
+    }
 }
 
 /// A histogram bound to one label set.

@@ -46,6 +46,7 @@
 //!
 //! Nothing is changed by a rejected value.
 
+mod bridge;
 mod handles;
 mod point;
 mod predefined;
@@ -57,6 +58,7 @@ use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
+pub use bridge::FccRecorder;
 pub use handles::{CounterHandle, GaugeHandle, HistogramHandle};
 pub use point::{MetricError, MetricPoint, MetricType};
 pub use predefined::PREDEFINED;
@@ -81,7 +83,10 @@ struct Inner {
     points: Mutex<PointLog>,
     keep_points: bool,
     rejected: Arc<AtomicU64>,
+    on_collect: Mutex<Vec<CollectHook>>,
 }
+
+type CollectHook = Box<dyn Fn(&FccMetrics) + Send + Sync>;
 
 #[derive(Default)]
 struct PointLog {
@@ -134,6 +139,7 @@ impl FccMetricsBuilder {
                 }),
                 keep_points: self.points > 0,
                 rejected: Arc::new(AtomicU64::new(0)),
+                on_collect: Mutex::new(Vec::new()),
             }),
         };
         predefined::declare(&m);
@@ -365,8 +371,36 @@ impl FccMetrics {
         }
     }
 
-    /// The current value of every series of every metric.
+    /// The current value of every series of every metric (after running
+    /// the [`on_collect`](Self::on_collect) hooks).
     pub fn snapshot(&self) -> Vec<MetricSnapshot> {
+        if let Ok(hooks) = self.inner.on_collect.lock() {
+            for h in hooks.iter() {
+                h(self);
+            }
+        }
         snapshot::take(&self.inner.registry)
+    }
+
+    /// Runs `hook` before every snapshot (each export): for values read from
+    /// elsewhere, such as fcc's own queue depths.
+    pub fn on_collect(&self, hook: impl Fn(&FccMetrics) + Send + Sync + 'static) {
+        if let Ok(mut hooks) = self.inner.on_collect.lock() {
+            hooks.push(Box::new(hook));
+        }
+    }
+
+    /// Sets a counter to a running total kept elsewhere (a count read from
+    /// another component). A total below the current value is ignored: a
+    /// counter never goes down.
+    pub fn set_counter_total(
+        &self,
+        name: &str,
+        total: u64,
+        labels: &[(&str, &str)],
+    ) -> Result<(), MetricError> {
+        self.inner
+            .registry
+            .with_series(name, MetricType::Counter, labels, |_, s| s.raise_to(total))
     }
 }

@@ -195,6 +195,13 @@ impl Series {
         }
     }
 
+    /// Raises a counter to `total` (never lowers it).
+    pub(crate) fn raise_to(&self, total: u64) {
+        if let Cell::Counter { whole, .. } = &self.cell {
+            whole.fetch_max(total, Ordering::Relaxed);
+        }
+    }
+
     #[inline]
     pub(crate) fn add_fraction(&self, v: f64) {
         if let Cell::Counter { fraction, .. } = &self.cell {
@@ -213,6 +220,19 @@ impl Series {
             value.store(v);
             updates.fetch_add(1, Ordering::Relaxed);
             observed.add(v);
+        }
+    }
+
+    pub(crate) fn gauge_add(&self, delta: f64) {
+        if let Cell::Gauge {
+            value,
+            updates,
+            observed,
+        } = &self.cell
+        {
+            value.add(delta);
+            updates.fetch_add(1, Ordering::Relaxed);
+            observed.add(value.load());
         }
     }
 

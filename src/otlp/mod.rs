@@ -13,9 +13,13 @@
 mod config;
 #[cfg(feature = "otlp")]
 mod exporter;
+#[cfg(feature = "otlp")]
+mod metrics;
 
 pub use config::{parse_protocol, OtlpConfig, OtlpConfigError, OtlpProtocol};
 #[cfg(feature = "otlp")]
 pub(crate) use exporter::factory;
 #[cfg(feature = "otlp")]
 pub use exporter::OtlpSpanExporter;
+#[cfg(feature = "otlp")]
+pub use metrics::{MetricExportStats, OtlpMetricsExporter};

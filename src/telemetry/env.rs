@@ -23,6 +23,7 @@ pub const VARIABLES: &[(&str, &str)] = &[
     ("OTEL_RESOURCE_ATTRIBUTES", "extra resource attributes (`key=value,...`)"),
     ("OTEL_TRACES_SAMPLER, OTEL_TRACES_SAMPLER_ARG", "sampling: `parentbased_always_on` (default), `always_on`, `always_off`, `traceidratio`, `parentbased_traceidratio`, ..."),
     ("OTEL_BSP_SCHEDULE_DELAY, OTEL_BSP_MAX_QUEUE_SIZE, OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "export batching (defaults 5000 ms, 2048, 512)"),
+    ("OTEL_METRIC_EXPORT_INTERVAL", "how often metrics are exported over OTLP, in ms (default 60000)"),
 ];
 
 fn bad(variable: &'static str, value: &str, reason: impl Into<String>) -> InstallError {
@@ -51,6 +52,7 @@ impl TelemetryBuilder {
     pub fn from_vars(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, InstallError> {
         let mut b = TelemetryBuilder::default();
         b.traces.read_env(&lookup)?;
+        b.metric_settings.read_env(&lookup)?;
         if let Some(name) = lookup("OTEL_SERVICE_NAME").filter(|s| !s.is_empty()) {
             b = b.service_name(name);
         }

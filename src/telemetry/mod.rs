@@ -26,7 +26,10 @@
 //! Environment variables: see [`env::VARIABLES`] and [`TelemetryBuilder::from_env`].
 
 pub mod env;
+mod metrics;
 mod traces;
+
+pub use metrics::HEALTH_METRICS;
 
 use crate::bus::{EventBus, EventFilter};
 use crate::export::ExportError;
@@ -123,12 +126,15 @@ pub struct ShutdownError {
     pub sinks: Vec<FlushError>,
     /// The export pipeline (spans, OTel logs), if it did not finish.
     pub traces: Option<ExportError>,
+    /// The OTLP metrics export, if it did not finish.
+    pub metrics: Option<ExportError>,
 }
 
 impl fmt::Display for ShutdownError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut parts: Vec<String> = self.sinks.iter().map(ToString::to_string).collect();
         parts.extend(self.traces.iter().map(ToString::to_string));
+        parts.extend(self.metrics.iter().map(ToString::to_string));
         write!(f, "telemetry shutdown incomplete: {}", parts.join("; "))
     }
 }
@@ -149,6 +155,7 @@ pub struct TelemetryBuilder {
     shutdown_timeout: Duration,
     bus: Option<EventBus>,
     traces: traces::TraceSettings,
+    metric_settings: metrics::MetricSettings,
 }
 
 impl Default for TelemetryBuilder {
@@ -165,6 +172,7 @@ impl Default for TelemetryBuilder {
             shutdown_timeout: Duration::from_secs(5),
             bus: None,
             traces: traces::TraceSettings::default(),
+            metric_settings: metrics::MetricSettings::default(),
         }
     }
 }
@@ -243,6 +251,7 @@ impl TelemetryBuilder {
             handles.push(attach(&bus, sink, options).map_err(InstallError::Thread)?);
         }
         let service_name = self.service_name.unwrap_or_else(default_service_name);
+        let otlp = self.traces.otlp_config();
         let tracer = self.traces.build_tracer(&service_name)?;
         traces::forward_events(&bus, &tracer);
         let fanout = FanoutLayer::new(bus.clone());
@@ -264,7 +273,15 @@ impl TelemetryBuilder {
             .with(SpanLayer::new(tracer.clone()))
             .with(fanout.clone())
             .with(fmt_layer);
+        let metrics = metrics::start(
+            self.metric_settings,
+            otlp.as_ref(),
+            &service_name,
+            &handles,
+            &tracer,
+        )?;
         Ok(Telemetry {
+            metrics,
             tracer,
             bus,
             fanout,
@@ -299,6 +316,7 @@ fn default_service_name() -> String {
 
 /// The running pipeline. Dropping it flushes and stops every sink.
 pub struct Telemetry {
+    metrics: metrics::MetricsPart,
     tracer: FccTracer,
     bus: EventBus,
     fanout: FanoutLayer,
@@ -322,6 +340,11 @@ impl Telemetry {
     pub fn dispatch(&self) -> &tracing::Dispatch {
         &self.dispatch
     }
+    /// The metrics: record here; exported over OTLP when configured, with
+    /// fcc's own health metrics ([`HEALTH_METRICS`]).
+    pub fn metrics(&self) -> &crate::metrics::FccMetrics {
+        &self.metrics.metrics
+    }
     /// The tracer: what `#[traced]` and `tracing` spans use once installed.
     pub fn tracer(&self) -> &FccTracer {
         &self.tracer
@@ -344,21 +367,41 @@ impl Telemetry {
         &self,
         op: impl Fn(&SinkHandle) -> Result<(), FlushError>,
         traces: impl FnOnce(&FccTracer) -> Result<(), ExportError>,
+        stop_metrics: bool,
+        timeout: Duration,
     ) -> Result<(), ShutdownError> {
         let sinks: Vec<FlushError> = self.sinks.iter().filter_map(|s| op(s).err()).collect();
         // Sinks first: events they publish meanwhile still reach the pipeline.
         let traces = traces(&self.tracer).err();
-        if sinks.is_empty() && traces.is_none() {
+        // Metrics last: the health metrics then show the final counts.
+        #[cfg(feature = "otlp")]
+        let metrics = self.metrics.exporter.as_ref().and_then(|e| {
+            if stop_metrics {
+                e.shutdown(timeout).err()
+            } else {
+                e.flush(timeout).err()
+            }
+        });
+        #[cfg(not(feature = "otlp"))]
+        let metrics = {
+            let _ = (stop_metrics, timeout);
+            None
+        };
+        if sinks.is_empty() && traces.is_none() && metrics.is_none() {
             Ok(())
         } else {
-            Err(ShutdownError { sinks, traces })
+            Err(ShutdownError {
+                sinks,
+                traces,
+                metrics,
+            })
         }
     }
 
     /// Waits until every sink has written, and every span and OTel log record
     /// has been exported, of what was queued before this call.
     pub fn flush(&self, timeout: Duration) -> Result<(), ShutdownError> {
-        self.each_part(|s| s.flush(timeout), |t| t.flush(timeout))
+        self.each_part(|s| s.flush(timeout), |t| t.flush(timeout), false, timeout)
     }
     /// Writes everything queued, flushes and stops every sink and the export
     /// pipeline. Idempotent.
@@ -367,7 +410,12 @@ impl Telemetry {
             return Ok(());
         }
         let timeout = self.shutdown_timeout;
-        let result = self.each_part(|s| s.shutdown(timeout), |t| t.shutdown(timeout));
+        let result = self.each_part(
+            |s| s.shutdown(timeout),
+            |t| t.shutdown(timeout),
+            true,
+            timeout,
+        );
         crate::event::graveyard::sweep_all();
         result
     }

@@ -75,6 +75,10 @@ impl TraceSettings {
         Ok(())
     }
 
+    pub(super) fn otlp_config(&self) -> Option<OtlpConfig> {
+        self.otlp.clone()
+    }
+
     pub(super) fn build_tracer(self, service_name: &str) -> Result<FccTracer, InstallError> {
         let mut b = FccTracer::builder(service_name.to_owned())
             .sampler(self.sampler)

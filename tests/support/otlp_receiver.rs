@@ -17,6 +17,12 @@ use opentelemetry_proto::tonic::collector::logs::v1::logs_service_server::{
 use opentelemetry_proto::tonic::collector::logs::v1::{
     ExportLogsServiceRequest, ExportLogsServiceResponse,
 };
+use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_server::{
+    MetricsService, MetricsServiceServer,
+};
+use opentelemetry_proto::tonic::collector::metrics::v1::{
+    ExportMetricsServiceRequest, ExportMetricsServiceResponse,
+};
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
     TraceService, TraceServiceServer,
 };
@@ -32,6 +38,7 @@ use prost::Message;
 pub struct Received {
     pub traces: Arc<Mutex<Vec<ExportTraceServiceRequest>>>,
     pub logs: Arc<Mutex<Vec<ExportLogsServiceRequest>>>,
+    pub metrics: Arc<Mutex<Vec<ExportMetricsServiceRequest>>>,
 }
 
 /// A span as received, with the resource's `service.name`.
@@ -106,6 +113,11 @@ impl Received {
         out
     }
 
+    /// Every metrics request received, oldest first.
+    pub fn metric_requests(&self) -> Vec<ExportMetricsServiceRequest> {
+        self.metrics.lock().unwrap().clone()
+    }
+
     /// Waits (up to 20 s) until at least `n` spans have arrived.
     pub fn wait_spans(&self, n: usize) -> Vec<ReceivedSpan> {
         wait(|| {
@@ -139,6 +151,17 @@ fn wait<T>(mut f: impl FnMut() -> Option<T>) -> Option<T> {
 }
 
 struct Grpc(Received);
+
+#[tonic::async_trait]
+impl MetricsService for Grpc {
+    async fn export(
+        &self,
+        request: tonic::Request<ExportMetricsServiceRequest>,
+    ) -> Result<tonic::Response<ExportMetricsServiceResponse>, tonic::Status> {
+        self.0.metrics.lock().unwrap().push(request.into_inner());
+        Ok(tonic::Response::new(ExportMetricsServiceResponse::default()))
+    }
+}
 
 #[tonic::async_trait]
 impl TraceService for Grpc {
@@ -200,7 +223,8 @@ impl OtlpReceiver {
                 let server = tokio::spawn(
                     tonic::transport::Server::builder()
                         .add_service(TraceServiceServer::new(Grpc(r.clone())))
-                        .add_service(LogsServiceServer::new(Grpc(r)))
+                        .add_service(LogsServiceServer::new(Grpc(r.clone())))
+                        .add_service(MetricsServiceServer::new(Grpc(r)))
                         .serve_with_incoming(incoming),
                 );
                 let _ = rx.await;
@@ -316,6 +340,13 @@ fn serve_http(stream: std::net::TcpStream, received: &Received) {
             "/v1/logs" => match ExportLogsServiceRequest::decode(body.as_slice()) {
                 Ok(req) => {
                     received.logs.lock().unwrap().push(req);
+                    "200 OK"
+                }
+                Err(_) => "400 Bad Request",
+            },
+            "/v1/metrics" => match ExportMetricsServiceRequest::decode(body.as_slice()) {
+                Ok(req) => {
+                    received.metrics.lock().unwrap().push(req);
                     "200 OK"
                 }
                 Err(_) => "400 Bad Request",

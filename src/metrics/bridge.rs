@@ -1,0 +1,143 @@
+//! The `metrics` crate bridge: any library's `metrics::counter!("x", "k" =>
+//! "v").increment(1)` lands in an [`FccMetrics`], its queries and its OTLP
+//! export.
+//!
+//! ```
+//! use fcc::metrics::{FccMetrics, FccRecorder};
+//!
+//! let fcc = FccMetrics::new();
+//! let recorder = FccRecorder::new(fcc.clone());
+//! metrics::with_local_recorder(&recorder, || {
+//!     metrics::counter!("jobs.done", "queue" => "high").increment(3);
+//!     metrics::gauge!("jobs.waiting").set(12.0);
+//!     metrics::histogram!("job.duration").record(0.25);
+//! });
+//! assert_eq!(fcc.total("jobs.done"), 3.0);
+//! assert_eq!(fcc.total("job.duration"), 0.25);
+//! ```
+//!
+//! A name that is not a valid OTel instrument name, or one already used as
+//! another type, gets a handle that does nothing; the refusal is counted in
+//! [`MetricsStats::rejected`](super::MetricsStats).
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use metrics::{Counter, Gauge, Histogram, Key, KeyName, Metadata, SharedString, Unit};
+
+use super::{CounterHandle, FccMetrics, GaugeHandle, HistogramHandle, MetricType};
+
+/// A `metrics::Recorder` writing into an [`FccMetrics`].
+#[derive(Clone, Debug)]
+pub struct FccRecorder {
+    metrics: FccMetrics,
+}
+
+impl FccRecorder {
+    /// Records into `metrics`.
+    pub fn new(metrics: FccMetrics) -> FccRecorder {
+        FccRecorder { metrics }
+    }
+
+    /// Installs a recorder for `metrics` as the process-wide `metrics` recorder.
+    pub fn install(metrics: FccMetrics) -> Result<(), String> {
+        metrics::set_global_recorder(FccRecorder::new(metrics))
+            .map_err(|_| "a global `metrics` recorder is already installed".to_owned())
+    }
+
+    fn reject(&self) {
+        self.metrics.inner.rejected.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn describe(
+        &self,
+        key: KeyName,
+        kind: MetricType,
+        unit: Option<Unit>,
+        description: SharedString,
+    ) {
+        let unit = unit.map_or("", |u| u.as_canonical_label());
+        if self
+            .metrics
+            .describe(key.as_str(), kind, unit, description.into_owned(), None)
+            .is_err()
+        {
+            self.reject();
+        }
+    }
+}
+
+fn labels(key: &Key) -> Vec<(&str, &str)> {
+    key.labels().map(|l| (l.key(), l.value())).collect()
+}
+
+impl metrics::Recorder for FccRecorder {
+    fn describe_counter(&self, key: KeyName, unit: Option<Unit>, description: SharedString) {
+        self.describe(key, MetricType::Counter, unit, description);
+    }
+
+    fn describe_gauge(&self, key: KeyName, unit: Option<Unit>, description: SharedString) {
+        self.describe(key, MetricType::Gauge, unit, description);
+    }
+
+    fn describe_histogram(&self, key: KeyName, unit: Option<Unit>, description: SharedString) {
+        self.describe(key, MetricType::Histogram, unit, description);
+    }
+
+    fn register_counter(&self, key: &Key, _: &Metadata<'_>) -> Counter {
+        match self.metrics.counter(key.name(), &labels(key)) {
+            Ok(h) => Counter::from_arc(Arc::new(h)),
+            Err(_) => {
+                self.reject();
+                Counter::noop()
+            }
+        }
+    }
+
+    fn register_gauge(&self, key: &Key, _: &Metadata<'_>) -> Gauge {
+        match self.metrics.gauge(key.name(), &labels(key)) {
+            Ok(h) => Gauge::from_arc(Arc::new(h)),
+            Err(_) => {
+                self.reject();
+                Gauge::noop()
+            }
+        }
+    }
+
+    fn register_histogram(&self, key: &Key, _: &Metadata<'_>) -> Histogram {
+        match self.metrics.histogram(key.name(), &labels(key)) {
+            Ok(h) => Histogram::from_arc(Arc::new(h)),
+            Err(_) => {
+                self.reject();
+                Histogram::noop()
+            }
+        }
+    }
+}
+
+impl metrics::CounterFn for CounterHandle {
+    fn increment(&self, value: u64) {
+        CounterHandle::increment(self, value);
+    }
+    fn absolute(&self, value: u64) {
+        self.series.raise_to(value);
+    }
+}
+
+impl metrics::GaugeFn for GaugeHandle {
+    fn increment(&self, value: f64) {
+        self.add(value);
+    }
+    fn decrement(&self, value: f64) {
+        self.add(-value);
+    }
+    fn set(&self, value: f64) {
+        GaugeHandle::set(self, value);
+    }
+}
+
+impl metrics::HistogramFn for HistogramHandle {
+    fn record(&self, value: f64) {
+        HistogramHandle::record(self, value);
+    }
+}

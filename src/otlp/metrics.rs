@@ -1,0 +1,440 @@
+//! OTLP metrics: FccMetrics' cells, read every `OTEL_METRIC_EXPORT_INTERVAL`
+//! and sent as cumulative sums, gauges and explicit-bucket histograms.
+//!
+//! FccMetrics keeps its own atomic cells (a bound counter is one atomic add),
+//! so it does not record through the OTel SDK's instruments; this exporter
+//! encodes the OTLP messages itself, with `opentelemetry-proto`'s types, and
+//! sends them over gRPC (tonic) or HTTP/protobuf (reqwest) from its own thread.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use crossbeam_channel::{bounded, Receiver, RecvTimeoutError, Sender};
+use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_client::MetricsServiceClient;
+use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
+use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, InstrumentationScope, KeyValue};
+use opentelemetry_proto::tonic::metrics::v1::{
+    metric, number_data_point, AggregationTemporality, Gauge, Histogram, HistogramDataPoint,
+    Metric, NumberDataPoint, ResourceMetrics, ScopeMetrics, Sum,
+};
+use opentelemetry_proto::tonic::resource::v1::Resource;
+use prost::Message;
+
+use super::{OtlpConfig, OtlpProtocol};
+use crate::export::ExportError;
+use crate::metrics::{FccMetrics, MetricSnapshot, SeriesValue};
+use crate::sinks::runtime::mark_internal_thread;
+
+fn kv(key: &str, value: &str) -> KeyValue {
+    KeyValue {
+        key: key.to_owned(),
+        value: Some(AnyValue {
+            value: Some(any_value::Value::StringValue(value.to_owned())),
+        }),
+        ..Default::default()
+    }
+}
+
+fn nanos(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64)
+}
+
+/// `service.name` and `OTEL_RESOURCE_ATTRIBUTES`, as the SDK resolves them.
+fn resource(service_name: &str) -> Resource {
+    let r = opentelemetry_sdk::Resource::builder()
+        .with_service_name(service_name.to_owned())
+        .build();
+    Resource {
+        attributes: r.iter().map(|(k, v)| kv(k.as_str(), &v.as_str())).collect(),
+        ..Default::default()
+    }
+}
+
+/// The OTLP request for a snapshot.
+pub(crate) fn encode(
+    snapshot: &[MetricSnapshot],
+    resource: &Resource,
+    start: SystemTime,
+    now: SystemTime,
+) -> ExportMetricsServiceRequest {
+    let (start, now) = (nanos(start), nanos(now));
+    let cumulative = AggregationTemporality::Cumulative as i32;
+    let metrics = snapshot
+        .iter()
+        .filter(|m| !m.series.is_empty())
+        .map(|m| {
+            let attrs = |s: &crate::metrics::SeriesSnapshot| -> Vec<KeyValue> {
+                s.labels.iter().map(|(k, v)| kv(k, v)).collect()
+            };
+            let number = |s, v: f64| NumberDataPoint {
+                attributes: attrs(s),
+                start_time_unix_nano: start,
+                time_unix_nano: now,
+                value: Some(number_data_point::Value::AsDouble(v)),
+                ..Default::default()
+            };
+            let data = match &m.series[0].value {
+                SeriesValue::Counter(_) => metric::Data::Sum(Sum {
+                    data_points: m
+                        .series
+                        .iter()
+                        .filter_map(|s| match s.value {
+                            SeriesValue::Counter(v) => Some(number(s, v)),
+                            _ => None,
+                        })
+                        .collect(),
+                    aggregation_temporality: cumulative,
+                    is_monotonic: true,
+                }),
+                SeriesValue::Gauge(_) => metric::Data::Gauge(Gauge {
+                    data_points: m
+                        .series
+                        .iter()
+                        .filter_map(|s| match s.value {
+                            SeriesValue::Gauge(Some(v)) => Some(number(s, v)),
+                            _ => None,
+                        })
+                        .collect(),
+                }),
+                SeriesValue::Histogram { .. } => metric::Data::Histogram(Histogram {
+                    data_points: m
+                        .series
+                        .iter()
+                        .filter_map(|s| match &s.value {
+                            SeriesValue::Histogram {
+                                bounds,
+                                counts,
+                                count,
+                                sum,
+                                min,
+                                max,
+                            } => Some(HistogramDataPoint {
+                                attributes: attrs(s),
+                                start_time_unix_nano: start,
+                                time_unix_nano: now,
+                                count: *count,
+                                sum: Some(*sum),
+                                bucket_counts: counts.clone(),
+                                explicit_bounds: bounds.clone(),
+                                min: *min,
+                                max: *max,
+                                ..Default::default()
+                            }),
+                            _ => None,
+                        })
+                        .collect(),
+                    aggregation_temporality: cumulative,
+                }),
+            };
+            Metric {
+                name: m.name.clone(),
+                description: m.description.clone(),
+                unit: m.unit.clone(),
+                data: Some(data),
+                ..Default::default()
+            }
+        })
+        .collect();
+    ExportMetricsServiceRequest {
+        resource_metrics: vec![ResourceMetrics {
+            resource: Some(resource.clone()),
+            scope_metrics: vec![ScopeMetrics {
+                scope: Some(InstrumentationScope {
+                    name: "fcc".into(),
+                    version: env!("CARGO_PKG_VERSION").into(),
+                    ..Default::default()
+                }),
+                metrics,
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+    }
+}
+
+enum Client {
+    Grpc(MetricsServiceClient<tonic::transport::Channel>),
+    Http(reqwest::Client, String),
+}
+
+enum Msg {
+    Flush(Sender<()>),
+    Stop(Sender<()>),
+}
+
+/// Counters of the metrics exporter.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct MetricExportStats {
+    /// Exports the collector accepted.
+    pub exports: u64,
+    /// Exports given up on after the retries.
+    pub failed: u64,
+    /// The last error, if any.
+    pub last_error: Option<String>,
+}
+
+/// Sends an [`FccMetrics`]' values over OTLP every interval, on its own
+/// thread; `flush` sends now; `shutdown` (or drop) sends a last time.
+pub struct OtlpMetricsExporter {
+    tx: Sender<Msg>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+    exports: Arc<AtomicU64>,
+    failed: Arc<AtomicU64>,
+    last_error: Arc<Mutex<Option<String>>>,
+}
+
+impl std::fmt::Debug for OtlpMetricsExporter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OtlpMetricsExporter")
+            .field("stats", &self.stats())
+            .finish()
+    }
+}
+
+impl OtlpMetricsExporter {
+    /// Starts exporting `metrics` to `config.metrics_endpoint` every `interval`.
+    pub fn start(
+        metrics: FccMetrics,
+        config: &OtlpConfig,
+        service_name: &str,
+        interval: Duration,
+    ) -> Result<OtlpMetricsExporter, ExportError> {
+        let (tx, rx) = bounded::<Msg>(16);
+        let (ready_tx, ready_rx) = bounded::<Result<(), ExportError>>(1);
+        let exports = Arc::new(AtomicU64::new(0));
+        let failed = Arc::new(AtomicU64::new(0));
+        let last_error = Arc::new(Mutex::new(None));
+        let (e, f, l) = (exports.clone(), failed.clone(), last_error.clone());
+        let config = config.clone();
+        let resource = resource(service_name);
+        let thread = std::thread::Builder::new()
+            .name("fcc-metrics-export".into())
+            .spawn(move || {
+                mark_internal_thread();
+                let rt = match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(rt) => rt,
+                    Err(err) => {
+                        let _ = ready_tx.send(Err(ExportError::new("otlp metrics", err)));
+                        return;
+                    }
+                };
+                let client = {
+                    let _g = rt.enter();
+                    match config.protocol {
+                        OtlpProtocol::Grpc => {
+                            match tonic::transport::Endpoint::from_shared(
+                                config.metrics_endpoint.clone(),
+                            ) {
+                                Ok(ep) => {
+                                    Client::Grpc(MetricsServiceClient::new(ep.connect_lazy()))
+                                }
+                                Err(err) => {
+                                    let _ =
+                                        ready_tx.send(Err(ExportError::new("otlp metrics", err)));
+                                    return;
+                                }
+                            }
+                        }
+                        OtlpProtocol::HttpProtobuf => {
+                            Client::Http(reqwest::Client::new(), config.metrics_endpoint.clone())
+                        }
+                    }
+                };
+                let _ = ready_tx.send(Ok(()));
+                let worker = Worker {
+                    rt,
+                    client,
+                    metrics,
+                    resource,
+                    start: SystemTime::now(),
+                    exports: e,
+                    failed: f,
+                    last_error: l,
+                };
+                worker.run(rx, interval);
+            })
+            .map_err(|e| ExportError::new("otlp metrics", e))?;
+        match ready_rx.recv() {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                let _ = thread.join();
+                return Err(e);
+            }
+            Err(_) => {
+                return Err(ExportError::new(
+                    "otlp metrics",
+                    "the export thread stopped",
+                ))
+            }
+        }
+        Ok(OtlpMetricsExporter {
+            tx,
+            thread: Mutex::new(Some(thread)),
+            exports,
+            failed,
+            last_error,
+        })
+    }
+
+    /// Export counters.
+    pub fn stats(&self) -> MetricExportStats {
+        MetricExportStats {
+            exports: self.exports.load(Ordering::Relaxed),
+            failed: self.failed.load(Ordering::Relaxed),
+            last_error: self.last_error.lock().ok().and_then(|e| e.clone()),
+        }
+    }
+
+    fn request(&self, make: fn(Sender<()>) -> Msg, timeout: Duration) -> Result<(), ExportError> {
+        let (ack_tx, ack_rx) = bounded(1);
+        if self.tx.send_timeout(make(ack_tx), timeout).is_err() {
+            return Ok(()); // already stopped
+        }
+        match ack_rx.recv_timeout(timeout) {
+            Ok(()) | Err(RecvTimeoutError::Disconnected) => Ok(()),
+            Err(RecvTimeoutError::Timeout) => Err(ExportError::new(
+                "otlp metrics",
+                format!("timed out after {timeout:?}"),
+            )),
+        }
+    }
+
+    /// Exports now and waits for it.
+    pub fn flush(&self, timeout: Duration) -> Result<(), ExportError> {
+        self.request(Msg::Flush, timeout)
+    }
+
+    /// Exports a last time and stops the thread.
+    pub fn shutdown(&self, timeout: Duration) -> Result<(), ExportError> {
+        let r = self.request(Msg::Stop, timeout);
+        if r.is_ok() {
+            if let Some(t) = self.thread.lock().ok().and_then(|mut t| t.take()) {
+                let _ = t.join();
+            }
+        }
+        r
+    }
+}
+
+impl Drop for OtlpMetricsExporter {
+    fn drop(&mut self) {
+        let _ = self.shutdown(Duration::from_secs(5));
+    }
+}
+
+struct Worker {
+    rt: tokio::runtime::Runtime,
+    client: Client,
+    metrics: FccMetrics,
+    resource: Resource,
+    start: SystemTime,
+    exports: Arc<AtomicU64>,
+    failed: Arc<AtomicU64>,
+    last_error: Arc<Mutex<Option<String>>>,
+}
+
+impl Worker {
+    fn run(mut self, rx: Receiver<Msg>, interval: Duration) {
+        let mut next = Instant::now() + interval;
+        loop {
+            match rx.recv_timeout(next.saturating_duration_since(Instant::now())) {
+                Ok(Msg::Flush(ack)) => {
+                    self.export();
+                    let _ = ack.send(());
+                }
+                Ok(Msg::Stop(ack)) => {
+                    self.export();
+                    let _ = ack.send(());
+                    return;
+                }
+                Err(RecvTimeoutError::Timeout) => {
+                    self.export();
+                    next = Instant::now() + interval;
+                }
+                Err(RecvTimeoutError::Disconnected) => {
+                    self.export();
+                    return;
+                }
+            }
+        }
+    }
+
+    /// One export; a panic in the client counts as a failure, and the
+    /// thread goes on.
+    fn export(&mut self) {
+        let ok = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.export_retrying()));
+        if ok.is_err() {
+            self.failed.fetch_add(1, Ordering::Relaxed);
+            if let Ok(mut l) = self.last_error.lock() {
+                *l = Some("the OTLP client panicked".into());
+            }
+        }
+    }
+
+    /// One export, retried 3 times with backoff from 100 ms.
+    fn export_retrying(&mut self) {
+        let request = encode(
+            &self.metrics.snapshot(),
+            &self.resource,
+            self.start,
+            SystemTime::now(),
+        );
+        let mut backoff = Duration::from_millis(100);
+        for attempt in 0..4 {
+            match self.send(&request) {
+                Ok(()) => {
+                    self.exports.fetch_add(1, Ordering::Relaxed);
+                    return;
+                }
+                Err(e) => {
+                    if let Ok(mut l) = self.last_error.lock() {
+                        *l = Some(e);
+                    }
+                    if attempt < 3 {
+                        std::thread::sleep(backoff);
+                        backoff *= 2;
+                    }
+                }
+            }
+        }
+        self.failed.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn send(&mut self, request: &ExportMetricsServiceRequest) -> Result<(), String> {
+        let timeout = Duration::from_secs(10);
+        match &mut self.client {
+            Client::Grpc(c) => {
+                let request = request.clone();
+                self.rt
+                    .block_on(async { tokio::time::timeout(timeout, c.export(request)).await })
+                    .map_err(|_| "timed out".to_owned())?
+                    .map(drop)
+                    .map_err(|s| format!("gRPC {}: {}", s.code(), s.message()))
+            }
+            Client::Http(c, url) => {
+                let body = request.encode_to_vec();
+                let req = c
+                    .post(url.as_str())
+                    .header("content-type", "application/x-protobuf")
+                    .timeout(timeout)
+                    .body(body);
+                let resp = self
+                    .rt
+                    .block_on(async { req.send().await })
+                    .map_err(|e| e.to_string())?;
+                if resp.status().is_success() {
+                    Ok(())
+                } else {
+                    Err(format!("HTTP {}", resp.status()))
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,176 @@
+//! The metrics half of the set-up: the FccMetrics a service records into,
+//! fcc's own health metrics, and OTLP export when an endpoint is configured.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::{InstallError, TelemetryBuilder};
+use crate::metrics::{FccMetrics, MetricType};
+use crate::otlp::OtlpConfig;
+use crate::sinks::SinkHandle;
+use crate::trace::FccTracer;
+
+pub(super) struct MetricSettings {
+    metrics: Option<FccMetrics>,
+    interval: Duration,
+}
+
+impl Default for MetricSettings {
+    fn default() -> Self {
+        MetricSettings {
+            metrics: None,
+            interval: Duration::from_secs(60),
+        }
+    }
+}
+
+/// fcc's own health, read at every export.
+pub const HEALTH_METRICS: &[(&str, MetricType, &str, &str)] = &[
+    (
+        "fcc.sink.events",
+        MetricType::Counter,
+        "{event}",
+        "Events per sink, by result: written, dropped, failed",
+    ),
+    (
+        "fcc.sink.queue.depth",
+        MetricType::Gauge,
+        "{event}",
+        "Events waiting in a sink's queue",
+    ),
+    (
+        "fcc.sink.errors",
+        MetricType::Counter,
+        "{error}",
+        "Failed sink writes (errors and panics)",
+    ),
+    (
+        "fcc.spans",
+        MetricType::Counter,
+        "{span}",
+        "Spans by export result: exported, dropped, failed",
+    ),
+    (
+        "fcc.log_records",
+        MetricType::Counter,
+        "{record}",
+        "OTel log records by export result",
+    ),
+];
+
+impl MetricSettings {
+    /// `OTEL_METRIC_EXPORT_INTERVAL` (milliseconds).
+    pub(super) fn read_env(
+        &mut self,
+        lookup: &impl Fn(&str) -> Option<String>,
+    ) -> Result<(), InstallError> {
+        if let Some(v) = lookup("OTEL_METRIC_EXPORT_INTERVAL") {
+            match v.trim().parse::<u64>() {
+                Ok(ms) if ms > 0 => self.interval = Duration::from_millis(ms),
+                _ => {
+                    return Err(InstallError::Config {
+                        variable: "OTEL_METRIC_EXPORT_INTERVAL",
+                        value: v,
+                        reason: "expected milliseconds, a whole number above 0".into(),
+                    })
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// What `Telemetry` keeps for metrics.
+pub(super) struct MetricsPart {
+    pub(super) metrics: FccMetrics,
+    #[cfg(feature = "otlp")]
+    pub(super) exporter: Option<crate::otlp::OtlpMetricsExporter>,
+}
+
+pub(super) fn start(
+    settings: MetricSettings,
+    otlp: Option<&OtlpConfig>,
+    service_name: &str,
+    sinks: &[Arc<SinkHandle>],
+    tracer: &FccTracer,
+) -> Result<MetricsPart, InstallError> {
+    let metrics = settings
+        .metrics
+        .unwrap_or_else(|| FccMetrics::builder().points_capacity(0).build());
+    for (name, kind, unit, description) in HEALTH_METRICS {
+        let _ = metrics.describe(name, *kind, *unit, *description, None);
+    }
+    let sinks: Vec<Arc<SinkHandle>> = sinks.to_vec();
+    let tracer = tracer.clone();
+    metrics.on_collect(move |m| {
+        for s in sinks.iter().map(|s| s.stats()) {
+            let sink = s.name.as_str();
+            for (result, n) in [
+                ("written", s.written),
+                ("dropped", s.dropped),
+                ("failed", s.failed),
+            ] {
+                let _ = m.set_counter_total(
+                    "fcc.sink.events",
+                    n,
+                    &[("sink", sink), ("result", result)],
+                );
+            }
+            let _ = m.observe(
+                "fcc.sink.queue.depth",
+                s.queue_depth as f64,
+                &[("sink", sink)],
+            );
+            let _ = m.set_counter_total("fcc.sink.errors", s.errors + s.panics, &[("sink", sink)]);
+        }
+        let t = tracer.stats();
+        for (result, n) in [
+            ("exported", t.spans_exported),
+            ("dropped", t.spans_dropped),
+            ("failed", t.spans_failed),
+        ] {
+            let _ = m.set_counter_total("fcc.spans", n, &[("result", result)]);
+        }
+        for (result, n) in [
+            ("exported", t.logs_exported),
+            ("dropped", t.logs_dropped),
+            ("failed", t.logs_failed),
+        ] {
+            let _ = m.set_counter_total("fcc.log_records", n, &[("result", result)]);
+        }
+    });
+    #[cfg(feature = "otlp")]
+    let exporter = match otlp {
+        Some(config) => Some(
+            crate::otlp::OtlpMetricsExporter::start(
+                metrics.clone(),
+                config,
+                service_name,
+                settings.interval,
+            )
+            .map_err(InstallError::Exporter)?,
+        ),
+        None => None,
+    };
+    #[cfg(not(feature = "otlp"))]
+    let _ = (otlp, service_name);
+    Ok(MetricsPart {
+        metrics,
+        #[cfg(feature = "otlp")]
+        exporter,
+    })
+}
+
+impl TelemetryBuilder {
+    /// Record into this FccMetrics (default: a new one keeping no points).
+    pub fn metrics(mut self, metrics: FccMetrics) -> Self {
+        self.metric_settings.metrics = Some(metrics);
+        self
+    }
+    /// How often metrics are exported over OTLP (default 60 s;
+    /// `OTEL_METRIC_EXPORT_INTERVAL`).
+    pub fn metric_export_interval(mut self, interval: Duration) -> Self {
+        self.metric_settings.interval = interval.max(Duration::from_millis(1));
+        self
+    }
+}
