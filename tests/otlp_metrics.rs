@@ -235,3 +235,34 @@ fn the_metrics_example_exports_all_three_paths_over_otlp() {
         assert!(metrics.iter().any(|m| m.name == name), "{name} missing");
     }
 }
+
+#[test]
+fn a_value_recorded_in_a_span_is_exported_as_an_exemplar_with_its_ids() {
+    let receiver = OtlpReceiver::grpc("127.0.0.1:0");
+    let t = telemetry(&receiver.endpoint(), OtlpProtocol::Grpc);
+    let ctx = {
+        let span = t.tracer().span("ai.call");
+        t.metrics()
+            .record_ai_call("anthropic", "claude-3", 640.0, 12);
+        span.context().unwrap()
+    };
+    t.metrics().record("outside.span", 1.0, &[]).unwrap();
+    t.flush(Duration::from_secs(20)).unwrap();
+    let (metrics, _) = last_metrics(&receiver.received);
+    let latency = metrics
+        .iter()
+        .find(|m| m.name == "fcc.ai.call.latency")
+        .unwrap();
+    let Some(metric::Data::Histogram(h)) = &latency.data else {
+        panic!()
+    };
+    let ex = &h.data_points[0].exemplars;
+    assert_eq!(ex.len(), 1);
+    assert_eq!(ex[0].trace_id, ctx.trace_id.to_bytes().to_vec());
+    assert_eq!(ex[0].span_id, ctx.span_id.to_bytes().to_vec());
+    let outside = metrics.iter().find(|m| m.name == "outside.span").unwrap();
+    let Some(metric::Data::Histogram(h)) = &outside.data else {
+        panic!()
+    };
+    assert!(h.data_points[0].exemplars.is_empty());
+}

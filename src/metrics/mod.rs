@@ -45,6 +45,13 @@
 //! | more label sets than the limit (2,000 per metric, as the OTel SDK) | recorded in one overflow series labelled `otel.metric.overflow=true`, counted in `stats().overflowed` |
 //!
 //! Nothing is changed by a rejected value.
+//!
+//! # Exemplars
+//!
+//! A value recorded through a named method while a sampled span is current
+//! becomes its series' exemplar (the last one wins), exported over OTLP with
+//! the trace and span id; the point in the log carries the ids too. Handles
+//! skip this to stay at one atomic operation.
 
 mod bridge;
 mod handles;
@@ -62,7 +69,7 @@ pub use bridge::FccRecorder;
 pub use handles::{CounterHandle, GaugeHandle, HistogramHandle};
 pub use point::{MetricError, MetricPoint, MetricType};
 pub use predefined::PREDEFINED;
-pub use registry::{DEFAULT_BUCKETS, OVERFLOW_LABEL};
+pub use registry::{Exemplar, DEFAULT_BUCKETS, OVERFLOW_LABEL};
 pub use snapshot::{MetricSnapshot, SeriesSnapshot, SeriesValue};
 
 use registry::Registry;
@@ -207,7 +214,10 @@ impl FccMetrics {
     pub fn increment(&self, name: &str, labels: &[(&str, &str)]) -> Result<(), MetricError> {
         self.inner
             .registry
-            .with_series(name, MetricType::Counter, labels, |_, s| s.count(1))?;
+            .with_series(name, MetricType::Counter, labels, |_, s| {
+                s.count(1);
+                s.maybe_exemplar(1.0);
+            })?;
         self.log(name, 1.0, MetricType::Counter, labels);
         Ok(())
     }
@@ -229,6 +239,7 @@ impl FccMetrics {
                 } else {
                     s.add_fraction(value);
                 }
+                s.maybe_exemplar(value);
             })?;
         self.log(name, value, MetricType::Counter, labels);
         Ok(())
@@ -244,7 +255,10 @@ impl FccMetrics {
         finite(name, value)?;
         self.inner
             .registry
-            .with_series(name, MetricType::Gauge, labels, |_, s| s.set(value))?;
+            .with_series(name, MetricType::Gauge, labels, |_, s| {
+                s.set(value);
+                s.maybe_exemplar(value);
+            })?;
         self.log(name, value, MetricType::Gauge, labels);
         Ok(())
     }
@@ -260,7 +274,8 @@ impl FccMetrics {
         self.inner
             .registry
             .with_series(name, MetricType::Histogram, labels, |f, s| {
-                s.observe(&f.bounds, value)
+                s.observe(&f.bounds, value);
+                s.maybe_exemplar(value);
             })?;
         self.log(name, value, MetricType::Histogram, labels);
         Ok(())

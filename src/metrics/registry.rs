@@ -178,10 +178,25 @@ impl Cell {
     }
 }
 
+/// A value recorded inside a sampled span, linking the series to a trace.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Exemplar {
+    /// The value recorded.
+    pub value: f64,
+    /// When.
+    pub timestamp: std::time::SystemTime,
+    /// The trace current then.
+    pub trace_id: crate::TraceId,
+    /// The span current then.
+    pub span_id: crate::SpanId,
+}
+
 /// One label set of one metric.
 pub(crate) struct Series {
     pub(crate) labels: Box<[(Box<str>, Box<str>)]>,
     pub(crate) cell: Cell,
+    /// The last value recorded through a named method inside a sampled span.
+    pub(crate) exemplar: std::sync::Mutex<Option<Exemplar>>,
     /// The overflow series (never cached per thread: reaching it is counted).
     pub(crate) overflow: bool,
 }
@@ -192,6 +207,21 @@ impl Series {
     pub(crate) fn count(&self, n: u64) {
         if let Cell::Counter { whole, .. } = &self.cell {
             whole.fetch_add(n, Ordering::Relaxed);
+        }
+    }
+
+    /// Keeps `value` as the exemplar when a sampled span is current.
+    #[inline]
+    pub(crate) fn maybe_exemplar(&self, value: f64) {
+        if let Some((trace_id, span_id, true)) = crate::trace::current_ids() {
+            if let Ok(mut e) = self.exemplar.lock() {
+                *e = Some(Exemplar {
+                    value,
+                    timestamp: std::time::SystemTime::now(),
+                    trace_id,
+                    span_id,
+                });
+            }
         }
     }
 
@@ -335,6 +365,7 @@ impl Family {
         let s = Arc::new(Series {
             labels: sorted.into_boxed_slice(),
             cell: Cell::new(self.kind, &self.bounds),
+            exemplar: std::sync::Mutex::new(None),
             overflow: false,
         });
         map.entry(hash).or_default().push(Arc::clone(&s));
@@ -347,6 +378,7 @@ impl Family {
             Arc::new(Series {
                 labels: Box::new([(OVERFLOW_LABEL.0.into(), OVERFLOW_LABEL.1.into())]),
                 cell: Cell::new(self.kind, &self.bounds),
+                exemplar: std::sync::Mutex::new(None),
                 overflow: true,
             })
         }))

@@ -28,6 +28,8 @@ pub struct SeriesSnapshot {
     pub labels: BTreeMap<String, String>,
     /// The value.
     pub value: SeriesValue,
+    /// The last value recorded inside a sampled span, if any.
+    pub exemplar: Option<super::Exemplar>,
 }
 
 /// A series' value by metric type.
@@ -67,6 +69,7 @@ pub(super) fn take(registry: &Registry) -> Vec<MetricSnapshot> {
                 .all_series()
                 .iter()
                 .map(|s| SeriesSnapshot {
+                    exemplar: s.exemplar.lock().ok().and_then(|e| e.clone()),
                     labels: s
                         .labels
                         .iter()

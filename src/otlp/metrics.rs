@@ -16,8 +16,8 @@ use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_client::
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, InstrumentationScope, KeyValue};
 use opentelemetry_proto::tonic::metrics::v1::{
-    metric, number_data_point, AggregationTemporality, Gauge, Histogram, HistogramDataPoint,
-    Metric, NumberDataPoint, ResourceMetrics, ScopeMetrics, Sum,
+    exemplar, metric, number_data_point, AggregationTemporality, Gauge, Histogram,
+    HistogramDataPoint, Metric, NumberDataPoint, ResourceMetrics, ScopeMetrics, Sum,
 };
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use prost::Message;
@@ -35,6 +35,21 @@ fn kv(key: &str, value: &str) -> KeyValue {
         }),
         ..Default::default()
     }
+}
+
+fn exemplars(
+    s: &crate::metrics::SeriesSnapshot,
+) -> Vec<opentelemetry_proto::tonic::metrics::v1::Exemplar> {
+    s.exemplar
+        .iter()
+        .map(|e| opentelemetry_proto::tonic::metrics::v1::Exemplar {
+            time_unix_nano: nanos(e.timestamp),
+            trace_id: e.trace_id.to_bytes().to_vec(),
+            span_id: e.span_id.to_bytes().to_vec(),
+            value: Some(exemplar::Value::AsDouble(e.value)),
+            ..Default::default()
+        })
+        .collect()
 }
 
 fn nanos(t: SystemTime) -> u64 {
@@ -74,6 +89,7 @@ pub(crate) fn encode(
                 start_time_unix_nano: start,
                 time_unix_nano: now,
                 value: Some(number_data_point::Value::AsDouble(v)),
+                exemplars: exemplars(s),
                 ..Default::default()
             };
             let data = match &m.series[0].value {
@@ -121,6 +137,7 @@ pub(crate) fn encode(
                                 explicit_bounds: bounds.clone(),
                                 min: *min,
                                 max: *max,
+                                exemplars: exemplars(s),
                                 ..Default::default()
                             }),
                             _ => None,
