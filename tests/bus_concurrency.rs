@@ -98,3 +98,43 @@ fn a_subscriber_may_publish_and_subscribe_from_inside_a_delivery() {
     assert_eq!(followups.load(Ordering::Relaxed), 1);
     assert_eq!(bus.subscriber_count(), 3);
 }
+
+#[test]
+fn published_and_delivered_counts_are_exact_across_threads_and_buses() {
+    use fcc::{Event, EventBus, EventFilter, EventType};
+    let a = EventBus::new();
+    let b = EventBus::new();
+    a.subscribe(|_: &Event| {});
+    a.subscribe_filtered(|_: &Event| {}, EventFilter::new().event_types([EventType::ActionStarted]));
+    b.subscribe(|_: &Event| {});
+    // A subscriber that publishes from inside a delivery (the re-entrant path).
+    let inner = b.clone();
+    a.subscribe_filtered(
+        move |_: &Event| {
+            inner.publish(&Event::builder(EventType::ActionFailed, "nested").build());
+        },
+        EventFilter::new().event_types([EventType::ActionFailed]),
+    );
+    std::thread::scope(|s| {
+        for _ in 0..4 {
+            let (a, b) = (a.clone(), b.clone());
+            s.spawn(move || {
+                for i in 0..10_000 {
+                    let t = if i % 2 == 0 { EventType::ActionStarted } else { EventType::ActionCompleted };
+                    a.publish(&Event::builder(t.clone(), "x").build());
+                    // Alternate buses on one thread.
+                    b.publish(&Event::builder(t, "x").build());
+                }
+                a.publish(&Event::builder(EventType::ActionFailed, "x").build());
+            });
+        }
+    });
+    let sa = a.stats();
+    assert_eq!(sa.published, 40_004);
+    // all-subscriber: every event; type-filtered: the 20,000 started; the
+    // nested publisher: the 4 failed.
+    assert_eq!(sa.delivered, 40_004 + 20_000 + 4);
+    let sb = b.stats();
+    assert_eq!(sb.published, 40_004, "including the 4 nested publishes");
+    assert_eq!(sb.delivered, 40_004);
+}

@@ -88,7 +88,34 @@ struct RoutesCache {
     generation: Cell<u64>,
     depth: Cell<u32>,
     routes: Cell<Option<Arc<Routes>>>,
+    /// This thread's publish counters for `bus` (same invariant as `routes`).
+    counts: Cell<Option<Arc<ThreadCounts>>>,
 }
+
+/// One thread's publish counters for one bus, on its own cache line: only
+/// that thread writes them, so publishing never shares a line with others.
+#[repr(align(64))]
+#[derive(Default)]
+struct ThreadCounts {
+    published: AtomicU64,
+    delivered: AtomicU64,
+}
+
+impl ThreadCounts {
+    /// Single-writer increment: a load and a store, no locked instruction.
+    #[inline]
+    fn bump(&self, delivered: usize) {
+        self.published
+            .store(self.published.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+        self.delivered.store(
+            self.delivered.load(Ordering::Relaxed) + delivered as u64,
+            Ordering::Relaxed,
+        );
+    }
+}
+
+/// Most buses a thread keeps counters for before reusing the oldest slot.
+const COUNTED_BUSES: usize = 32;
 
 thread_local! {
     static ROUTES_CACHE: RoutesCache = const {
@@ -97,8 +124,12 @@ thread_local! {
             generation: Cell::new(0),
             depth: Cell::new(0),
             routes: Cell::new(None),
+            counts: Cell::new(None),
         }
     };
+    /// This thread's counters per bus it has published on.
+    static THREAD_COUNTS: std::cell::RefCell<Vec<(u64, Arc<ThreadCounts>)>> =
+        const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// Resets the cache's depth even if a delivery unwinds.
@@ -126,6 +157,38 @@ struct Inner {
     history: History,
     failed: AtomicU64,
     panicked: AtomicU64,
+    /// Every thread's counters (see `ThreadCounts`).
+    thread_counts: Mutex<Vec<Arc<ThreadCounts>>>,
+    /// Publishes that bypassed the per-thread cache.
+    shared_counts: ThreadCounts,
+}
+
+impl Inner {
+    /// This thread's counters for this bus, made and registered if new.
+    fn counts_for_this_thread(&self) -> Arc<ThreadCounts> {
+        let found = THREAD_COUNTS.try_with(|t| {
+            let mut t = t.try_borrow_mut().ok()?;
+            if let Some((_, c)) = t.iter().find(|(id, _)| *id == self.id) {
+                return Some(Arc::clone(c));
+            }
+            let c = Arc::new(ThreadCounts::default());
+            if let Ok(mut all) = self.thread_counts.lock() {
+                all.push(Arc::clone(&c));
+            }
+            if t.len() >= COUNTED_BUSES {
+                t.remove(0);
+            }
+            t.push((self.id, Arc::clone(&c)));
+            Some(c)
+        });
+        found.ok().flatten().unwrap_or_else(|| {
+            let c = Arc::new(ThreadCounts::default());
+            if let Ok(mut all) = self.thread_counts.lock() {
+                all.push(Arc::clone(&c));
+            }
+            c
+        })
+    }
 }
 
 struct Registration {
@@ -191,6 +254,10 @@ impl Routes {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct BusStats {
+    /// Events published.
+    pub published: u64,
+    /// Successful deliveries (one event to one subscriber).
+    pub delivered: u64,
     /// Deliveries where the subscriber returned an error.
     pub failed_deliveries: u64,
     /// Deliveries where the subscriber panicked.
@@ -223,6 +290,8 @@ impl EventBus {
                 history: History::new(capacity),
                 failed: AtomicU64::new(0),
                 panicked: AtomicU64::new(0),
+                thread_counts: Mutex::new(Vec::new()),
+                shared_counts: ThreadCounts::default(),
             }),
         }
     }
@@ -242,22 +311,42 @@ impl EventBus {
                 return None;
             }
             if cache.bus.get() != inner.id || cache.generation.get() != generation {
+                if cache.bus.get() != inner.id {
+                    cache.counts.set(Some(inner.counts_for_this_thread()));
+                }
                 cache.routes.set(Some(inner.routes.load_full()));
                 cache.bus.set(inner.id);
                 cache.generation.set(generation);
             }
             cache.depth.set(1);
             let _guard = DepthGuard(&cache.depth);
-            // SAFETY: `routes` is only replaced while depth is 0 (see
-            // `RoutesCache`), and depth stays 1 until `_guard` drops after the
-            // delivery, so the table outlives this borrow.
-            let routes = unsafe { (*cache.routes.as_ptr()).as_deref() };
-            routes.map(|r| Self::deliver(inner, r, event))
+            // SAFETY: `routes` and `counts` are only replaced while depth is 0
+            // (see `RoutesCache`), and depth stays 1 until `_guard` drops
+            // after the delivery, so both outlive these borrows.
+            let (routes, counts) = unsafe {
+                (
+                    (*cache.routes.as_ptr()).as_deref(),
+                    (*cache.counts.as_ptr()).as_deref(),
+                )
+            };
+            let delivered = routes.map(|r| Self::deliver(inner, r, event))?;
+            if let Some(c) = counts {
+                c.bump(delivered);
+            }
+            Some(delivered)
         });
         match cached {
             Ok(Some(delivered)) => delivered,
             // Re-entrant publish, or the thread is exiting: use a table of our own.
-            _ => Self::deliver(inner, &inner.routes.load_full(), event),
+            _ => {
+                let delivered = Self::deliver(inner, &inner.routes.load_full(), event);
+                inner.shared_counts.published.fetch_add(1, Ordering::Relaxed);
+                inner
+                    .shared_counts
+                    .delivered
+                    .fetch_add(delivered as u64, Ordering::Relaxed);
+                delivered
+            }
         }
     }
 
@@ -388,7 +477,19 @@ impl EventBus {
 
     /// Delivery counters.
     pub fn stats(&self) -> BusStats {
+        let (mut published, mut delivered) = (
+            self.inner.shared_counts.published.load(Ordering::Relaxed),
+            self.inner.shared_counts.delivered.load(Ordering::Relaxed),
+        );
+        if let Ok(all) = self.inner.thread_counts.lock() {
+            for c in all.iter() {
+                published += c.published.load(Ordering::Relaxed);
+                delivered += c.delivered.load(Ordering::Relaxed);
+            }
+        }
         BusStats {
+            published,
+            delivered,
             failed_deliveries: self.inner.failed.load(Ordering::Relaxed),
             panicked_deliveries: self.inner.panicked.load(Ordering::Relaxed),
             history_dropped: self.history_dropped(),

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::{InstallError, TelemetryBuilder};
+use crate::bus::EventBus;
 use crate::metrics::{FccMetrics, MetricType};
 use crate::otlp::OtlpConfig;
 use crate::sinks::SinkHandle;
@@ -26,6 +27,8 @@ impl Default for MetricSettings {
 
 /// fcc's own health, read at every export.
 pub const HEALTH_METRICS: &[(&str, MetricType, &str, &str)] = &[
+    ("fcc.bus.published", MetricType::Counter, "{event}", "Events published on the bus"),
+    ("fcc.bus.deliveries", MetricType::Counter, "{delivery}", "Deliveries to subscribers and sinks, by result: delivered, failed, panicked"),
     (
         "fcc.sink.events",
         MetricType::Counter,
@@ -91,6 +94,7 @@ pub(super) fn start(
     settings: MetricSettings,
     otlp: Option<&OtlpConfig>,
     service_name: &str,
+    bus: &EventBus,
     sinks: &[Arc<SinkHandle>],
     tracer: &FccTracer,
 ) -> Result<MetricsPart, InstallError> {
@@ -102,7 +106,17 @@ pub(super) fn start(
     }
     let sinks: Vec<Arc<SinkHandle>> = sinks.to_vec();
     let tracer = tracer.clone();
+    let bus = bus.clone();
     metrics.on_collect(move |m| {
+        let b = bus.stats();
+        let _ = m.set_counter_total("fcc.bus.published", b.published, &[]);
+        for (result, n) in [
+            ("delivered", b.delivered),
+            ("failed", b.failed_deliveries),
+            ("panicked", b.panicked_deliveries),
+        ] {
+            let _ = m.set_counter_total("fcc.bus.deliveries", n, &[("result", result)]);
+        }
         for s in sinks.iter().map(|s| s.stats()) {
             let sink = s.name.as_str();
             for (result, n) in [

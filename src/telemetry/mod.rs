@@ -277,6 +277,7 @@ impl TelemetryBuilder {
             self.metric_settings,
             otlp.as_ref(),
             &service_name,
+            &bus,
             &handles,
             &tracer,
         )?;
