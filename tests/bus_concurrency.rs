@@ -105,7 +105,10 @@ fn published_and_delivered_counts_are_exact_across_threads_and_buses() {
     let a = EventBus::new();
     let b = EventBus::new();
     a.subscribe(|_: &Event| {});
-    a.subscribe_filtered(|_: &Event| {}, EventFilter::new().event_types([EventType::ActionStarted]));
+    a.subscribe_filtered(
+        |_: &Event| {},
+        EventFilter::new().event_types([EventType::ActionStarted]),
+    );
     b.subscribe(|_: &Event| {});
     // A subscriber that publishes from inside a delivery (the re-entrant path).
     let inner = b.clone();
@@ -120,7 +123,11 @@ fn published_and_delivered_counts_are_exact_across_threads_and_buses() {
             let (a, b) = (a.clone(), b.clone());
             s.spawn(move || {
                 for i in 0..10_000 {
-                    let t = if i % 2 == 0 { EventType::ActionStarted } else { EventType::ActionCompleted };
+                    let t = if i % 2 == 0 {
+                        EventType::ActionStarted
+                    } else {
+                        EventType::ActionCompleted
+                    };
                     a.publish(&Event::builder(t.clone(), "x").build());
                     // Alternate buses on one thread.
                     b.publish(&Event::builder(t, "x").build());

@@ -184,9 +184,17 @@ fn sink_health_metrics_count_written_events() {
         })
         .unwrap();
     assert_eq!(written.value, Some(number_data_point::Value::AsDouble(5.0)));
-    let published = metrics.iter().find(|m| m.name == "fcc.bus.published").unwrap();
-    let Some(metric::Data::Sum(s)) = &published.data else { panic!() };
-    assert_eq!(s.data_points[0].value, Some(number_data_point::Value::AsDouble(5.0)));
+    let published = metrics
+        .iter()
+        .find(|m| m.name == "fcc.bus.published")
+        .unwrap();
+    let Some(metric::Data::Sum(s)) = &published.data else {
+        panic!()
+    };
+    assert_eq!(
+        s.data_points[0].value,
+        Some(number_data_point::Value::AsDouble(5.0))
+    );
 }
 
 #[test]

@@ -105,8 +105,10 @@ impl ThreadCounts {
     /// Single-writer increment: a load and a store, no locked instruction.
     #[inline]
     fn bump(&self, delivered: usize) {
-        self.published
-            .store(self.published.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+        self.published.store(
+            self.published.load(Ordering::Relaxed) + 1,
+            Ordering::Relaxed,
+        );
         self.delivered.store(
             self.delivered.load(Ordering::Relaxed) + delivered as u64,
             Ordering::Relaxed,
@@ -340,7 +342,10 @@ impl EventBus {
             // Re-entrant publish, or the thread is exiting: use a table of our own.
             _ => {
                 let delivered = Self::deliver(inner, &inner.routes.load_full(), event);
-                inner.shared_counts.published.fetch_add(1, Ordering::Relaxed);
+                inner
+                    .shared_counts
+                    .published
+                    .fetch_add(1, Ordering::Relaxed);
                 inner
                     .shared_counts
                     .delivered

@@ -25,7 +25,8 @@ use std::sync::Arc;
 
 use metrics::{Counter, Gauge, Histogram, Key, KeyName, Metadata, SharedString, Unit};
 
-use super::{CounterHandle, FccMetrics, GaugeHandle, HistogramHandle, MetricType};
+use super::registry::Series;
+use super::{FccMetrics, MetricType};
 
 /// A `metrics::Recorder` writing into an [`FccMetrics`].
 #[derive(Clone, Debug)]
@@ -85,59 +86,88 @@ impl metrics::Recorder for FccRecorder {
     }
 
     fn register_counter(&self, key: &Key, _: &Metadata<'_>) -> Counter {
-        match self.metrics.counter(key.name(), &labels(key)) {
-            Ok(h) => Counter::from_arc(Arc::new(h)),
-            Err(_) => {
-                self.reject();
-                Counter::noop()
-            }
+        match self.series(key, MetricType::Counter) {
+            Some(s) => Counter::from_arc(s),
+            None => Counter::noop(),
         }
     }
 
     fn register_gauge(&self, key: &Key, _: &Metadata<'_>) -> Gauge {
-        match self.metrics.gauge(key.name(), &labels(key)) {
-            Ok(h) => Gauge::from_arc(Arc::new(h)),
-            Err(_) => {
-                self.reject();
-                Gauge::noop()
-            }
+        match self.series(key, MetricType::Gauge) {
+            Some(s) => Gauge::from_arc(s),
+            None => Gauge::noop(),
         }
     }
 
     fn register_histogram(&self, key: &Key, _: &Metadata<'_>) -> Histogram {
-        match self.metrics.histogram(key.name(), &labels(key)) {
-            Ok(h) => Histogram::from_arc(Arc::new(h)),
+        match self.series(key, MetricType::Histogram) {
+            Some(s) => Histogram::from_arc(s),
+            None => Histogram::noop(),
+        }
+    }
+}
+
+impl FccRecorder {
+    /// The series itself is the `metrics` handle: registering costs a
+    /// lookup and a reference count, no allocation.
+    fn series(&self, key: &Key, kind: MetricType) -> Option<Arc<Series>> {
+        let labels = labels(key);
+        match self
+            .metrics
+            .inner
+            .registry
+            .with_series(key.name(), kind, &labels, |_, s| Arc::clone(s))
+        {
+            Ok(s) => Some(s),
             Err(_) => {
                 self.reject();
-                Histogram::noop()
+                None
             }
         }
     }
 }
 
-impl metrics::CounterFn for CounterHandle {
+impl metrics::CounterFn for Series {
     fn increment(&self, value: u64) {
-        CounterHandle::increment(self, value);
+        self.count(value);
     }
     fn absolute(&self, value: u64) {
-        self.series.raise_to(value);
+        self.raise_to(value);
     }
 }
 
-impl metrics::GaugeFn for GaugeHandle {
+impl metrics::GaugeFn for Series {
     fn increment(&self, value: f64) {
-        self.add(value);
+        self.gauge_add_checked(value);
     }
     fn decrement(&self, value: f64) {
-        self.add(-value);
+        self.gauge_add_checked(-value);
     }
     fn set(&self, value: f64) {
-        GaugeHandle::set(self, value);
+        if value.is_finite() {
+            Series::set(self, value);
+        } else {
+            self.rejected.fetch_add(1, Ordering::Relaxed);
+        }
     }
 }
 
-impl metrics::HistogramFn for HistogramHandle {
+impl metrics::HistogramFn for Series {
     fn record(&self, value: f64) {
-        HistogramHandle::record(self, value);
+        if value.is_finite() {
+            self.observe(&self.bounds, value);
+        } else {
+            self.rejected.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+impl Series {
+    fn gauge_add_checked(&self, delta: f64) {
+        if delta.is_finite() {
+            self.gauge_add(delta);
+        } else {
+            self.rejected.fetch_add(1, Ordering::Relaxed);
+        }
     }
 }

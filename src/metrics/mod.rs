@@ -136,16 +136,17 @@ impl FccMetricsBuilder {
     }
     /// Builds it, with the seven predefined metrics declared.
     pub fn build(self) -> FccMetrics {
+        let rejected = Arc::new(AtomicU64::new(0));
         let m = FccMetrics {
             inner: Arc::new(Inner {
-                registry: Registry::new(self.cardinality_limit),
+                registry: Registry::new(self.cardinality_limit, Arc::clone(&rejected)),
                 points: Mutex::new(PointLog {
                     points: VecDeque::new(),
                     capacity: self.points,
                     dropped: 0,
                 }),
                 keep_points: self.points > 0,
-                rejected: Arc::new(AtomicU64::new(0)),
+                rejected,
                 on_collect: Mutex::new(Vec::new()),
             }),
         };

@@ -197,6 +197,10 @@ pub(crate) struct Series {
     pub(crate) cell: Cell,
     /// The last value recorded through a named method inside a sampled span.
     pub(crate) exemplar: std::sync::Mutex<Option<Exemplar>>,
+    /// Histogram boundaries (empty for other types), for `metrics` handles.
+    pub(crate) bounds: Arc<[f64]>,
+    /// Where refused values are counted (the owning FccMetrics' counter).
+    pub(crate) rejected: Arc<AtomicU64>,
     /// The overflow series (never cached per thread: reaching it is counted).
     pub(crate) overflow: bool,
 }
@@ -324,6 +328,7 @@ pub(crate) struct Family {
     limit: usize,
     overflow: OnceLock<Arc<Series>>,
     pub(crate) overflowed: AtomicU64,
+    rejected: Arc<AtomicU64>,
 }
 
 /// The label an overflow series carries, as in the OTel SDK.
@@ -366,6 +371,8 @@ impl Family {
             labels: sorted.into_boxed_slice(),
             cell: Cell::new(self.kind, &self.bounds),
             exemplar: std::sync::Mutex::new(None),
+            bounds: Arc::clone(&self.bounds),
+            rejected: Arc::clone(&self.rejected),
             overflow: false,
         });
         map.entry(hash).or_default().push(Arc::clone(&s));
@@ -379,6 +386,8 @@ impl Family {
                 labels: Box::new([(OVERFLOW_LABEL.0.into(), OVERFLOW_LABEL.1.into())]),
                 cell: Cell::new(self.kind, &self.bounds),
                 exemplar: std::sync::Mutex::new(None),
+                bounds: Arc::clone(&self.bounds),
+                rejected: Arc::clone(&self.rejected),
                 overflow: true,
             })
         }))
@@ -402,6 +411,7 @@ pub(crate) struct Registry {
     id: u64,
     families: RwLock<HashMap<Box<str>, Arc<Family>, FxBuild>>,
     pub(crate) cardinality_limit: usize,
+    rejected: Arc<AtomicU64>,
 }
 
 struct Cached {
@@ -437,12 +447,13 @@ thread_local! {
 }
 
 impl Registry {
-    pub(crate) fn new(cardinality_limit: usize) -> Registry {
+    pub(crate) fn new(cardinality_limit: usize, rejected: Arc<AtomicU64>) -> Registry {
         static NEXT: AtomicU64 = AtomicU64::new(1);
         Registry {
             id: NEXT.fetch_add(1, Ordering::Relaxed),
             families: RwLock::new(HashMap::default()),
             cardinality_limit: cardinality_limit.max(1),
+            rejected,
         }
     }
 
@@ -454,7 +465,7 @@ impl Registry {
         name: &str,
         kind: MetricType,
         labels: &[(&str, &str)],
-        f: impl FnOnce(&Family, &Series) -> R,
+        f: impl FnOnce(&Family, &Arc<Series>) -> R,
     ) -> Result<R, MetricError> {
         let mut h = FxHasher::default();
         h.write(name.as_bytes());
@@ -560,6 +571,7 @@ impl Registry {
             series: RwLock::new(HashMap::default()),
             count: AtomicUsize::new(0),
             limit: self.cardinality_limit,
+            rejected: Arc::clone(&self.rejected),
             overflow: OnceLock::new(),
             overflowed: AtomicU64::new(0),
         });

@@ -27,8 +27,18 @@ impl Default for MetricSettings {
 
 /// fcc's own health, read at every export.
 pub const HEALTH_METRICS: &[(&str, MetricType, &str, &str)] = &[
-    ("fcc.bus.published", MetricType::Counter, "{event}", "Events published on the bus"),
-    ("fcc.bus.deliveries", MetricType::Counter, "{delivery}", "Deliveries to subscribers and sinks, by result: delivered, failed, panicked"),
+    (
+        "fcc.bus.published",
+        MetricType::Counter,
+        "{event}",
+        "Events published on the bus",
+    ),
+    (
+        "fcc.bus.deliveries",
+        MetricType::Counter,
+        "{delivery}",
+        "Deliveries to subscribers and sinks, by result: delivered, failed, panicked",
+    ),
     (
         "fcc.sink.events",
         MetricType::Counter,
