@@ -436,14 +436,22 @@ impl Cached {
     }
 }
 
-/// Most (metric, label set) pairs each thread remembers.
-const THREAD_CACHE_ENTRIES: usize = 4096;
+/// Slots of each thread's cache (direct-mapped: a colliding pair replaces
+/// the one in its slot).
+const THREAD_CACHE_SLOTS: usize = 1024;
+
+type Slot = Option<(u64, u64, Cached)>;
 
 thread_local! {
     /// Per thread: (registry, hash of name and labels) to the series, so a
-    /// repeated dynamic update takes no lock and no reference count.
-    static CACHE: std::cell::RefCell<HashMap<(u64, u64), Cached, FxBuild>> =
-        std::cell::RefCell::new(HashMap::default());
+    /// repeated dynamic update takes no lock, no reference count and no
+    /// table probe: one slot, picked by the hash.
+    static CACHE: std::cell::RefCell<Vec<Slot>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+#[inline]
+fn slot_of(registry: u64, hash: u64) -> usize {
+    ((hash ^ registry.wrapping_mul(K)) >> 7) as usize % THREAD_CACHE_SLOTS
 }
 
 impl Registry {
@@ -469,13 +477,14 @@ impl Registry {
     ) -> Result<R, MetricError> {
         let mut h = FxHasher::default();
         h.write(name.as_bytes());
-        let key = (self.id, h.finish() ^ label_hash(labels));
+        let hash = h.finish() ^ label_hash(labels);
+        let slot = slot_of(self.id, hash);
         let mut f = Some(f);
         let hit = CACHE.try_with(|c| {
             let c = c.try_borrow().ok()?;
-            let e = c.get(&key)?;
+            let (reg, h, e) = c.get(slot)?.as_ref()?;
             // The borrow is held while `f` runs: no reference counting.
-            if e.matches(name, kind, labels) {
+            if *reg == self.id && *h == hash && e.matches(name, kind, labels) {
                 f.take().map(|f| f(&e.family, &e.series))
             } else {
                 None
@@ -501,17 +510,18 @@ impl Registry {
         if let (false, Some(order)) = (series.overflow, order) {
             let _ = CACHE.try_with(|c| {
                 if let Ok(mut c) = c.try_borrow_mut() {
-                    if c.len() >= THREAD_CACHE_ENTRIES {
-                        c.clear();
+                    if c.is_empty() {
+                        c.resize_with(THREAD_CACHE_SLOTS, || None);
                     }
-                    c.insert(
-                        key,
+                    c[slot] = Some((
+                        self.id,
+                        hash,
                         Cached {
                             family,
                             series,
                             order,
                         },
-                    );
+                    ));
                 }
             });
         }
