@@ -1,0 +1,250 @@
+//! The Postgres backend: a batch is one statement (`INSERT ... SELECT FROM
+//! unnest(...)` over column arrays) in one transaction, idempotent by
+//! `event_id`.
+
+use fcc::Event;
+use postgres::types::ToSql;
+use postgres::{Client, NoTls};
+
+use crate::query::{EventQuery, Param};
+use crate::row::{from_text, to_row, COLUMNS};
+use crate::schema::{migrations, Dialect, VERSION_TABLE};
+use crate::url::redact;
+use crate::StoreError;
+
+pub(crate) struct Pg {
+    client: Client,
+    url: String,
+    insert_sql: String,
+}
+
+fn err(what: &str, e: postgres::Error) -> StoreError {
+    StoreError::Database {
+        what: what.to_owned(),
+        message: match e.as_db_error() {
+            Some(db) => format!("{}: {}", db.code().code(), db.message()),
+            None => e.to_string(),
+        },
+        transient: e.is_closed() || e.as_db_error().is_none(),
+    }
+}
+
+/// Postgres text cannot hold NUL: it becomes U+FFFD (also as a JSON escape).
+fn pg_text(s: Option<String>) -> Option<String> {
+    s.map(|s| {
+        if s.contains('\0') || s.contains("\\u0000") {
+            s.replace('\0', "\u{FFFD}").replace("\\u0000", "\\ufffd")
+        } else {
+            s
+        }
+    })
+}
+
+impl Pg {
+    pub(crate) fn open(url: &str) -> Result<Pg, StoreError> {
+        let client = Client::connect(url, NoTls).map_err(|e| StoreError::Open {
+            url: redact(url),
+            message: e.to_string(),
+        })?;
+        let names: Vec<String> = (1..=COLUMNS.len()).map(|i| format!("c{i}")).collect();
+        let casts: Vec<String> = COLUMNS
+            .iter()
+            .enumerate()
+            .map(|(i, c)| match *c {
+                "ts_micros" => format!("${}::bigint[]", i + 1),
+                _ => format!("${}::text[]", i + 1),
+            })
+            .collect();
+        let select: Vec<String> = COLUMNS
+            .iter()
+            .zip(&names)
+            .map(|(c, n)| {
+                if *c == "payload" {
+                    format!("{n}::jsonb")
+                } else {
+                    n.clone()
+                }
+            })
+            .collect();
+        let insert_sql = format!(
+            "INSERT INTO agent_events ({}) SELECT {} FROM unnest({}) AS t({}) ON CONFLICT (event_id) DO NOTHING",
+            COLUMNS.join(", "),
+            select.join(", "),
+            casts.join(", "),
+            names.join(", ")
+        );
+        let mut pg = Pg {
+            client,
+            url: url.to_owned(),
+            insert_sql,
+        };
+        pg.migrate()?;
+        Ok(pg)
+    }
+
+    /// A new connection after the old one broke (the server restarted, or
+    /// the backend was terminated).
+    pub(crate) fn reconnect(&mut self) -> Result<(), StoreError> {
+        self.client = Client::connect(&self.url, NoTls).map_err(|e| StoreError::Open {
+            url: redact(&self.url),
+            message: e.to_string(),
+        })?;
+        Ok(())
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        self.client.is_closed()
+    }
+
+    pub(crate) fn version(&mut self) -> Result<i64, StoreError> {
+        self.client
+            .batch_execute(VERSION_TABLE)
+            .map_err(|e| err("schema version", e))?;
+        self.client
+            .query_one(
+                "SELECT COALESCE(MAX(version), 0) FROM fcc_schema_version",
+                &[],
+            )
+            .map(|r| r.get(0))
+            .map_err(|e| err("schema version", e))
+    }
+
+    fn migrate(&mut self) -> Result<(), StoreError> {
+        let mut tx = self.client.transaction().map_err(|e| err("migration", e))?;
+        // Two processes opening one database migrate one after the other.
+        tx.execute("SELECT pg_advisory_xact_lock(7746501)", &[])
+            .map_err(|e| err("migration", e))?;
+        tx.batch_execute(VERSION_TABLE)
+            .map_err(|e| err("migration", e))?;
+        let current: i64 = tx
+            .query_one(
+                "SELECT COALESCE(MAX(version), 0) FROM fcc_schema_version",
+                &[],
+            )
+            .map(|r| r.get(0))
+            .map_err(|e| err("migration", e))?;
+        for (version, statements) in migrations(Dialect::Postgres) {
+            if version <= current {
+                continue;
+            }
+            for sql in statements {
+                tx.batch_execute(&sql)
+                    .map_err(|e| err(&format!("migration {version}"), e))?;
+            }
+            tx.execute(
+                "INSERT INTO fcc_schema_version (version) VALUES ($1)",
+                &[&version],
+            )
+            .map_err(|e| err("migration", e))?;
+        }
+        tx.commit().map_err(|e| err("migration", e))
+    }
+
+    pub(crate) fn insert(&mut self, events: &[Event]) -> Result<(usize, usize), StoreError> {
+        let mut dropped = 0;
+        let mut ts: Vec<i64> = Vec::with_capacity(events.len());
+        let mut cols: Vec<Vec<Option<String>>> =
+            (0..18).map(|_| Vec::with_capacity(events.len())).collect();
+        for e in events {
+            let row = to_row(e);
+            dropped += usize::from(row.payload_dropped);
+            ts.push(row.ts_micros);
+            for (i, v) in row.text.into_iter().enumerate() {
+                cols[i].push(pg_text(v));
+            }
+        }
+        let mut params: Vec<&(dyn ToSql + Sync)> = Vec::with_capacity(COLUMNS.len());
+        params.push(&cols[0]);
+        params.push(&ts);
+        for c in &cols[1..] {
+            params.push(c);
+        }
+        let mut tx = self.client.transaction().map_err(|e| err("begin", e))?;
+        let stmt = tx
+            .prepare(&self.insert_sql)
+            .map_err(|e| err("prepare", e))?;
+        let n = tx.execute(&stmt, &params).map_err(|e| err("insert", e))?;
+        tx.commit().map_err(|e| err("commit", e))?;
+        Ok((n as usize, dropped))
+    }
+
+    pub(crate) fn query(
+        &mut self,
+        q: &EventQuery,
+        after: Option<(i64, String)>,
+    ) -> Result<Vec<Event>, StoreError> {
+        let (mut clause, mut params) = q.where_clause(Dialect::Postgres, 1);
+        if let Some((ts, id)) = after {
+            let (a, b) = (params.len() + 1, params.len() + 2);
+            let cond = format!("(ts_micros < ${a} OR (ts_micros = ${a} AND event_id < ${b}))");
+            clause = if clause.is_empty() {
+                format!(" WHERE {cond}")
+            } else {
+                format!("{clause} AND {cond}")
+            };
+            params.push(Param::Int(ts));
+            params.push(Param::Text(id));
+        }
+        let cols: Vec<String> = COLUMNS
+            .iter()
+            .filter(|c| **c != "ts_micros")
+            .map(|c| {
+                if *c == "payload" {
+                    "payload::text".to_owned()
+                } else {
+                    (*c).to_owned()
+                }
+            })
+            .collect();
+        let sql = format!(
+            "SELECT {} FROM agent_events{clause} ORDER BY ts_micros DESC, event_id DESC LIMIT {}",
+            cols.join(", "),
+            q.limit.unwrap_or(1000)
+        );
+        let owned: Vec<Box<dyn ToSql + Sync>> = params
+            .into_iter()
+            .map(|p| -> Box<dyn ToSql + Sync> {
+                match p {
+                    Param::Int(i) => Box::new(i),
+                    Param::Text(t) => Box::new(t),
+                }
+            })
+            .collect();
+        let refs: Vec<&(dyn ToSql + Sync)> = owned.iter().map(|b| b.as_ref()).collect();
+        let rows = self
+            .client
+            .query(&sql, &refs)
+            .map_err(|e| err("query", e))?;
+        rows.iter()
+            .map(|r| {
+                let text: Vec<Option<String>> = (0..cols.len()).map(|i| r.get(i)).collect();
+                from_text(&text).map_err(|m| StoreError::Corrupt { message: m })
+            })
+            .collect()
+    }
+
+    pub(crate) fn delete_before(&mut self, micros: i64) -> Result<usize, StoreError> {
+        self.client
+            .execute("DELETE FROM agent_events WHERE ts_micros < $1", &[&micros])
+            .map(|n| n as usize)
+            .map_err(|e| err("retention", e))
+    }
+
+    pub(crate) fn keep_newest(&mut self, n: usize) -> Result<usize, StoreError> {
+        self.client
+            .execute(
+                "DELETE FROM agent_events WHERE event_id IN (SELECT event_id FROM agent_events
+                 ORDER BY ts_micros DESC, event_id DESC OFFSET $1)",
+                &[&(n as i64)],
+            )
+            .map(|n| n as usize)
+            .map_err(|e| err("retention", e))
+    }
+
+    pub(crate) fn count(&mut self) -> Result<u64, StoreError> {
+        self.client
+            .query_one("SELECT COUNT(*) FROM agent_events", &[])
+            .map(|r| r.get::<_, i64>(0) as u64)
+            .map_err(|e| err("count", e))
+    }
+}

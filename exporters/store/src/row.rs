@@ -1,0 +1,142 @@
+//! An event as an `agent_events` row, and back.
+
+use fcc::{Event, EventType, Outcome, Severity, SpanId, Timestamp, TraceId};
+use serde_json::Value;
+
+/// The legacy flat `event` column: the event type with `.` and `-` turned
+/// into `_` (`protocol.mcp.tool.failed` → `protocol_mcp_tool_failed`), the
+/// single-token name older readers of the Go seed's store expect.
+pub fn legacy_event_name(event_type: &str) -> String {
+    event_type.replace(['.', '-'], "_")
+}
+
+/// The columns of `agent_events`, in insert order.
+pub(crate) const COLUMNS: &[&str] = &[
+    "event_id",
+    "ts_micros",
+    "timestamp",
+    "event_type",
+    "category",
+    "source",
+    "resource",
+    "action",
+    "outcome",
+    "severity",
+    "correlation_id",
+    "task",
+    "mission_id",
+    "objective_id",
+    "detail",
+    "payload",
+    "trace_id",
+    "span_id",
+    "event",
+];
+
+/// The largest payload stored as is (1 MiB of JSON). A larger one is
+/// replaced by `{"fcc_payload_dropped": <its size in bytes>}`; the rest of the
+/// event is kept and the replacement counted.
+pub const MAX_PAYLOAD_BYTES: usize = 1 << 20;
+
+/// One row's values as text (NULL: `None`), `ts_micros` as a number.
+pub(crate) struct Row {
+    pub ts_micros: i64,
+    pub text: [Option<String>; 18],
+    pub payload_dropped: bool,
+}
+
+pub(crate) fn to_row(e: &Event) -> Row {
+    let s = |v: Option<&str>| v.map(str::to_owned);
+    let mut payload = Value::Object(e.payload().clone()).to_string();
+    let payload_dropped = payload.len() > MAX_PAYLOAD_BYTES;
+    if payload_dropped {
+        payload = format!("{{\"fcc_payload_dropped\":{}}}", payload.len());
+    }
+    Row {
+        payload_dropped,
+        ts_micros: e.timestamp().unix_micros(),
+        text: [
+            Some(e.event_id().to_string()),
+            Some(e.timestamp().to_string()),
+            Some(e.event_type().as_str().to_owned()),
+            Some(e.category().to_owned()),
+            Some(e.source().to_owned()),
+            s(e.resource()),
+            s(e.action()),
+            e.outcome().map(|o| o.as_str().to_owned()),
+            Some(e.severity().as_str().to_owned()),
+            s(e.correlation_id()),
+            s(e.task()),
+            s(e.mission_id()),
+            s(e.objective_id()),
+            s(e.detail()),
+            Some(payload),
+            e.trace_id().map(|t| t.to_string()),
+            e.span_id().map(|t| t.to_string()),
+            Some(legacy_event_name(e.event_type().as_str())),
+        ],
+    }
+}
+
+/// Rebuilds an event from the text columns (same order as [`COLUMNS`], minus
+/// `ts_micros`). A row that does not parse is an error naming the column.
+pub(crate) fn from_text(cols: &[Option<String>]) -> Result<Event, String> {
+    let get = |i: usize| cols.get(i).and_then(|c| c.as_deref());
+    let req = |i: usize, name: &str| get(i).ok_or_else(|| format!("column {name} is NULL"));
+    let id = req(0, "event_id")?
+        .parse::<uuid::Uuid>()
+        .map_err(|e| format!("event_id: {e}"))?;
+    let ts =
+        Timestamp::parse_rfc3339(req(1, "timestamp")?).map_err(|e| format!("timestamp: {e}"))?;
+    let et: EventType = req(2, "event_type")?
+        .parse()
+        .map_err(|e| format!("event_type: {e}"))?;
+    let mut b = Event::builder(et, req(4, "source")?)
+        .event_id(id)
+        .timestamp(ts)
+        .category(req(3, "category")?);
+    let text = [
+        (5, "resource"),
+        (6, "action"),
+        (9, "correlation_id"),
+        (10, "task"),
+        (11, "mission_id"),
+        (12, "objective_id"),
+        (13, "detail"),
+    ];
+    for (i, name) in text {
+        if let Some(v) = get(i) {
+            b = match name {
+                "resource" => b.resource(v),
+                "action" => b.action(v),
+                "correlation_id" => b.correlation_id(v),
+                "task" => b.task(v),
+                "mission_id" => b.mission_id(v),
+                "objective_id" => b.objective_id(v),
+                _ => b.detail(v),
+            };
+        }
+    }
+    if let Some(o) = get(7) {
+        b = b.outcome(o.parse::<Outcome>().map_err(|e| format!("outcome: {e}"))?);
+    }
+    b = b.severity(
+        req(8, "severity")?
+            .parse::<Severity>()
+            .map_err(|e| format!("severity: {e}"))?,
+    );
+    if let Some(p) = get(14) {
+        let v: Value = serde_json::from_str(p).map_err(|e| format!("payload: {e}"))?;
+        b = b.payload(v);
+    }
+    let trace = get(15)
+        .map(|t| t.parse::<TraceId>())
+        .transpose()
+        .map_err(|e| format!("trace_id: {e}"))?;
+    let span = get(16)
+        .map(|t| t.parse::<SpanId>())
+        .transpose()
+        .map_err(|e| format!("span_id: {e}"))?;
+    b = b.trace_context(trace, span);
+    Ok(b.build())
+}

@@ -1,0 +1,226 @@
+//! The SQLite backend: one file, WAL, a busy timeout, batches in one
+//! transaction each with a cached prepared statement.
+
+use std::path::Path;
+use std::time::Duration;
+
+use fcc::Event;
+use rusqlite::{params_from_iter, Connection, OpenFlags, ToSql};
+
+use crate::query::{EventQuery, Param};
+use crate::row::{from_text, to_row, COLUMNS};
+use crate::schema::{migrations, Dialect, VERSION_TABLE};
+use crate::StoreError;
+
+pub(crate) struct Sqlite {
+    conn: Connection,
+    insert_sql: String,
+}
+
+fn err(what: &str, e: rusqlite::Error) -> StoreError {
+    let busy = matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    );
+    StoreError::Database {
+        what: what.to_owned(),
+        message: e.to_string(),
+        transient: busy,
+    }
+}
+
+impl Sqlite {
+    pub(crate) fn open(path: Option<&Path>) -> Result<Sqlite, StoreError> {
+        let conn = match path {
+            None => Connection::open_in_memory(),
+            Some(p) => {
+                if let Some(dir) = p.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(dir).map_err(|e| StoreError::Open {
+                        url: format!("sqlite://{}", p.display()),
+                        message: e.to_string(),
+                    })?;
+                }
+                Connection::open_with_flags(
+                    p,
+                    OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE,
+                )
+            }
+        }
+        .map_err(|e| StoreError::Open {
+            url: path.map_or("sqlite::memory:".into(), |p| {
+                format!("sqlite://{}", p.display())
+            }),
+            message: e.to_string(),
+        })?;
+        conn.busy_timeout(Duration::from_secs(5))
+            .map_err(|e| err("busy timeout", e))?;
+        if path.is_some() {
+            conn.pragma_update(None, "journal_mode", "WAL")
+                .map_err(|e| err("journal_mode=WAL", e))?;
+        }
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(|e| err("synchronous", e))?;
+        let mut s = Sqlite {
+            conn,
+            insert_sql: format!(
+                "INSERT OR IGNORE INTO agent_events ({}) VALUES ({})",
+                COLUMNS.join(", "),
+                (1..=COLUMNS.len())
+                    .map(|i| format!("?{i}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        };
+        s.migrate()?;
+        Ok(s)
+    }
+
+    /// The schema version found (0: none).
+    pub(crate) fn version(&self) -> Result<i64, StoreError> {
+        self.conn
+            .execute(VERSION_TABLE, [])
+            .map_err(|e| err("schema version", e))?;
+        self.conn
+            .query_row(
+                "SELECT COALESCE(MAX(version), 0) FROM fcc_schema_version",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(|e| err("schema version", e))
+    }
+
+    fn migrate(&mut self) -> Result<(), StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(|e| err("migration", e))?;
+        tx.execute(VERSION_TABLE, [])
+            .map_err(|e| err("migration", e))?;
+        let current: i64 = tx
+            .query_row(
+                "SELECT COALESCE(MAX(version), 0) FROM fcc_schema_version",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(|e| err("migration", e))?;
+        for (version, statements) in migrations(Dialect::Sqlite) {
+            if version <= current {
+                continue;
+            }
+            for sql in statements {
+                tx.execute(&sql, [])
+                    .map_err(|e| err(&format!("migration {version}"), e))?;
+            }
+            tx.execute(
+                "INSERT INTO fcc_schema_version (version) VALUES (?1)",
+                [version],
+            )
+            .map_err(|e| err("migration", e))?;
+        }
+        tx.commit().map_err(|e| err("migration", e))
+    }
+
+    /// Writes a batch in one transaction; returns how many rows were new.
+    pub(crate) fn insert(&mut self, events: &[Event]) -> Result<(usize, usize), StoreError> {
+        let tx = self.conn.transaction().map_err(|e| err("begin", e))?;
+        let mut new = 0;
+        let mut dropped = 0;
+        {
+            let mut stmt = tx
+                .prepare_cached(&self.insert_sql)
+                .map_err(|e| err("prepare", e))?;
+            for e in events {
+                let row = to_row(e);
+                dropped += usize::from(row.payload_dropped);
+                let mut values: Vec<&dyn ToSql> = Vec::with_capacity(COLUMNS.len());
+                values.push(&row.text[0]);
+                values.push(&row.ts_micros);
+                for t in &row.text[1..] {
+                    values.push(t);
+                }
+                new += stmt
+                    .execute(values.as_slice())
+                    .map_err(|e| err("insert", e))?;
+            }
+        }
+        tx.commit().map_err(|e| err("commit", e))?;
+        Ok((new, dropped))
+    }
+
+    pub(crate) fn query(
+        &self,
+        q: &EventQuery,
+        after: Option<(i64, String)>,
+    ) -> Result<Vec<Event>, StoreError> {
+        let (mut clause, mut params) = q.where_clause(Dialect::Sqlite, 1);
+        if let Some((ts, id)) = after {
+            let (a, b) = (params.len() + 1, params.len() + 2);
+            let cond = format!("(ts_micros < ?{a} OR (ts_micros = ?{a} AND event_id < ?{b}))");
+            clause = if clause.is_empty() {
+                format!(" WHERE {cond}")
+            } else {
+                format!("{clause} AND {cond}")
+            };
+            params.push(Param::Int(ts));
+            params.push(Param::Text(id));
+        }
+        let cols: Vec<&str> = COLUMNS
+            .iter()
+            .copied()
+            .filter(|c| *c != "ts_micros")
+            .collect();
+        let sql = format!(
+            "SELECT {} FROM agent_events{clause} ORDER BY ts_micros DESC, event_id DESC LIMIT {}",
+            cols.join(", "),
+            q.limit.unwrap_or(1000)
+        );
+        let mut stmt = self.conn.prepare(&sql).map_err(|e| err("query", e))?;
+        let values: Vec<Box<dyn ToSql>> = params
+            .into_iter()
+            .map(|p| -> Box<dyn ToSql> {
+                match p {
+                    Param::Int(i) => Box::new(i),
+                    Param::Text(t) => Box::new(t),
+                }
+            })
+            .collect();
+        let rows = stmt
+            .query_map(params_from_iter(values.iter()), |r| {
+                (0..cols.len())
+                    .map(|i| r.get::<_, Option<String>>(i))
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .map_err(|e| err("query", e))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let row = row.map_err(|e| err("query", e))?;
+            out.push(from_text(&row).map_err(|m| StoreError::Corrupt { message: m })?);
+        }
+        Ok(out)
+    }
+
+    pub(crate) fn delete_before(&mut self, micros: i64) -> Result<usize, StoreError> {
+        self.conn
+            .execute("DELETE FROM agent_events WHERE ts_micros < ?1", [micros])
+            .map_err(|e| err("retention", e))
+    }
+
+    pub(crate) fn keep_newest(&mut self, n: usize) -> Result<usize, StoreError> {
+        self.conn
+            .execute(
+                "DELETE FROM agent_events WHERE event_id IN (SELECT event_id FROM agent_events
+                 ORDER BY ts_micros DESC, event_id DESC LIMIT -1 OFFSET ?1)",
+                [n as i64],
+            )
+            .map_err(|e| err("retention", e))
+    }
+
+    pub(crate) fn count(&self) -> Result<u64, StoreError> {
+        self.conn
+            .query_row("SELECT COUNT(*) FROM agent_events", [], |r| {
+                r.get::<_, i64>(0)
+            })
+            .map(|n| n as u64)
+            .map_err(|e| err("count", e))
+    }
+}
