@@ -150,7 +150,7 @@ impl Pg {
             dropped += usize::from(row.payload_dropped);
             ts.push(row.ts_micros);
             for (i, v) in row.text.into_iter().enumerate() {
-                cols[i].push(pg_text(v));
+                cols[i].push(pg_text(v.map(std::borrow::Cow::into_owned)));
             }
         }
         let mut params: Vec<&(dyn ToSql + Sync)> = Vec::with_capacity(COLUMNS.len());

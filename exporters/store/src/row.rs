@@ -1,6 +1,8 @@
 //! An event as an `agent_events` row, and back.
 
 use fcc::{Event, EventType, Outcome, Severity, SpanId, Timestamp, TraceId};
+use std::borrow::Cow;
+
 use serde_json::Value;
 
 /// The legacy flat `event` column: the event type with `.` and `-` turned
@@ -38,16 +40,23 @@ pub(crate) const COLUMNS: &[&str] = &[
 /// event is kept and the replacement counted.
 pub const MAX_PAYLOAD_BYTES: usize = 1 << 20;
 
-/// One row's values as text (NULL: `None`), `ts_micros` as a number.
-pub(crate) struct Row {
+/// One row's values as text (NULL: `None`, borrowed from the event where
+/// they can be), `ts_micros` as a number.
+pub(crate) struct Row<'a> {
     pub ts_micros: i64,
-    pub text: [Option<String>; 18],
+    pub text: [Option<Cow<'a, str>>; 18],
     pub payload_dropped: bool,
 }
 
-pub(crate) fn to_row(e: &Event) -> Row {
-    let s = |v: Option<&str>| v.map(str::to_owned);
-    let mut payload = Value::Object(e.payload().clone()).to_string();
+pub(crate) fn to_row(e: &Event) -> Row<'_> {
+    fn s(v: Option<&str>) -> Option<Cow<'_, str>> {
+        v.map(Cow::Borrowed)
+    }
+    fn b(v: &str) -> Option<Cow<'_, str>> {
+        Some(Cow::Borrowed(v))
+    }
+    let o = |v: String| Some(Cow::Owned(v));
+    let mut payload = serde_json::to_string(e.payload()).unwrap_or_else(|_| "{}".to_owned());
     let payload_dropped = payload.len() > MAX_PAYLOAD_BYTES;
     if payload_dropped {
         payload = format!("{{\"fcc_payload_dropped\":{}}}", payload.len());
@@ -56,24 +65,24 @@ pub(crate) fn to_row(e: &Event) -> Row {
         payload_dropped,
         ts_micros: e.timestamp().unix_micros(),
         text: [
-            Some(e.event_id().to_string()),
-            Some(e.timestamp().to_string()),
-            Some(e.event_type().as_str().to_owned()),
-            Some(e.category().to_owned()),
-            Some(e.source().to_owned()),
+            o(e.event_id().to_string()),
+            o(e.timestamp().to_string()),
+            b(e.event_type().as_str()),
+            b(e.category()),
+            b(e.source()),
             s(e.resource()),
             s(e.action()),
-            e.outcome().map(|o| o.as_str().to_owned()),
-            Some(e.severity().as_str().to_owned()),
+            e.outcome().map(|x| Cow::Borrowed(x.as_str())),
+            b(e.severity().as_str()),
             s(e.correlation_id()),
             s(e.task()),
             s(e.mission_id()),
             s(e.objective_id()),
             s(e.detail()),
-            Some(payload),
-            e.trace_id().map(|t| t.to_string()),
-            e.span_id().map(|t| t.to_string()),
-            Some(legacy_event_name(e.event_type().as_str())),
+            o(payload),
+            e.trace_id().map(|t| Cow::Owned(t.to_string())),
+            e.span_id().map(|t| Cow::Owned(t.to_string())),
+            o(legacy_event_name(e.event_type().as_str())),
         ],
     }
 }

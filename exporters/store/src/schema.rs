@@ -1,5 +1,10 @@
 //! The `agent_events` schema and its versioned migrations.
 //!
+//! Indexes: time; type, source and each correlation key with time (the
+//! optional keys and `trace_id` as partial indexes, so events without them
+//! cost nothing to index). Severity and category are few-valued: their
+//! queries filter the time index instead of paying an index on every insert.
+//!
 //! Each migration runs once, in order, inside one transaction with the
 //! version bump, so opening a store of any older version brings it up to
 //! date, and opening a current one changes nothing.
@@ -47,7 +52,7 @@ pub(crate) fn migrations(d: Dialect) -> Vec<(i64, Vec<String>)> {
                 ),
                 "CREATE INDEX IF NOT EXISTS agent_events_ts ON agent_events (ts_micros)".into(),
                 "CREATE INDEX IF NOT EXISTS agent_events_type ON agent_events (event_type, ts_micros)".into(),
-                "CREATE INDEX IF NOT EXISTS agent_events_corr ON agent_events (correlation_id, ts_micros)".into(),
+                "CREATE INDEX IF NOT EXISTS agent_events_corr ON agent_events (correlation_id, ts_micros) WHERE correlation_id IS NOT NULL".into(),
             ],
         ),
         (
@@ -55,13 +60,11 @@ pub(crate) fn migrations(d: Dialect) -> Vec<(i64, Vec<String>)> {
             vec![
                 "ALTER TABLE agent_events ADD COLUMN trace_id TEXT".into(),
                 "ALTER TABLE agent_events ADD COLUMN span_id TEXT".into(),
-                "CREATE INDEX IF NOT EXISTS agent_events_trace ON agent_events (trace_id)".into(),
+                "CREATE INDEX IF NOT EXISTS agent_events_trace ON agent_events (trace_id) WHERE trace_id IS NOT NULL".into(),
                 "CREATE INDEX IF NOT EXISTS agent_events_source ON agent_events (source, ts_micros)".into(),
-                "CREATE INDEX IF NOT EXISTS agent_events_category ON agent_events (category, ts_micros)".into(),
-                "CREATE INDEX IF NOT EXISTS agent_events_severity ON agent_events (severity, ts_micros)".into(),
-                "CREATE INDEX IF NOT EXISTS agent_events_task ON agent_events (task, ts_micros)".into(),
-                "CREATE INDEX IF NOT EXISTS agent_events_mission ON agent_events (mission_id, ts_micros)".into(),
-                "CREATE INDEX IF NOT EXISTS agent_events_objective ON agent_events (objective_id, ts_micros)".into(),
+                "CREATE INDEX IF NOT EXISTS agent_events_task ON agent_events (task, ts_micros) WHERE task IS NOT NULL".into(),
+                "CREATE INDEX IF NOT EXISTS agent_events_mission ON agent_events (mission_id, ts_micros) WHERE mission_id IS NOT NULL".into(),
+                "CREATE INDEX IF NOT EXISTS agent_events_objective ON agent_events (objective_id, ts_micros) WHERE objective_id IS NOT NULL".into(),
             ],
         ),
     ]
