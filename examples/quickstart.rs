@@ -9,7 +9,9 @@
 //! ```
 //!
 //! PATH is where the events are saved (default `target/quickstart-events.json`);
-//! LogSink writes to `target/quickstart-log.ndjson` unless `FCC_LOG` says otherwise.
+//! LogSink writes to `target/quickstart-log.ndjson` unless `FCC_LOG` says
+//! otherwise; every event is also stored in `agent_events` in the SQLite file
+//! `target/quickstart.db` (or `FCC_STORE_URL`), which is queried back at the end.
 
 use fcc::export::ConsoleSpanExporter;
 use fcc::{
@@ -78,6 +80,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if std::env::var_os("OTEL_EXPORTER_OTLP_ENDPOINT").is_none() {
         builder = builder.span_exporter(ConsoleSpanExporter::new());
     }
+    let store_url = std::env::var("FCC_STORE_URL")
+        .unwrap_or_else(|_| "sqlite://target/quickstart.db".to_owned());
+    let builder = fcc_store::StoreTelemetryExt::store(builder, &store_url)?;
     let telemetry = builder.install()?;
     let bus: EventBus = telemetry.bus().clone();
 
@@ -183,5 +188,38 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "Spans: {} exported, {} dropped, {} failed",
         t.spans_exported, t.spans_dropped, t.spans_failed
     );
+
+    // The durable copy: query agent_events back.
+    let store = fcc_store::EventStore::open(&store_url)?;
+    println!(
+        "\nStored in {} ({} rows in agent_events in all):",
+        fcc_store::redact(&store_url),
+        store.count()?
+    );
+    println!("  run-42, newest first:");
+    let run_42 = fcc_store::EventQuery::new()
+        .correlation_id("run-42")
+        .limit(10);
+    for e in store.query(&run_42)? {
+        println!(
+            "    {} {:<17} {:<5} {}",
+            e.timestamp(),
+            e.event_type(),
+            e.severity(),
+            e.action().unwrap_or("")
+        );
+    }
+    println!("  errors:");
+    let errors = fcc_store::EventQuery::new()
+        .severity(Severity::Error)
+        .limit(5);
+    for e in store.query(&errors)? {
+        println!(
+            "    {} {:<17} {}",
+            e.correlation_id().unwrap_or("-"),
+            e.event_type(),
+            e.detail().unwrap_or("")
+        );
+    }
     Ok(())
 }
