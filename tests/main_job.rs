@@ -14,11 +14,28 @@ fn the_quickstart_stores_and_queries_its_events() {
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(stdout.contains("(10 rows in agent_events in all)"), "{stdout}");
-    assert!(stdout.contains("Sink store: 10 written, 0 dropped, 0 failed"), "{stdout}");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("(10 rows in agent_events in all)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("Sink store: 10 written, 0 dropped, 0 failed"),
+        "{stdout}"
+    );
     let errors = stdout.split("  errors:").nth(1).unwrap();
-    assert_eq!(errors.lines().filter(|l| l.contains("action.failed")).count(), 1, "{stdout}");
+    assert_eq!(
+        errors
+            .lines()
+            .filter(|l| l.contains("action.failed"))
+            .count(),
+        1,
+        "{stdout}"
+    );
     let store = fcc_store::EventStore::open(&format!("sqlite://{}", db.display())).unwrap();
     assert_eq!(store.count().unwrap(), 10);
 }
