@@ -149,8 +149,8 @@ impl Pg {
             let row = to_row(e);
             dropped += usize::from(row.payload_dropped);
             ts.push(row.ts_micros);
-            for (i, v) in row.text.into_iter().enumerate() {
-                cols[i].push(pg_text(v.map(std::borrow::Cow::into_owned)));
+            for (i, col) in cols.iter_mut().enumerate() {
+                col.push(pg_text(row.text_at(i).map(str::to_owned)));
             }
         }
         let mut params: Vec<&(dyn ToSql + Sync)> = Vec::with_capacity(COLUMNS.len());

@@ -44,8 +44,36 @@ pub const MAX_PAYLOAD_BYTES: usize = 1 << 20;
 /// they can be), `ts_micros` as a number.
 pub(crate) struct Row<'a> {
     pub ts_micros: i64,
+    /// Columns 1.. of [`COLUMNS`] but `timestamp`/`event_id`, which are the
+    /// stack buffers below (`text[0]` and `text[1]` stay `None`).
     pub text: [Option<Cow<'a, str>>; 18],
     pub payload_dropped: bool,
+    pub(crate) id: IdText,
+    pub(crate) ts: TsText,
+}
+
+/// `event_id` text on the stack.
+pub(crate) struct IdText(pub(crate) [u8; 36]);
+/// `timestamp` text on the stack.
+pub(crate) struct TsText(pub(crate) fcc::event::Rfc3339Buf);
+
+impl Row<'_> {
+    /// `event_id` as text (from a stack buffer: no allocation per row).
+    pub fn id(&self) -> &str {
+        std::str::from_utf8(&self.id.0).unwrap_or("")
+    }
+    /// `timestamp` as text.
+    pub fn ts(&self) -> &str {
+        self.ts.0.as_str()
+    }
+    /// Column `i` of the text columns, with the two buffers in place.
+    pub fn text_at(&self, i: usize) -> Option<&str> {
+        match i {
+            0 => Some(self.id()),
+            1 => Some(self.ts()),
+            _ => self.text[i].as_deref(),
+        }
+    }
 }
 
 pub(crate) fn to_row(e: &Event) -> Row<'_> {
@@ -61,12 +89,16 @@ pub(crate) fn to_row(e: &Event) -> Row<'_> {
     if payload_dropped {
         payload = format!("{{\"fcc_payload_dropped\":{}}}", payload.len());
     }
+    let mut id = [0u8; 36];
+    e.event_id().hyphenated().encode_lower(&mut id);
     Row {
         payload_dropped,
+        id: IdText(id),
+        ts: TsText(e.timestamp().format_rfc3339()),
         ts_micros: e.timestamp().unix_micros(),
         text: [
-            o(e.event_id().to_string()),
-            o(e.timestamp().to_string()),
+            None,
+            None,
             b(e.event_type().as_str()),
             b(e.category()),
             b(e.source()),

@@ -12,6 +12,22 @@ use crate::row::{from_text, to_row, COLUMNS};
 use crate::schema::{migrations, Dialect, VERSION_TABLE};
 use crate::StoreError;
 
+impl ToSql for crate::row::IdText {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        Ok(rusqlite::types::ToSqlOutput::Borrowed(
+            rusqlite::types::ValueRef::Text(&self.0),
+        ))
+    }
+}
+
+impl ToSql for crate::row::TsText {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        Ok(rusqlite::types::ToSqlOutput::Borrowed(
+            rusqlite::types::ValueRef::Text(self.0.as_str().as_bytes()),
+        ))
+    }
+}
+
 pub(crate) struct Sqlite {
     conn: Connection,
     insert_sql: String,
@@ -163,9 +179,10 @@ impl Sqlite {
             fn bind<'r>(chunk: &'r [crate::row::Row<'_>]) -> Vec<&'r dyn ToSql> {
                 let mut values: Vec<&dyn ToSql> = Vec::with_capacity(chunk.len() * COLUMNS.len());
                 for row in chunk {
-                    values.push(&row.text[0]);
+                    values.push(&row.id);
                     values.push(&row.ts_micros);
-                    for t in &row.text[1..] {
+                    values.push(&row.ts);
+                    for t in &row.text[2..] {
                         values.push(t);
                     }
                 }
