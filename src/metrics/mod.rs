@@ -55,6 +55,7 @@
 
 mod bridge;
 mod handles;
+mod hash;
 mod point;
 mod predefined;
 mod registry;

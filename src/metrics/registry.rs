@@ -4,10 +4,11 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::Hasher;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock, RwLock};
 
+use super::hash::{fast_eq, label_hash, FxBuild, FxHasher, K};
 use super::point::{valid_name, MetricError, MetricType};
 
 /// The OTel SDK's default histogram boundaries (they suit milliseconds).
@@ -15,87 +16,6 @@ pub const DEFAULT_BUCKETS: &[f64] = &[
     0.0, 5.0, 10.0, 25.0, 50.0, 75.0, 100.0, 250.0, 500.0, 750.0, 1000.0, 2500.0, 5000.0, 7500.0,
     10000.0,
 ];
-
-/// A word-at-a-time hash (FxHash's), much faster than SipHash for short keys.
-#[derive(Default, Clone, Copy)]
-pub(crate) struct FxHasher(u64);
-
-const K: u64 = 0x517c_c1b7_2722_0a95;
-
-impl Hasher for FxHasher {
-    #[inline]
-    fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            let w = u64::from_le_bytes(c.try_into().unwrap_or([0; 8]));
-            self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(K);
-        }
-        let rest = chunks.remainder();
-        if !rest.is_empty() {
-            // Loads, not a copy into a buffer: a copy then a wide load stalls
-            // on store forwarding, which dominated short label values.
-            self.0 = (self.0.rotate_left(5) ^ short_word(rest) ^ rest.len() as u64).wrapping_mul(K);
-        }
-    }
-    #[inline]
-    fn write_u8(&mut self, i: u8) {
-        self.0 = (self.0.rotate_left(5) ^ i as u64).wrapping_mul(K);
-    }
-    #[inline]
-    fn write_u64(&mut self, i: u64) {
-        self.0 = (self.0.rotate_left(5) ^ i).wrapping_mul(K);
-    }
-    #[inline]
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
-pub(crate) type FxBuild = BuildHasherDefault<FxHasher>;
-
-/// Up to 8 bytes as a word, exactly (given the length): overlapping loads,
-/// no copy into a buffer.
-#[inline(always)]
-fn short_word(rest: &[u8]) -> u64 {
-    let n = rest.len();
-    if n >= 4 {
-        let lo = u32::from_le_bytes([rest[0], rest[1], rest[2], rest[3]]) as u64;
-        let hi = u32::from_le_bytes([rest[n - 4], rest[n - 3], rest[n - 2], rest[n - 1]]) as u64;
-        lo | (hi << 32)
-    } else if n > 0 {
-        rest[0] as u64 | (rest[n / 2] as u64) << 8 | (rest[n - 1] as u64) << 16
-    } else {
-        0
-    }
-}
-
-/// Byte equality without a `memcmp` call (label keys and values are short).
-#[inline(always)]
-pub(crate) fn fast_eq(a: &str, b: &str) -> bool {
-    let (a, b) = (a.as_bytes(), b.as_bytes());
-    if a.len() != b.len() {
-        return false;
-    }
-    if a.len() <= 8 {
-        short_word(a) == short_word(b)
-    } else {
-        a == b
-    }
-}
-
-/// The hash of a label set, the same whatever order the pairs come in.
-#[inline]
-pub(crate) fn label_hash(labels: &[(&str, &str)]) -> u64 {
-    let mut sum = labels.len() as u64;
-    for (k, v) in labels {
-        let mut h = FxHasher::default();
-        h.write(k.as_bytes());
-        h.write_u8(0xff);
-        h.write(v.as_bytes());
-        sum = sum.wrapping_add(h.finish());
-    }
-    sum
-}
 
 /// An `f64` updated atomically.
 #[derive(Default)]

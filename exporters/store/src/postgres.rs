@@ -173,34 +173,7 @@ impl Pg {
         q: &EventQuery,
         after: Option<(i64, String)>,
     ) -> Result<Vec<Event>, StoreError> {
-        let (mut clause, mut params) = q.where_clause(Dialect::Postgres, 1);
-        if let Some((ts, id)) = after {
-            let (a, b) = (params.len() + 1, params.len() + 2);
-            let cond = format!("(ts_micros < ${a} OR (ts_micros = ${a} AND event_id < ${b}))");
-            clause = if clause.is_empty() {
-                format!(" WHERE {cond}")
-            } else {
-                format!("{clause} AND {cond}")
-            };
-            params.push(Param::Int(ts));
-            params.push(Param::Text(id));
-        }
-        let cols: Vec<String> = COLUMNS
-            .iter()
-            .filter(|c| **c != "ts_micros")
-            .map(|c| {
-                if *c == "payload" {
-                    "payload::text".to_owned()
-                } else {
-                    (*c).to_owned()
-                }
-            })
-            .collect();
-        let sql = format!(
-            "SELECT {} FROM agent_events{clause} ORDER BY ts_micros DESC, event_id DESC LIMIT {}",
-            cols.join(", "),
-            q.limit.unwrap_or(1000)
-        );
+        let (sql, params, ncols) = q.select_sql(Dialect::Postgres, after);
         let owned: Vec<Box<dyn ToSql + Sync>> = params
             .into_iter()
             .map(|p| -> Box<dyn ToSql + Sync> {
@@ -217,7 +190,7 @@ impl Pg {
             .map_err(|e| err("query", e))?;
         rows.iter()
             .map(|r| {
-                let text: Vec<Option<String>> = (0..cols.len()).map(|i| r.get(i)).collect();
+                let text: Vec<Option<String>> = (0..ncols).map(|i| r.get(i)).collect();
                 from_text(&text).map_err(|m| StoreError::Corrupt { message: m })
             })
             .collect()

@@ -141,6 +141,49 @@ impl EventQuery {
     }
 }
 
+impl EventQuery {
+    /// The SELECT of one page: the text columns (payload as text), this
+    /// query's conditions and, when paging, the keyset cursor `after` (the
+    /// last row's time and id), newest first, the limit. Returns the SQL, its
+    /// parameters and the number of columns.
+    pub(crate) fn select_sql(
+        &self,
+        d: Dialect,
+        after: Option<(i64, String)>,
+    ) -> (String, Vec<Param>, usize) {
+        let (mut clause, mut params) = self.where_clause(d, 1);
+        if let Some((ts, id)) = after {
+            let mark = |n: usize| match d {
+                Dialect::Sqlite => format!("?{n}"),
+                Dialect::Postgres => format!("${n}"),
+            };
+            let (a, b) = (mark(params.len() + 1), mark(params.len() + 2));
+            let cond = format!("(ts_micros < {a} OR (ts_micros = {a} AND event_id < {b}))");
+            clause = if clause.is_empty() {
+                format!(" WHERE {cond}")
+            } else {
+                format!("{clause} AND {cond}")
+            };
+            params.push(Param::Int(ts));
+            params.push(Param::Text(id));
+        }
+        let cols: Vec<&str> = crate::row::COLUMNS
+            .iter()
+            .filter(|c| **c != "ts_micros")
+            .map(|c| match (*c, d) {
+                ("payload", Dialect::Postgres) => "payload::text",
+                _ => c,
+            })
+            .collect();
+        let sql = format!(
+            "SELECT {} FROM agent_events{clause} ORDER BY ts_micros DESC, event_id DESC LIMIT {}",
+            cols.join(", "),
+            self.limit.unwrap_or(1000)
+        );
+        (sql, params, cols.len())
+    }
+}
+
 /// A query parameter.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) enum Param {

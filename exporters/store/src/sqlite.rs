@@ -208,28 +208,7 @@ impl Sqlite {
         q: &EventQuery,
         after: Option<(i64, String)>,
     ) -> Result<Vec<Event>, StoreError> {
-        let (mut clause, mut params) = q.where_clause(Dialect::Sqlite, 1);
-        if let Some((ts, id)) = after {
-            let (a, b) = (params.len() + 1, params.len() + 2);
-            let cond = format!("(ts_micros < ?{a} OR (ts_micros = ?{a} AND event_id < ?{b}))");
-            clause = if clause.is_empty() {
-                format!(" WHERE {cond}")
-            } else {
-                format!("{clause} AND {cond}")
-            };
-            params.push(Param::Int(ts));
-            params.push(Param::Text(id));
-        }
-        let cols: Vec<&str> = COLUMNS
-            .iter()
-            .copied()
-            .filter(|c| *c != "ts_micros")
-            .collect();
-        let sql = format!(
-            "SELECT {} FROM agent_events{clause} ORDER BY ts_micros DESC, event_id DESC LIMIT {}",
-            cols.join(", "),
-            q.limit.unwrap_or(1000)
-        );
+        let (sql, params, ncols) = q.select_sql(Dialect::Sqlite, after);
         let mut stmt = self.conn.prepare(&sql).map_err(|e| err("query", e))?;
         let values: Vec<Box<dyn ToSql>> = params
             .into_iter()
@@ -242,7 +221,7 @@ impl Sqlite {
             .collect();
         let rows = stmt
             .query_map(params_from_iter(values.iter()), |r| {
-                (0..cols.len())
+                (0..ncols)
                     .map(|i| r.get::<_, Option<String>>(i))
                     .collect::<Result<Vec<_>, _>>()
             })
