@@ -64,6 +64,11 @@ pub trait Sink: Send + 'static {
     fn shutdown(&mut self) -> Result<(), SinkError> {
         self.flush()
     }
+
+    /// Called on the worker when its queue is empty (about every poll
+    /// interval while idle): for housekeeping such as a store's retention.
+    /// Does nothing by default.
+    fn idle(&mut self) {}
 }
 
 /// A sink's failure, with a message that says what and where.

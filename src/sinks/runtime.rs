@@ -309,6 +309,10 @@ impl Worker {
             }
             self.write(&mut batch);
             if !took_any {
+                let sink = &mut *self.sink;
+                if catch_unwind(AssertUnwindSafe(|| sink.idle())).is_err() {
+                    self.counters.panics.fetch_add(1, Ordering::Relaxed);
+                }
                 std::thread::park_timeout(self.poll_interval);
             }
         }

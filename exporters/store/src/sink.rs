@@ -137,6 +137,11 @@ impl Sink for StoreSink {
         "store"
     }
 
+    /// Retention also runs while no events arrive.
+    fn idle(&mut self) {
+        self.apply_retention();
+    }
+
     fn write(&mut self, batch: &[Event]) -> Result<(), SinkError> {
         let deadline = Instant::now() + self.retry_for;
         let mut backoff = Duration::from_millis(50);

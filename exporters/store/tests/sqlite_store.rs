@@ -341,3 +341,28 @@ fn a_huge_payload_is_replaced_by_its_size_and_the_event_kept() {
     assert!(rows[0].payload().get("fcc_payload_dropped").is_some());
     assert_eq!(store.count().unwrap(), 2);
 }
+
+#[test]
+fn an_idle_sink_still_applies_retention() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = EventStore::open(&url(&dir)).unwrap();
+    store
+        .insert(&(0..10).map(sample).collect::<Vec<_>>())
+        .unwrap();
+    let sink = StoreSink::open(&url(&dir))
+        .unwrap()
+        .retention(Retention::KeepNewest(3), Duration::from_millis(10));
+    // No event is ever published: only the idle hook can prune.
+    let t = Telemetry::builder()
+        .log(LogTarget::Off)
+        .fmt(None)
+        .sink(sink, Default::default())
+        .build()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while store.count().unwrap() > 3 && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(store.count().unwrap(), 3);
+    drop(t);
+}
