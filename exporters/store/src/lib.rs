@@ -102,6 +102,39 @@ impl fmt::Display for StoreError {
 
 impl std::error::Error for StoreError {}
 
+/// Why [`init`] failed.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum InitError {
+    /// The telemetry set-up (see [`fcc::InstallError`]).
+    Install(fcc::InstallError),
+    /// The store named by `FCC_STORE_URL`.
+    Store(StoreError),
+}
+
+impl fmt::Display for InitError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            InitError::Install(e) => e.fmt(f),
+            InitError::Store(e) => write!(f, "FCC_STORE_URL: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for InitError {}
+
+/// [`fcc::init`] plus the store: telemetry from the `OTEL_*`/`FCC_*`
+/// variables, with a StoreSink when `FCC_STORE_URL` is set, installed as the
+/// process-wide subscriber.
+pub fn init() -> Result<fcc::Telemetry, InitError> {
+    fcc::TelemetryBuilder::from_env()
+        .map_err(InitError::Install)?
+        .store_from_env()
+        .map_err(InitError::Store)?
+        .install()
+        .map_err(InitError::Install)
+}
+
 pub(crate) enum Backend {
     Sqlite(sqlite::Sqlite),
     Postgres(Box<postgres::Pg>),
