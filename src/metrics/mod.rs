@@ -214,14 +214,7 @@ impl FccMetrics {
     /// Adds 1 to a counter.
     #[inline]
     pub fn increment(&self, name: &str, labels: &[(&str, &str)]) -> Result<(), MetricError> {
-        self.inner
-            .registry
-            .with_series(name, MetricType::Counter, labels, |_, s| {
-                s.count(1);
-                s.maybe_exemplar(1.0);
-            })?;
-        self.log(name, 1.0, MetricType::Counter, labels);
-        Ok(())
+        self.update(name, MetricType::Counter, 1.0, labels, |_, s| s.count(1))
     }
 
     /// Adds `value` (not negative, finite) to a counter.
@@ -233,18 +226,13 @@ impl FccMetrics {
                 value,
             });
         }
-        self.inner
-            .registry
-            .with_series(name, MetricType::Counter, labels, |_, s| {
-                if value.fract() == 0.0 && value < u64::MAX as f64 {
-                    s.count(value as u64);
-                } else {
-                    s.add_fraction(value);
-                }
-                s.maybe_exemplar(value);
-            })?;
-        self.log(name, value, MetricType::Counter, labels);
-        Ok(())
+        self.update(name, MetricType::Counter, value, labels, |_, s| {
+            if value.fract() == 0.0 && value < u64::MAX as f64 {
+                s.count(value as u64);
+            } else {
+                s.add_fraction(value);
+            }
+        })
     }
 
     /// Sets a gauge (the seed's `observe`).
@@ -255,14 +243,7 @@ impl FccMetrics {
         labels: &[(&str, &str)],
     ) -> Result<(), MetricError> {
         finite(name, value)?;
-        self.inner
-            .registry
-            .with_series(name, MetricType::Gauge, labels, |_, s| {
-                s.set(value);
-                s.maybe_exemplar(value);
-            })?;
-        self.log(name, value, MetricType::Gauge, labels);
-        Ok(())
+        self.update(name, MetricType::Gauge, value, labels, |_, s| s.set(value))
     }
 
     /// Records one observation in a histogram.
@@ -273,14 +254,9 @@ impl FccMetrics {
         labels: &[(&str, &str)],
     ) -> Result<(), MetricError> {
         finite(name, value)?;
-        self.inner
-            .registry
-            .with_series(name, MetricType::Histogram, labels, |f, s| {
-                s.observe(&f.bounds, value);
-                s.maybe_exemplar(value);
-            })?;
-        self.log(name, value, MetricType::Histogram, labels);
-        Ok(())
+        self.update(name, MetricType::Histogram, value, labels, |f, s| {
+            s.observe(&f.bounds, value)
+        })
     }
 
     /// A counter bound to `labels`.
@@ -317,6 +293,27 @@ impl FccMetrics {
             family: f,
             rejected: Arc::clone(&self.inner.rejected),
         })
+    }
+
+    /// What every named method does after checking its value: apply it to
+    /// the series, keep it as the exemplar inside a sampled span, log the point.
+    #[inline]
+    fn update(
+        &self,
+        name: &str,
+        kind: MetricType,
+        value: f64,
+        labels: &[(&str, &str)],
+        apply: impl FnOnce(&registry::Family, &registry::Series),
+    ) -> Result<(), MetricError> {
+        self.inner
+            .registry
+            .with_series(name, kind, labels, |f, s| {
+                apply(f, s);
+                s.maybe_exemplar(value);
+            })?;
+        self.log(name, value, kind, labels);
+        Ok(())
     }
 
     fn log(&self, name: &str, value: f64, metric_type: MetricType, labels: &[(&str, &str)]) {
