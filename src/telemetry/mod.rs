@@ -183,6 +183,17 @@ impl TelemetryBuilder {
         self.service_name = Some(name.into());
         self
     }
+
+    /// The service name [`build`](Self::build) will use: the one set (by
+    /// [`service_name`](Self::service_name) or `OTEL_SERVICE_NAME` through
+    /// `from_env`), else `unknown_service:<executable>`. For extensions that
+    /// derive names from it (the Kubernetes sink's `reportingController`).
+    pub fn resolved_service_name(&self) -> String {
+        self.service_name
+            .clone()
+            .unwrap_or_else(default_service_name)
+    }
+
     /// Where LogSink writes (default stderr).
     pub fn log(mut self, target: LogTarget) -> Self {
         self.log = target;
