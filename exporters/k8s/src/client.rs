@@ -58,6 +58,9 @@ impl ApiClient {
         config.read_timeout = Some(policy.timeout);
         config.write_timeout = Some(policy.timeout);
         config.connect_timeout = Some(policy.timeout);
+        // kube's own retry layer would retry 429/503/504 up to 15 times on
+        // top of ours: one bounded, counted policy instead.
+        config.default_retry = false;
         let client = {
             let _entered = rt.enter();
             Client::try_from(config)

@@ -63,7 +63,7 @@
 //!
 //! ## Behaving like client-go's recorder
 //!
-//! See [`recorder`](crate::recorder): repeats become a series (one PATCH of
+//! See [`recorder`]: repeats become a series (one PATCH of
 //! `series.count` and `series.lastObservedTime`, not a new object), new
 //! objects are limited per regarded object (burst 25, one more every 5
 //! minutes), and the series cache is bounded. The sink's queue holds 1000

@@ -7,7 +7,7 @@
 //! | `action` | the event's action, else the type's last segment | CamelCase: `connect attempt!` → `ConnectAttempt`; at most 128 |
 //! | `note` | detail, else the event type | at most 1024 bytes: a longer one is cut on a character boundary and ends with `…` |
 //! | `eventTime` | timestamp | microseconds |
-//! | `regarding` | the [`PodRef`](crate::PodRef) | `v1` `Pod`, name, namespace, uid |
+//! | `regarding` | the [`PodRef`] | `v1` `Pod`, name, namespace, uid |
 //! | `reportingController` | configured | a qualified name |
 //! | `reportingInstance` | the Pod's name | at most 128 |
 //! | `metadata.name` | Pod name and time | `<pod>.<unix nanos in hex>`, as client-go names them |

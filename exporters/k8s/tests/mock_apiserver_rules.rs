@@ -88,7 +88,8 @@ fn a_valid_event_is_created_once() {
 #[test]
 fn each_create_rule_is_enforced() {
     let h = Harness::new();
-    let cases: Vec<(&str, Box<dyn Fn(&mut Value)>)> = vec![
+    type Breaker = Box<dyn Fn(&mut Value)>;
+    let cases: Vec<(&str, Breaker)> = vec![
         (
             "eventTime: Required",
             Box::new(|e| {
