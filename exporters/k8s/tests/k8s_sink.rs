@@ -331,3 +331,23 @@ fn an_unreachable_api_server_never_blocks_the_emitter() {
         "{s:?}"
     );
 }
+
+#[test]
+fn the_queue_is_bounded_and_drops_are_counted_while_the_server_is_slow() {
+    let server = MockApiServer::start();
+    server.fail_next([Fault::Silence(Duration::from_millis(400))]);
+    let r = run(builder(&server).queue_capacity(4));
+    for i in 0..50 {
+        r.publish(Event::warn("gateway", &format!("route {i}"), "reset").build());
+    }
+    r.flush();
+    let runtime = r.handle.stats();
+    assert!(runtime.dropped > 0, "{runtime:?}");
+    assert_eq!(
+        runtime.written + runtime.dropped + runtime.failed,
+        50,
+        "{runtime:?}"
+    );
+    let s = r.stats.get();
+    assert_eq!(s.created + s.spam_dropped, runtime.written, "{s:?}");
+}
