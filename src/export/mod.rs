@@ -114,6 +114,9 @@ pub struct TraceStats {
     pub logs_failed: u64,
     /// Span events dropped: the span never ended, or had too many.
     pub span_events_dropped: u64,
+    /// Spans and events waiting on the export queue now (a producer that
+    /// must lose nothing can wait while it is high).
+    pub queue_depth: u64,
     /// The last export error, if any.
     pub last_error: Option<String>,
 }

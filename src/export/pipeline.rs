@@ -224,6 +224,7 @@ impl Pipeline {
             logs_dropped: get(&c.logs_dropped),
             logs_failed: get(&c.logs_failed),
             span_events_dropped: get(&c.span_events_dropped),
+            queue_depth: self.tx.len() as u64,
             last_error: c.last_error.lock().ok().and_then(|e| e.clone()),
         }
     }

@@ -1,0 +1,286 @@
+//! `fcc demo`: the main job. A simulated agent mission, instrumented with
+//! `#[traced]`, emitting catalog events through the bus to every configured
+//! sink and recording FccMetrics' predefined metrics; then a summary of
+//! what happened and where it went.
+
+mod mission;
+
+use std::fmt::Write as _;
+use std::io::{IsTerminal, Write as _};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use clap::Args;
+use fcc::export::JsonFileSpanExporter;
+use fcc::sinks::{DropPolicy, SinkOptions};
+use fcc::{LogTarget, TelemetryBuilder};
+use fcc_store::StoreTelemetryExt;
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::error::CliError;
+use crate::query::{parse_age, DEFAULT_STORE};
+use crate::read::Counts;
+use mission::{Orchestrator, Rng};
+
+/// The export queue's size in the demo (`OTEL_BSP_MAX_QUEUE_SIZE` overrides).
+const EXPORT_QUEUE: u64 = 16_384;
+
+/// `fcc demo`.
+#[derive(Args, Debug)]
+pub struct DemoArgs {
+    /// How many missions to run (default 100; unlimited with --duration)
+    #[arg(long)]
+    pub missions: Option<u64>,
+    /// Run for this long (90s, 5m), mission after mission
+    #[arg(long, value_parser = parse_age)]
+    pub duration: Option<Duration>,
+    /// Emit at most this many events per second (default: as fast as the pipeline goes)
+    #[arg(long)]
+    pub rate: Option<u64>,
+    /// Objectives per mission
+    #[arg(long, default_value_t = 3)]
+    pub objectives: u32,
+    /// Where events are stored
+    #[arg(long, env = "FCC_STORE_URL", default_value = DEFAULT_STORE, value_name = "URL")]
+    pub store: String,
+    /// The NDJSON events file (JsonFileSink)
+    #[arg(long, default_value = "fcc-demo/events.ndjson", value_name = "PATH")]
+    pub json: PathBuf,
+    /// Where LogSink writes: a path, `stderr` or `off`
+    #[arg(long, default_value = "fcc-demo/log.ndjson", value_name = "PATH")]
+    pub log: String,
+    /// The NDJSON spans file (besides OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set)
+    #[arg(long, default_value = "fcc-demo/spans.ndjson", value_name = "PATH")]
+    pub spans: PathBuf,
+    /// Seed of the simulation (the same seed makes the same run)
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// No progress bar, even on a terminal
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+pub fn demo(args: DemoArgs) -> Result<(), CliError> {
+    if args.rate == Some(0) {
+        return Err(CliError::usage("--rate must be above 0"));
+    }
+    let missions = match (args.missions, args.duration) {
+        (Some(n), _) => n,
+        (None, Some(_)) => u64::MAX,
+        (None, None) => 100,
+    };
+    let log = match args.log.as_str() {
+        "stderr" => LogTarget::Stderr,
+        "off" => LogTarget::Off,
+        path => LogTarget::File(path.into()),
+    };
+    let spans = JsonFileSpanExporter::new(&args.spans).map_err(|e| {
+        CliError::runtime(format!(
+            "cannot write spans to {}: {e}",
+            args.spans.display()
+        ))
+    })?;
+    let otlp = std::env::var("OTEL_EXPORTER_OTLP_ENDPOINT")
+        .ok()
+        .filter(|s| !s.is_empty());
+    // A deeper export queue than the SDK default (2048) unless the user set
+    // one: the demo waits for it to drain rather than lose spans.
+    let builder = TelemetryBuilder::from_vars(|k| {
+        std::env::var(k)
+            .ok()
+            .or_else(|| (k == "OTEL_BSP_MAX_QUEUE_SIZE").then(|| EXPORT_QUEUE.to_string()))
+    })
+    .map_err(CliError::usage)?
+    .service_name(std::env::var("OTEL_SERVICE_NAME").unwrap_or_else(|_| "fcc-demo".into()))
+    .fmt(None)
+    .log(log)
+    .json_file(&args.json)
+    .span_exporter(spans)
+    // Nothing may be lost: emitters wait for a slow sink instead.
+    .sink_options(SinkOptions::default().policy(DropPolicy::Block))
+    .store(&args.store)
+    .map_err(|e| {
+        CliError::runtime(format!(
+            "cannot open the store {}: {e}",
+            fcc_store::redact(&args.store)
+        ))
+    })?;
+    let telemetry = builder.install().map_err(CliError::runtime)?;
+
+    let counts = Arc::new(Mutex::new(Counts::default()));
+    let c = counts.clone();
+    telemetry.bus().subscribe(move |e: &fcc::Event| {
+        if let Ok(mut c) = c.lock() {
+            c.add(e);
+        }
+    });
+
+    let bar = progress(&args, missions);
+    let started = Instant::now();
+    let mut orchestrator = Orchestrator {
+        metrics: telemetry.metrics(),
+        rng: Rng::new(args.seed),
+        emitted: 0,
+    };
+    let (mut passed, mut run) = (0u64, 0u64);
+    while run < missions && args.duration.is_none_or(|d| started.elapsed() < d) {
+        run += 1;
+        let ok = orchestrator.run_mission(&format!("M-{run:04}"), args.objectives.max(1));
+        passed += u64::from(ok);
+        bar.inc(1);
+        // Back-pressure on the export queue (spans and OTel-bound events),
+        // which drops when full: the demo must lose nothing.
+        while telemetry.tracer().stats().queue_depth > EXPORT_QUEUE / 4 {
+            std::thread::sleep(Duration::from_micros(200));
+        }
+        if let Some(rate) = args.rate {
+            let due = Duration::from_secs_f64(orchestrator.emitted as f64 / rate as f64);
+            if let Some(wait) = due.checked_sub(started.elapsed()) {
+                std::thread::sleep(wait);
+            }
+        }
+    }
+    let flushed = telemetry.flush(Duration::from_secs(120));
+    let elapsed = started.elapsed();
+    bar.finish_and_clear();
+    let counted = counts
+        .lock()
+        .map_err(|_| CliError::runtime("the event counter panicked"))?;
+    let report = Report {
+        missions: run,
+        passed,
+        elapsed,
+        counts: &counted,
+        telemetry: &telemetry,
+        args: &args,
+        otlp: otlp.as_deref(),
+    };
+    let lost = report.print();
+    drop(counted);
+    telemetry
+        .shutdown()
+        .map_err(|e| CliError::runtime(format!("shutdown: {e}")))?;
+    flushed.map_err(|e| CliError::runtime(format!("the pipeline did not drain: {e}")))?;
+    if lost > 0 {
+        return Err(CliError::lost(format!(
+            "{lost} events, spans or log records were lost (see above)"
+        )));
+    }
+    Ok(())
+}
+
+fn progress(args: &DemoArgs, missions: u64) -> ProgressBar {
+    if args.quiet || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    if missions == u64::MAX {
+        let bar = ProgressBar::new_spinner();
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} {pos} missions, {elapsed}")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        );
+        bar.enable_steady_tick(Duration::from_millis(100));
+        return bar;
+    }
+    let bar = ProgressBar::new(missions);
+    bar.set_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} missions, {per_sec}, eta {eta}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar
+}
+
+struct Report<'a> {
+    missions: u64,
+    passed: u64,
+    elapsed: Duration,
+    counts: &'a Counts,
+    telemetry: &'a fcc::Telemetry,
+    args: &'a DemoArgs,
+    otlp: Option<&'a str>,
+}
+
+impl Report<'_> {
+    /// Prints the summary; returns how much was lost.
+    fn print(&self) -> u64 {
+        let mut o = String::new();
+        // Writing to a String cannot fail; stdout is written once at the end,
+        // and a closed pipe (`fcc demo | head`) is not an error.
+        macro_rules! println {
+            ($($t:tt)*) => {{ let _ = writeln!(o, $($t)*); }};
+        }
+        let c = self.counts;
+        let secs = self.elapsed.as_secs_f64().max(1e-9);
+        println!(
+            "fcc demo: {} missions ({} passed every gate) in {:.2} s",
+            self.missions, self.passed, secs
+        );
+        println!(
+            "  {} events, {:.0} events/s sustained with every sink on{}",
+            c.total,
+            c.total as f64 / secs,
+            if self.args.rate.is_some() {
+                " (rate-limited by --rate)"
+            } else {
+                ""
+            }
+        );
+        println!("\nevents by severity:");
+        for (s, n) in &c.by_severity {
+            println!("  {s:<6} {n}");
+        }
+        println!("\nevents by type:");
+        let mut types: Vec<_> = c.by_type.iter().collect();
+        types.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+        for (t, n) in types {
+            println!("  {n:>7}  {t}");
+        }
+        let t = self.telemetry.tracer().stats();
+        println!(
+            "\nspans: {} exported, {} dropped, {} failed",
+            t.spans_exported, t.spans_dropped, t.spans_failed
+        );
+        println!("\nmetrics:");
+        let m = self.telemetry.metrics();
+        for name in [
+            "fcc.simulation.step",
+            "fcc.persona.activation",
+            "fcc.gate.result",
+            "fcc.deliverable",
+            "fcc.ai.call.latency",
+            "fcc.ai.call.tokens",
+            "fcc.action.duration",
+        ] {
+            println!("  {name:<24} {}", m.total(name));
+        }
+        let sinks = self.telemetry.sink_stats();
+        let sink_lost: u64 = sinks.iter().map(|s| s.dropped + s.failed).sum();
+        let lost = sink_lost + t.spans_dropped + t.spans_failed + t.logs_dropped + t.logs_failed;
+        println!("\ndrops: {lost}{}", if lost == 0 { " (none)" } else { "" });
+        for s in &sinks {
+            println!(
+                "  {:<10} {} written, {} dropped, {} failed",
+                s.name, s.written, s.dropped, s.failed
+            );
+        }
+        println!("\nwhere it went:");
+        println!("  store      {}", fcc_store::redact(&self.args.store));
+        println!("  events     {}", self.args.json.display());
+        println!("  log        {}", self.args.log);
+        println!("  spans      {}", self.args.spans.display());
+        match self.otlp {
+            Some(e) => println!(
+                "  OTLP       {e} (traces, metrics, {} log records)",
+                t.logs_exported
+            ),
+            None => println!("  OTLP       not exported (set OTEL_EXPORTER_OTLP_ENDPOINT)"),
+        }
+        println!(
+            "\nnext: fcc events --store {}   |   fcc stats",
+            fcc_store::redact(&self.args.store)
+        );
+        let _ = std::io::stdout().lock().write_all(o.as_bytes());
+        lost
+    }
+}

@@ -1,0 +1,91 @@
+//! Errors a person can act on, and the exit codes scripts can rely on.
+
+use std::fmt;
+
+/// The exit codes, as `fcc --help` lists them.
+pub const EXIT_CODES: &str = "\
+Exit codes:
+  0  success
+  1  failed while running (a store, file or network error)
+  2  bad command line (unknown flag, bad value)
+  3  not found (no such file or store)
+  4  bad input data (a file that is not fcc events)
+  5  the demo finished but lost events (dropped or failed)";
+
+/// A failure with the exit code it maps to.
+#[derive(Debug)]
+pub struct CliError {
+    pub code: i32,
+    pub message: String,
+}
+
+impl CliError {
+    pub fn runtime(message: impl fmt::Display) -> Self {
+        Self {
+            code: 1,
+            message: message.to_string(),
+        }
+    }
+    pub fn usage(message: impl fmt::Display) -> Self {
+        Self {
+            code: 2,
+            message: message.to_string(),
+        }
+    }
+    pub fn not_found(message: impl fmt::Display) -> Self {
+        Self {
+            code: 3,
+            message: message.to_string(),
+        }
+    }
+    pub fn bad_data(message: impl fmt::Display) -> Self {
+        Self {
+            code: 4,
+            message: message.to_string(),
+        }
+    }
+    pub fn lost(message: impl fmt::Display) -> Self {
+        Self {
+            code: 5,
+            message: message.to_string(),
+        }
+    }
+}
+
+impl fmt::Display for CliError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// Opening a store: a missing SQLite file is "not found" (querying never
+/// creates one), the rest names the URL without its password.
+pub fn open_store(url: &str) -> Result<fcc_store::EventStore, CliError> {
+    let shown = fcc_store::redact(url);
+    if let Some(path) = sqlite_path(url) {
+        if !std::path::Path::new(path).exists() {
+            return Err(CliError::not_found(format!(
+                "no store at {shown}: the file {path} does not exist (run `fcc demo` first, or pass --store)"
+            )));
+        }
+    }
+    fcc_store::EventStore::open(url)
+        .map_err(|e| CliError::runtime(format!("cannot open the store {shown}: {e}")))
+}
+
+/// The file path of a `sqlite://` URL (not `:memory:`).
+pub fn sqlite_path(url: &str) -> Option<&str> {
+    let path = url.strip_prefix("sqlite://")?;
+    let path = path.split('?').next().unwrap_or(path);
+    (path != ":memory:" && !path.is_empty()).then_some(path)
+}
+
+/// A decode error of an events file: bad data, or not found.
+pub fn load_error(path: &str, e: fcc::DecodeError) -> CliError {
+    let io_not_found = matches!(e.kind(), fcc::serialization::DecodeErrorKind::Io(io) if io.kind() == std::io::ErrorKind::NotFound);
+    if io_not_found || !std::path::Path::new(path).exists() {
+        CliError::not_found(format!("no such file: {path}"))
+    } else {
+        CliError::bad_data(format!("{path} is not an fcc events file: {e}"))
+    }
+}
