@@ -58,6 +58,7 @@ mod handles;
 mod hash;
 mod point;
 mod predefined;
+pub mod prometheus;
 mod registry;
 mod snapshot;
 

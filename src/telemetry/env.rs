@@ -24,6 +24,7 @@ pub const VARIABLES: &[(&str, &str)] = &[
     ("OTEL_TRACES_SAMPLER, OTEL_TRACES_SAMPLER_ARG", "sampling: `parentbased_always_on` (default), `always_on`, `always_off`, `traceidratio`, `parentbased_traceidratio`, ..."),
     ("OTEL_BSP_SCHEDULE_DELAY, OTEL_BSP_MAX_QUEUE_SIZE, OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "export batching (defaults 5000 ms, 2048, 512)"),
     ("OTEL_METRIC_EXPORT_INTERVAL", "how often metrics are exported over OTLP, in ms (default 60000)"),
+    ("FCC_PROMETHEUS_ADDR", "serve the metrics for Prometheus at http://ADDR/metrics (e.g. 127.0.0.1:9464); unset: off"),
 ];
 
 fn bad(variable: &'static str, value: &str, reason: impl Into<String>) -> InstallError {

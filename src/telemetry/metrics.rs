@@ -14,6 +14,7 @@ use crate::trace::FccTracer;
 pub(super) struct MetricSettings {
     metrics: Option<FccMetrics>,
     interval: Duration,
+    prometheus: Option<String>,
 }
 
 impl Default for MetricSettings {
@@ -21,6 +22,7 @@ impl Default for MetricSettings {
         MetricSettings {
             metrics: None,
             interval: Duration::from_secs(60),
+            prometheus: None,
         }
     }
 }
@@ -77,6 +79,9 @@ impl MetricSettings {
         &mut self,
         lookup: &impl Fn(&str) -> Option<String>,
     ) -> Result<(), InstallError> {
+        if let Some(v) = lookup("FCC_PROMETHEUS_ADDR").filter(|v| !v.trim().is_empty()) {
+            self.prometheus = Some(v);
+        }
         if let Some(v) = lookup("OTEL_METRIC_EXPORT_INTERVAL") {
             match v.trim().parse::<u64>() {
                 Ok(ms) if ms > 0 => self.interval = Duration::from_millis(ms),
@@ -96,6 +101,7 @@ impl MetricSettings {
 /// What `Telemetry` keeps for metrics.
 pub(super) struct MetricsPart {
     pub(super) metrics: FccMetrics,
+    pub(super) prometheus: Option<crate::metrics::prometheus::PrometheusEndpoint>,
     #[cfg(feature = "otlp")]
     pub(super) exporter: Option<crate::otlp::OtlpMetricsExporter>,
 }
@@ -178,8 +184,21 @@ pub(super) fn start(
     };
     #[cfg(not(feature = "otlp"))]
     let _ = (otlp, service_name);
+    let prometheus = match settings.prometheus {
+        Some(addr) => Some(
+            crate::metrics::prometheus::PrometheusEndpoint::serve(&addr, metrics.clone()).map_err(
+                |e| InstallError::Config {
+                    variable: "FCC_PROMETHEUS_ADDR",
+                    value: addr.clone(),
+                    reason: format!("cannot listen there: {e}"),
+                },
+            )?,
+        ),
+        None => None,
+    };
     Ok(MetricsPart {
         metrics,
+        prometheus,
         #[cfg(feature = "otlp")]
         exporter,
     })
@@ -195,6 +214,14 @@ impl TelemetryBuilder {
     /// `OTEL_METRIC_EXPORT_INTERVAL`).
     pub fn metric_export_interval(mut self, interval: Duration) -> Self {
         self.metric_settings.interval = interval.max(Duration::from_millis(1));
+        self
+    }
+    /// Serves the metrics for Prometheus to scrape at `http://<addr>/metrics`
+    /// (`FCC_PROMETHEUS_ADDR`; off by default). For users without a
+    /// collector: names follow the OTel-to-Prometheus rules, see
+    /// [`prometheus`](crate::metrics::prometheus). A taken port is an install error.
+    pub fn prometheus(mut self, addr: impl Into<String>) -> Self {
+        self.metric_settings.prometheus = Some(addr.into());
         self
     }
 }

@@ -357,6 +357,10 @@ impl Telemetry {
     pub fn metrics(&self) -> &crate::metrics::FccMetrics {
         &self.metrics.metrics
     }
+    /// Where the Prometheus scrape endpoint listens, when one was asked for.
+    pub fn prometheus_addr(&self) -> Option<std::net::SocketAddr> {
+        self.metrics.prometheus.as_ref().map(|p| p.local_addr())
+    }
     /// The tracer: what `#[traced]` and `tracing` spans use once installed.
     pub fn tracer(&self) -> &FccTracer {
         &self.tracer
