@@ -257,7 +257,16 @@ impl Report<'_> {
         let sinks = self.telemetry.sink_stats();
         let sink_lost: u64 = sinks.iter().map(|s| s.dropped + s.failed).sum();
         let lost = sink_lost + t.spans_dropped + t.spans_failed + t.logs_dropped + t.logs_failed;
-        println!("\ndrops: {lost}{}", if lost == 0 { " (none)" } else { "" });
+        if lost == 0 {
+            println!("\ndrops: 0 (none)");
+        } else {
+            println!(
+                "\ndrops: {lost} (sinks {sink_lost}, spans {}, span events and log records {}; last export error: {})",
+                t.spans_dropped + t.spans_failed,
+                t.logs_dropped + t.logs_failed,
+                t.last_error.as_deref().unwrap_or("none")
+            );
+        }
         for s in &sinks {
             println!(
                 "  {:<10} {} written, {} dropped, {} failed",
