@@ -178,8 +178,6 @@ pub enum K8sError {
     NotInCluster(String),
     /// The client could not be made.
     Client(String),
-    /// The sink's worker could not start.
-    Spawn(std::io::Error),
 }
 
 impl fmt::Display for K8sError {
@@ -189,7 +187,6 @@ impl fmt::Display for K8sError {
             K8sError::Controller(m) => write!(f, "reportingController: {m}"),
             K8sError::NotInCluster(m) => write!(f, "no in-cluster Kubernetes configuration: {m}"),
             K8sError::Client(m) => f.write_str(m),
-            K8sError::Spawn(e) => write!(f, "cannot start the Kubernetes sink's worker: {e}"),
         }
     }
 }
@@ -198,7 +195,6 @@ impl std::error::Error for K8sError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             K8sError::PodEnv(e) => Some(e),
-            K8sError::Spawn(e) => Some(e),
             _ => None,
         }
     }
