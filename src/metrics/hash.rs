@@ -58,6 +58,22 @@ fn short_word(rest: &[u8]) -> u64 {
     }
 }
 
+/// A string's fingerprint for the per-thread series cache: its length and,
+/// up to 8 bytes, the bytes themselves (exact); beyond 8, a hash (a match
+/// is then confirmed byte for byte).
+#[inline(always)]
+pub(crate) fn fingerprint(s: &str) -> (u64, u64) {
+    let b = s.as_bytes();
+    let word = if b.len() <= 8 {
+        short_word(b)
+    } else {
+        let mut h = FxHasher::default();
+        h.write(b);
+        h.finish()
+    };
+    (b.len() as u64, word)
+}
+
 /// Byte equality without a `memcmp` call (label keys and values are short).
 #[inline(always)]
 pub(crate) fn fast_eq(a: &str, b: &str) -> bool {

@@ -54,6 +54,7 @@
 //! skip this to stay at one atomic operation.
 
 mod bridge;
+mod cache;
 mod handles;
 mod hash;
 mod point;
@@ -313,14 +314,14 @@ impl FccMetrics {
                 apply(f, s);
                 s.maybe_exemplar(value);
             })?;
-        self.log(name, value, kind, labels);
+        if self.inner.keep_points {
+            self.log(name, value, kind, labels);
+        }
         Ok(())
     }
 
+    #[cold]
     fn log(&self, name: &str, value: f64, metric_type: MetricType, labels: &[(&str, &str)]) {
-        if !self.inner.keep_points {
-            return;
-        }
         let mut p = MetricPoint::new(name, value, metric_type);
         for (k, v) in labels {
             p.labels.insert((*k).to_owned(), (*v).to_owned());

@@ -4,11 +4,10 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
-use std::hash::Hasher;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock, RwLock};
 
-use super::hash::{fast_eq, label_hash, FxBuild, FxHasher, K};
+use super::hash::{label_hash, FxBuild};
 use super::point::{valid_name, MetricError, MetricType};
 
 /// The OTel SDK's default histogram boundaries (they suit milliseconds).
@@ -258,6 +257,15 @@ impl Family {
     /// The series for `labels`, made if new; past the cardinality limit, the
     /// overflow series (counted).
     pub(crate) fn series(&self, labels: &[(&str, &str)]) -> Arc<Series> {
+        let repeated = |i: usize, k: &str| labels[..i].iter().any(|(k2, _)| *k2 == k);
+        if labels.iter().enumerate().any(|(i, (k, _))| repeated(i, k)) {
+            // A key given twice: the series keeps one pair per key (the
+            // least, once sorted), so look it up by that set.
+            let mut unique = labels.to_vec();
+            unique.sort();
+            unique.dedup_by(|a, b| a.0 == b.0);
+            return self.series(&unique);
+        }
         let hash = label_hash(labels);
         if let Ok(map) = self.series.read() {
             if let Some(s) = map
@@ -328,50 +336,10 @@ impl Family {
 
 /// All metrics of one [`FccMetrics`](super::FccMetrics).
 pub(crate) struct Registry {
-    id: u64,
+    pub(super) id: u64,
     families: RwLock<HashMap<Box<str>, Arc<Family>, FxBuild>>,
     pub(crate) cardinality_limit: usize,
     rejected: Arc<AtomicU64>,
-}
-
-struct Cached {
-    family: Arc<Family>,
-    series: Arc<Series>,
-    /// For the caller's label order: the index of each pair in `series.labels`.
-    order: Box<[u16]>,
-}
-
-impl Cached {
-    #[inline]
-    fn matches(&self, name: &str, kind: MetricType, labels: &[(&str, &str)]) -> bool {
-        self.family.kind == kind
-            && fast_eq(&self.family.name, name)
-            && self.order.len() == labels.len()
-            && self.order.iter().zip(labels).all(|(i, (k, v))| {
-                self.series
-                    .labels
-                    .get(*i as usize)
-                    .is_some_and(|(sk, sv)| fast_eq(sk, k) && fast_eq(sv, v))
-            })
-    }
-}
-
-/// Slots of each thread's cache (direct-mapped: a colliding pair replaces
-/// the one in its slot).
-const THREAD_CACHE_SLOTS: usize = 1024;
-
-type Slot = Option<(u64, u64, Cached)>;
-
-thread_local! {
-    /// Per thread: (registry, hash of name and labels) to the series, so a
-    /// repeated dynamic update takes no lock, no reference count and no
-    /// table probe: one slot, picked by the hash.
-    static CACHE: std::cell::RefCell<Vec<Slot>> = const { std::cell::RefCell::new(Vec::new()) };
-}
-
-#[inline]
-fn slot_of(registry: u64, hash: u64) -> usize {
-    ((hash ^ registry.wrapping_mul(K)) >> 7) as usize % THREAD_CACHE_SLOTS
 }
 
 impl Registry {
@@ -383,71 +351,6 @@ impl Registry {
             cardinality_limit: cardinality_limit.max(1),
             rejected,
         }
-    }
-
-    /// Runs `f` on the series of `name` and `labels`, made if new: through
-    /// this thread's cache when it has seen them before.
-    #[inline]
-    pub(crate) fn with_series<R>(
-        &self,
-        name: &str,
-        kind: MetricType,
-        labels: &[(&str, &str)],
-        f: impl FnOnce(&Family, &Arc<Series>) -> R,
-    ) -> Result<R, MetricError> {
-        let mut h = FxHasher::default();
-        h.write(name.as_bytes());
-        let hash = h.finish() ^ label_hash(labels);
-        let slot = slot_of(self.id, hash);
-        let mut f = Some(f);
-        let hit = CACHE.try_with(|c| {
-            let c = c.try_borrow().ok()?;
-            let (reg, h, e) = c.get(slot)?.as_ref()?;
-            // The borrow is held while `f` runs: no reference counting.
-            if *reg == self.id && *h == hash && e.matches(name, kind, labels) {
-                f.take().map(|f| f(&e.family, &e.series))
-            } else {
-                None
-            }
-        });
-        if let Ok(Some(out)) = hit {
-            return Ok(out);
-        }
-        let family = self.family(name, kind)?;
-        let series = family.series(labels);
-        // `f` is still here: it is only taken on a hit, which returned.
-        let out = f.take().map(|f| f(&family, &series));
-        let order: Option<Box<[u16]>> = labels
-            .iter()
-            .map(|(k, _)| {
-                series
-                    .labels
-                    .iter()
-                    .position(|(sk, _)| **sk == **k)
-                    .and_then(|i| u16::try_from(i).ok())
-            })
-            .collect();
-        if let (false, Some(order)) = (series.overflow, order) {
-            let _ = CACHE.try_with(|c| {
-                if let Ok(mut c) = c.try_borrow_mut() {
-                    if c.is_empty() {
-                        c.resize_with(THREAD_CACHE_SLOTS, || None);
-                    }
-                    c[slot] = Some((
-                        self.id,
-                        hash,
-                        Cached {
-                            family,
-                            series,
-                            order,
-                        },
-                    ));
-                }
-            });
-        }
-        out.ok_or_else(|| MetricError::InvalidName {
-            name: name.to_owned(),
-        })
     }
 
     /// The family `name` of type `kind`, made with defaults if new.

@@ -71,6 +71,7 @@ pub fn current() -> Option<SpanContext> {
 }
 
 /// The current trace and span ids, for events (no clone of the trace state).
+#[inline]
 pub(crate) fn current_ids() -> Option<(TraceId, SpanId, bool)> {
     STACK
         .try_with(|s| {
