@@ -62,22 +62,16 @@ impl fmt::Display for CliError {
 /// creates one), the rest names the URL without its password.
 pub fn open_store(url: &str) -> Result<fcc_store::EventStore, CliError> {
     let shown = fcc_store::redact(url);
-    if let Some(path) = sqlite_path(url) {
-        if !std::path::Path::new(path).exists() {
+    if let Ok(fcc_store::StoreUrl::Sqlite(Some(path))) = fcc_store::StoreUrl::parse(url) {
+        if !path.exists() {
             return Err(CliError::not_found(format!(
-                "no store at {shown}: the file {path} does not exist (run `fcc demo` first, or pass --store)"
+                "no store at {shown}: the file {} does not exist (run `fcc demo` first, or pass --store)",
+                path.display()
             )));
         }
     }
     fcc_store::EventStore::open(url)
         .map_err(|e| CliError::runtime(format!("cannot open the store {shown}: {e}")))
-}
-
-/// The file path of a `sqlite://` URL (not `:memory:`).
-pub fn sqlite_path(url: &str) -> Option<&str> {
-    let path = url.strip_prefix("sqlite://")?;
-    let path = path.split('?').next().unwrap_or(path);
-    (path != ":memory:" && !path.is_empty()).then_some(path)
 }
 
 /// A decode error of an events file: bad data, or not found.
