@@ -114,25 +114,29 @@ pub fn replay(args: ReplayArgs) -> Result<(), CliError> {
     .sink_options(SinkOptions::default().policy(DropPolicy::Block));
     let mut described = Vec::new();
     for t in &args.to {
-        builder = match t {
-            Target::Log(None) => builder.log(LogTarget::Stderr),
-            Target::Log(Some(p)) => builder.log(LogTarget::File(p.clone())),
-            Target::Json(p) => builder.json_file(p.clone()),
-            Target::Store(url) => builder.store(url).map_err(|e| {
-                CliError::runtime(format!(
-                    "cannot open the store {}: {e}",
-                    fcc_store::redact(url)
-                ))
-            })?,
-            Target::Otlp => builder,
-        };
-        described.push(match t {
-            Target::Log(None) => "the log (stderr)".to_owned(),
-            Target::Log(Some(p)) => format!("the log {}", p.display()),
-            Target::Json(p) => format!("the NDJSON file {}", p.display()),
-            Target::Store(u) => format!("the store {}", fcc_store::redact(u)),
+        let what = match t {
+            Target::Log(None) => {
+                builder = builder.log(LogTarget::Stderr);
+                "the log (stderr)".to_owned()
+            }
+            Target::Log(Some(p)) => {
+                builder = builder.log(LogTarget::File(p.clone()));
+                format!("the log {}", p.display())
+            }
+            Target::Json(p) => {
+                builder = builder.json_file(p.clone());
+                format!("the NDJSON file {}", p.display())
+            }
+            Target::Store(url) => {
+                let shown = fcc_store::redact(url);
+                builder = builder.store(url).map_err(|e| {
+                    CliError::runtime(format!("cannot open the store {shown}: {e}"))
+                })?;
+                format!("the store {shown}")
+            }
             Target::Otlp => "OTLP log records".to_owned(),
-        });
+        };
+        described.push(what);
     }
     let telemetry = builder.build().map_err(CliError::usage)?;
     EventReplay::new(telemetry.bus()).replay(&events);
