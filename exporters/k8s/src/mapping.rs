@@ -69,11 +69,19 @@ pub fn cut_note(note: &str) -> Cow<'_, str> {
     if note.len() <= MAX_NOTE_BYTES {
         return Cow::Borrowed(note);
     }
-    let mut end = MAX_NOTE_BYTES - '…'.len_utf8();
-    while !note.is_char_boundary(end) {
+    Cow::Owned(format!(
+        "{}…",
+        prefix(note, MAX_NOTE_BYTES - '…'.len_utf8())
+    ))
+}
+
+/// The longest start of `s` within `max` bytes that ends on a character boundary.
+fn prefix(s: &str, max: usize) -> &str {
+    let mut end = s.len().min(max);
+    while !s.is_char_boundary(end) {
         end -= 1;
     }
-    Cow::Owned(format!("{}…", &note[..end]))
+    &s[..end]
 }
 
 /// Checks a `reportingController` against the API server's qualified-name
@@ -193,12 +201,7 @@ pub(crate) struct Reporter {
 
 impl Reporter {
     pub fn instance(&self) -> &str {
-        let name = self.pod.name();
-        let mut end = name.len().min(MAX_REASON_LEN);
-        while !name.is_char_boundary(end) {
-            end -= 1;
-        }
-        &name[..end]
+        prefix(self.pod.name(), MAX_REASON_LEN)
     }
 
     fn regarding(&self) -> ObjectReference {
@@ -215,7 +218,7 @@ impl Reporter {
     /// `<pod>.<nanos in hex>`, kept within a DNS subdomain's 253 characters.
     pub fn event_name(&self, unix_nanos: i128) -> String {
         let pod = self.pod.name();
-        let pod = &pod[..pod.len().min(253 - 17)];
+        let pod = prefix(pod, 253 - 17);
         format!("{pod}.{:x}", unix_nanos.max(0))
     }
 
