@@ -177,3 +177,42 @@ fn a_point_recorded_in_a_span_carries_its_ids() {
     assert_eq!(points[0].span_id, Some(ctx.span_id));
     assert_eq!(points[1].trace_id, None);
 }
+
+#[test]
+fn a_series_takes_one_exemplar_per_collection() {
+    let m = FccMetrics::new();
+    let tracer = fcc::FccTracer::new("t");
+    let labels = [("model", "m1")];
+    let exemplar = |m: &FccMetrics| {
+        let snap = m.snapshot();
+        let f = snap.iter().find(|f| f.name == "latency").unwrap();
+        f.series[0].exemplar.clone()
+    };
+    m.record("latency", 0.5, &labels).unwrap();
+    assert_eq!(exemplar(&m), None, "outside a span: no exemplar");
+
+    let a = {
+        let span = tracer.span("a");
+        m.record("latency", 1.0, &labels).unwrap();
+        m.record("latency", 2.0, &labels).unwrap();
+        span.context().unwrap()
+    };
+    let e = exemplar(&m).expect("an exemplar");
+    assert_eq!(
+        (e.value, e.trace_id, e.span_id),
+        (1.0, a.trace_id, a.span_id)
+    );
+
+    let b = {
+        let span = tracer.span("b");
+        m.record("latency", 3.0, &labels).unwrap();
+        span.context().unwrap()
+    };
+    m.record("latency", 4.0, &labels).unwrap();
+    let e = exemplar(&m).expect("an exemplar");
+    assert_eq!(
+        (e.value, e.trace_id, e.span_id),
+        (3.0, b.trace_id, b.span_id)
+    );
+    assert_eq!(exemplar(&m), Some(e), "kept while nothing replaces it");
+}

@@ -25,7 +25,7 @@ use std::sync::Arc;
 
 use metrics::{Counter, Gauge, Histogram, Key, KeyName, Metadata, SharedString, Unit};
 
-use super::registry::Series;
+use super::registry::{Fetch, Series};
 use super::{FccMetrics, MetricType};
 
 /// A `metrics::Recorder` writing into an [`FccMetrics`].
@@ -116,7 +116,7 @@ impl FccRecorder {
             .metrics
             .inner
             .registry
-            .with_series(key.name(), kind, &labels, |_, s| Arc::clone(s))
+            .with_series(key.name(), kind, &labels, Fetch)
         {
             Ok(s) => Some(s),
             Err(_) => {

@@ -2,41 +2,48 @@
 //! (`metrics.increment(name, labels)`): a repeated name and label set finds
 //! its series with no lock, no reference count and no table probe.
 //!
-//! Each thread keeps a direct-mapped table. The slot is picked by the hash
-//! of the *fingerprints* of the name and of each key and value: a string's
-//! length and, up to 8 bytes, its bytes (so the fingerprint is exact), or a
-//! hash of longer ones. The same fingerprints, stored in the slot, are what
-//! a lookup compares, in one `memcmp`, so a hit reads no label string of the
-//! series; when some string is over 8 bytes a hit is confirmed byte for
-//! byte. Pointers are never trusted: a reused buffer with new content is a
-//! new label set. Up to [`CACHED_LABELS`] labels are cached; more, or a key
-//! given twice, go to the family's table every time.
+//! Each thread keeps a direct-mapped table. A call's *signature* is one word
+//! for the registry, type and label count, then one *fingerprint* word for
+//! the name and for each key and value: up to 8 bytes, the string itself
+//! (exact), longer, a hash (see [`fingerprint`]). The slot is picked by a hash
+//! of the signature; a hit is the slot's signature being equal, compared
+//! word for word with no branch, so it reads no label string of the series.
+//! When some string is over 8 bytes, a hit is confirmed byte for byte.
+//! Pointers are never trusted: a reused buffer with new content is a new
+//! label set. Up to [`CACHED_LABELS`] labels are cached; more, or a key given
+//! twice, go to the family's table every time.
 
 use std::sync::Arc;
 
 use super::hash::{fast_eq, fingerprint, K};
 use super::point::{MetricError, MetricType};
-use super::registry::{Family, Registry, Series};
+use super::registry::{Family, Registry, Series, SeriesOp};
+
+/// Most labels a dynamic update can have and still use the thread cache
+/// (more go to the family's table every time).
+const CACHED_LABELS: usize = 4;
+
+/// Words in a signature: the header, the name, a key and a value per label.
+const SIG_WORDS: usize = 2 + 2 * CACHED_LABELS;
+
+type Signature = [u64; SIG_WORDS];
 
 pub(super) struct Cached {
+    sig: Signature,
+    /// Some string is over 8 bytes: its fingerprint is a hash, so a match
+    /// is confirmed byte for byte.
+    verify: bool,
     family: Arc<Family>,
     series: Arc<Series>,
     /// For the caller's label order: the index of each pair in `series.labels`.
     order: Box<[u16]>,
-    /// Fingerprints (length, word) of the name and of each key and value,
-    /// in the caller's order, flattened.
-    sig: Box<[u64]>,
-    /// Some string is over 8 bytes: its fingerprint is a hash, so a match
-    /// is confirmed byte for byte.
-    verify: bool,
 }
 
 impl Cached {
-    #[inline]
-    fn matches(&self, name: &str, kind: MetricType, labels: &[(&str, &str)], sig: &[u64]) -> bool {
-        self.family.kind == kind
-            && *self.sig == *sig
-            && (!self.verify || self.same_bytes(name, labels))
+    #[inline(always)]
+    fn matches(&self, name: &str, labels: &[(&str, &str)], sig: &Signature) -> bool {
+        let diff = self.sig.iter().zip(sig).fold(0, |d, (a, b)| d | (a ^ b));
+        diff == 0 && (!self.verify || self.same_bytes(name, labels))
     }
 
     #[cold]
@@ -52,95 +59,112 @@ impl Cached {
     }
 }
 
-/// Most labels a dynamic update can have and still use the thread cache
-/// (more go to the family's table every time).
-const CACHED_LABELS: usize = 4;
-
-/// The fingerprints of `name` and `labels` into `sig`, how many words they
-/// take, their hash and whether a string is over 8 bytes; `None` with more
-/// than [`CACHED_LABELS`] labels.
+/// The signature of a call and its hash; `None` with more than
+/// [`CACHED_LABELS`] labels.
 #[inline(always)]
 fn signature(
+    registry: u64,
     name: &str,
+    kind: MetricType,
     labels: &[(&str, &str)],
-    sig: &mut [u64; 2 + 4 * CACHED_LABELS],
-) -> Option<(usize, u64, bool)> {
+) -> Option<(Signature, u64)> {
     if labels.len() > CACHED_LABELS {
         return None;
     }
-    #[inline(always)]
-    fn put(sig: &mut [u64], h: &mut u64, long: &mut bool, i: usize, s: &str) {
-        let (len, word) = fingerprint(s);
-        sig[2 * i] = len;
-        sig[2 * i + 1] = word;
-        *long |= len > 8;
-        *h = (h.rotate_left(5) ^ word ^ (len << 56)).wrapping_mul(K);
-    }
-    let (mut h, mut long) = (0u64, false);
-    put(sig, &mut h, &mut long, 0, name);
+    let mut sig = [0u64; SIG_WORDS];
+    sig[0] = registry << 8 | (kind as u64) << 4 | labels.len() as u64;
+    sig[1] = fingerprint(name);
     for (i, (k, v)) in labels.iter().enumerate() {
-        put(sig, &mut h, &mut long, 1 + 2 * i, k);
-        put(sig, &mut h, &mut long, 2 + 2 * i, v);
+        sig[2 + 2 * i] = fingerprint(k);
+        sig[3 + 2 * i] = fingerprint(v);
     }
-    let n = 2 + 4 * labels.len();
-    Some((n, h, long))
+    // Rotations are independent of one another (no chain through the
+    // words); one multiply mixes them into the top bits, which pick the slot.
+    let h = sig
+        .iter()
+        .enumerate()
+        .fold(0u64, |h, (i, w)| h ^ w.rotate_left(7 * i as u32))
+        .wrapping_mul(K);
+    Some((sig, h))
+}
+
+/// Whether a string of the call is over 8 bytes (its fingerprint a hash).
+/// Only needed when filling a slot: fingerprints of short and long strings
+/// never match, so a hit on a slot without long strings has none either.
+fn has_long_string(name: &str, labels: &[(&str, &str)]) -> bool {
+    name.len() > 8 || labels.iter().any(|(k, v)| k.len() > 8 || v.len() > 8)
 }
 
 /// Slots of each thread's cache (direct-mapped: a colliding pair replaces
 /// the one in its slot).
 const THREAD_CACHE_SLOTS: usize = 1024;
 
-type Slot = Option<(u64, u64, Cached)>;
-
 thread_local! {
-    /// Per thread: (registry, hash of name and labels) to the series, so a
-    /// repeated dynamic update takes no lock, no reference count and no
-    /// table probe: one slot, picked by the hash.
-    static CACHE: std::cell::RefCell<Vec<Slot>> = const { std::cell::RefCell::new(Vec::new()) };
+    /// Per thread: signature hash to the series, so a repeated dynamic
+    /// update takes no lock, no reference count and no table probe: one
+    /// slot, picked by the hash.
+    static CACHE: std::cell::RefCell<Vec<Option<Box<Cached>>>> =
+        const { std::cell::RefCell::new(Vec::new()) };
 }
 
-#[inline]
-fn slot_of(registry: u64, hash: u64) -> usize {
-    ((hash ^ registry.wrapping_mul(K)) >> 7) as usize % THREAD_CACHE_SLOTS
+#[inline(always)]
+fn slot_of(hash: u64) -> usize {
+    (hash >> 54) as usize % THREAD_CACHE_SLOTS
 }
 
 impl Registry {
-    /// Runs `f` on the series of `name` and `labels`, made if new: through
+    /// Runs `op` on the series of `name` and `labels`, made if new: through
     /// this thread's cache when it has seen them before.
-    #[inline]
-    pub(crate) fn with_series<R>(
+    #[inline(always)]
+    pub(crate) fn with_series<O: SeriesOp>(
         &self,
         name: &str,
         kind: MetricType,
         labels: &[(&str, &str)],
-        f: impl FnOnce(&Family, &Arc<Series>) -> R,
-    ) -> Result<R, MetricError> {
-        let mut sig = [0u64; 2 + 4 * CACHED_LABELS];
-        let Some((n, hash, verify)) = signature(name, labels, &mut sig) else {
+        op: O,
+    ) -> Result<O::Out, MetricError> {
+        let Some((sig, hash)) = signature(self.id, name, kind, labels) else {
             let family = self.family(name, kind)?;
             let series = family.series(labels);
-            return Ok(f(&family, &series));
+            return Ok(op.run(&family, &series));
         };
-        let sig = &sig[..n];
-        let slot = slot_of(self.id, hash);
-        let mut f = Some(f);
-        let hit = CACHE.try_with(|c| {
+        let slot = slot_of(hash);
+        let slot_entry = CACHE.try_with(|c| {
             let c = c.try_borrow().ok()?;
-            let (reg, h, e) = c.get(slot)?.as_ref()?;
-            // The borrow is held while `f` runs: no reference counting.
-            if *reg == self.id && *h == hash && e.matches(name, kind, labels, sig) {
-                f.take().map(|f| f(&e.family, &e.series))
-            } else {
-                None
-            }
+            c.get(slot)?.as_deref().map(|e| e as *const Cached)
         });
-        if let Ok(Some(out)) = hit {
-            return Ok(out);
+        if let Ok(Some(e)) = slot_entry {
+            // SAFETY: `e` points to this thread's cache slot, a `Box` that
+            // only `fill` replaces (or the thread's exit drops), on this
+            // thread. Neither the comparison nor `op.run` reaches `fill`:
+            // the `SeriesOp`s are this crate's (`Update`, `Fetch`), which
+            // only update the series' atomics and exemplar and read the span
+            // stack. So the box outlives this use. Reading it outside the
+            // `try_with` keeps the hit path one small inlined function with
+            // no reference count.
+            let e = unsafe { &*e };
+            if e.matches(name, labels, &sig) {
+                return Ok(op.run(&e.family, &e.series));
+            }
         }
+        self.fill(name, kind, labels, sig, slot, op)
+    }
+
+    /// A cache miss: finds or makes the series in the family's table, runs
+    /// `op` on it and keeps it in this thread's `slot`.
+    #[inline(never)]
+    fn fill<O: SeriesOp>(
+        &self,
+        name: &str,
+        kind: MetricType,
+        labels: &[(&str, &str)],
+        sig: Signature,
+        slot: usize,
+        op: O,
+    ) -> Result<O::Out, MetricError> {
         let family = self.family(name, kind)?;
         let series = family.series(labels);
-        // `f` is still here: it is only taken on a hit, which returned.
-        let out = f.take().map(|f| f(&family, &series));
+        let out = op.run(&family, &series);
         let order: Option<Box<[u16]>> = labels
             .iter()
             .map(|(k, _)| {
@@ -161,23 +185,17 @@ impl Registry {
                     if c.is_empty() {
                         c.resize_with(THREAD_CACHE_SLOTS, || None);
                     }
-                    c[slot] = Some((
-                        self.id,
-                        hash,
-                        Cached {
-                            family,
-                            series,
-                            order,
-                            sig: sig.into(),
-                            verify,
-                        },
-                    ));
+                    c[slot] = Some(Box::new(Cached {
+                        sig,
+                        verify: has_long_string(name, labels),
+                        family,
+                        series,
+                        order,
+                    }));
                 }
             });
         }
-        out.ok_or_else(|| MetricError::InvalidName {
-            name: name.to_owned(),
-        })
+        Ok(out)
     }
 }
 
@@ -234,5 +252,39 @@ mod tests {
         m.increment("c", &[("k", "x1"), ("k", "x1")]).unwrap();
         m.increment("c", &[("k", "x1"), ("k", "x1")]).unwrap();
         assert_eq!(value(&m, &[("k", "x1")]), 3.0);
+        // A label whose fingerprints are all-zero words is not "no label".
+        let zeros = "\0".repeat(8);
+        m.increment("c", &[]).unwrap();
+        m.increment("c", &[(&zeros, &zeros)]).unwrap();
+        m.increment("c", &[]).unwrap();
+        assert_eq!(value(&m, &[]), 2.0);
+        assert_eq!(value(&m, &[(&zeros, &zeros)]), 1.0);
+        // 7 and 8 bytes, and a value that only differs in its last byte.
+        for v in ["abcdefg", "abcdefgh", "abcdefg", "abcdefgi"] {
+            m.increment("c", &[("len", v)]).unwrap();
+        }
+        assert_eq!(value(&m, &[("len", "abcdefg")]), 2.0);
+        assert_eq!(value(&m, &[("len", "abcdefgh")]), 1.0);
+    }
+
+    #[test]
+    fn a_cached_name_still_refuses_another_type() {
+        let m = FccMetrics::builder().points_capacity(0).build();
+        m.increment("c", &[("k", "v")]).unwrap();
+        m.increment("c", &[("k", "v")]).unwrap();
+        assert!(m.record("c", 1.0, &[("k", "v")]).is_err());
+        assert!(m.observe("c", 1.0, &[("k", "v")]).is_err());
+        assert_eq!(value(&m, &[("k", "v")]), 2.0);
+    }
+
+    #[test]
+    fn two_registries_never_share_a_cached_series() {
+        let (a, b) = (FccMetrics::new(), FccMetrics::new());
+        for _ in 0..3 {
+            a.increment("c", &[("k", "v")]).unwrap();
+        }
+        b.increment("c", &[("k", "v")]).unwrap();
+        assert_eq!(value(&a, &[("k", "v")]), 3.0);
+        assert_eq!(value(&b, &[("k", "v")]), 1.0);
     }
 }

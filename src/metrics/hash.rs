@@ -42,36 +42,54 @@ impl Hasher for FxHasher {
 
 pub(crate) type FxBuild = BuildHasherDefault<FxHasher>;
 
-/// Up to 8 bytes as a word, exactly (given the length): overlapping loads,
-/// no copy into a buffer.
+/// Up to 8 bytes as a word, exactly (given the length), each byte at its
+/// own position: overlapping loads, no copy into a buffer.
 #[inline(always)]
 fn short_word(rest: &[u8]) -> u64 {
     let n = rest.len();
-    if n >= 4 {
+    if n.wrapping_sub(4) <= 4 {
+        // 4 to 8 bytes: the first 4 and the last 4, the last shifted to
+        // their own place (where they overlap, the bytes are the same).
         let lo = u32::from_le_bytes([rest[0], rest[1], rest[2], rest[3]]) as u64;
         let hi = u32::from_le_bytes([rest[n - 4], rest[n - 3], rest[n - 2], rest[n - 1]]) as u64;
-        lo | (hi << 32)
-    } else if n > 0 {
+        lo | hi << ((n - 4) * 8)
+    } else if n > 0 && n < 4 {
         rest[0] as u64 | (rest[n / 2] as u64) << 8 | (rest[n - 1] as u64) << 16
     } else {
         0
     }
 }
 
-/// A string's fingerprint for the per-thread series cache: its length and,
-/// up to 8 bytes, the bytes themselves (exact); beyond 8, a hash (a match
-/// is then confirmed byte for byte).
+/// The top byte of a fingerprint of a string over 8 bytes (a hash). `0xF5`
+/// to `0xFF` never occur in UTF-8, so the three kinds of fingerprint below
+/// never equal one another.
+const LONG: u64 = 0xF5 << 56;
+
+/// A string's fingerprint for the per-thread series cache, one word:
+/// - up to 7 bytes: the bytes, with `0xF8 | length` as the top byte (exact);
+/// - 8 bytes: the bytes (exact; the last byte of UTF-8 is below `0xF5`);
+/// - longer: a hash, top byte `0xF5` (a match is confirmed byte for byte).
 #[inline(always)]
-pub(crate) fn fingerprint(s: &str) -> (u64, u64) {
+pub(crate) fn fingerprint(s: &str) -> u64 {
     let b = s.as_bytes();
-    let word = if b.len() <= 8 {
-        short_word(b)
+    let n = b.len();
+    /// By length: `0xF8 | length` in the top byte below 8 bytes, nothing at 8.
+    const TAG: [u64; 9] = {
+        let mut t = [0u64; 9];
+        let mut n = 0;
+        while n < 8 {
+            t[n] = (0xF8 | n as u64) << 56;
+            n += 1;
+        }
+        t
+    };
+    if n <= 8 {
+        short_word(b) | TAG[n]
     } else {
         let mut h = FxHasher::default();
         h.write(b);
-        h.finish()
-    };
-    (b.len() as u64, word)
+        h.finish() >> 8 | LONG
+    }
 }
 
 /// Byte equality without a `memcmp` call (label keys and values are short).
@@ -100,4 +118,47 @@ pub(crate) fn label_hash(labels: &[(&str, &str)]) -> u64 {
         sum = sum.wrapping_add(h.finish());
     }
     sum
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{fast_eq, fingerprint};
+    use std::collections::HashMap;
+
+    /// Every string of up to 8 bytes over a small alphabet (with NUL and a
+    /// multi-byte character), and some long ones: two different strings of
+    /// up to 8 bytes never share a fingerprint, and a long string's never
+    /// equals a short one's.
+    #[test]
+    fn fingerprints_of_short_strings_are_exact_and_long_ones_apart() {
+        let alphabet = ["", "\0", "a", "b", "é"];
+        let mut strings: Vec<String> = vec![String::new()];
+        for _ in 0..8 {
+            let next: Vec<String> = strings
+                .iter()
+                .flat_map(|s| alphabet.iter().map(move |c| format!("{s}{c}")))
+                .filter(|s| s.len() <= 8)
+                .collect();
+            strings.extend(next);
+            strings.sort();
+            strings.dedup();
+        }
+        assert!(strings.len() > 1000);
+        let mut seen: HashMap<u64, &str> = HashMap::new();
+        for s in &strings {
+            if let Some(other) = seen.insert(fingerprint(s), s) {
+                assert_eq!(other, s, "{other:?} and {s:?} share a fingerprint");
+            }
+        }
+        for long in ["abcdefghi", "\0\0\0\0\0\0\0\0\0", "ééééé", &"x".repeat(100)] {
+            let fp = fingerprint(long);
+            assert!(!seen.contains_key(&fp), "{long:?} looks short");
+            assert_eq!(fp >> 56, 0xF5);
+        }
+        for a in strings.iter().step_by(7) {
+            for b in strings.iter().step_by(11) {
+                assert_eq!(fast_eq(a, b), a == b, "{a:?} {b:?}");
+            }
+        }
+    }
 }

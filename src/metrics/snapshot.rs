@@ -57,6 +57,7 @@ pub enum SeriesValue {
 }
 
 pub(super) fn take(registry: &Registry) -> Vec<MetricSnapshot> {
+    registry.exemplar_epoch.fetch_add(1, Ordering::Relaxed);
     registry
         .all()
         .into_iter()
@@ -82,19 +83,22 @@ pub(super) fn take(registry: &Registry) -> Vec<MetricSnapshot> {
                         ),
                         Cell::Histogram {
                             buckets,
-                            count,
                             sum,
                             min,
                             max,
                         } => {
-                            let count = count.load(Ordering::Relaxed);
+                            let counts: Vec<u64> =
+                                buckets.iter().map(|b| b.load(Ordering::Relaxed)).collect();
+                            // min and max are set just after the bucket: a
+                            // racing update may not show them yet.
+                            let seen = |v: f64| (v.is_finite()).then_some(v);
                             SeriesValue::Histogram {
                                 bounds: f.bounds.to_vec(),
-                                counts: buckets.iter().map(|b| b.load(Ordering::Relaxed)).collect(),
-                                count,
+                                count: counts.iter().sum(),
+                                counts,
                                 sum: sum.load(),
-                                min: (count > 0).then(|| min.load()),
-                                max: (count > 0).then(|| max.load()),
+                                min: seen(min.load()),
+                                max: seen(max.load()),
                             }
                         }
                     },
