@@ -1,11 +1,14 @@
 //! Recording a metric on the calling thread: fcc's bound handle, fcc with
 //! dynamic labels (3 labels, points log off) and histogram records, against
 //! the OTel SDK's `Counter::add`/`Histogram::record` with the same 3 labels
-//! (a MeterProvider with a reader) and a bare `AtomicU64::fetch_add` (the
-//! floor).
+//! and a bare `AtomicU64::fetch_add` (the floor). Export runs on both sides
+//! meanwhile, every 500 ms: fcc's over OTLP/gRPC to a real receiver on
+//! loopback, the SDK's through its `PeriodicReader` to a discarding exporter.
 //!
 //! Run: `cargo bench --bench metrics`.
 
+#[path = "../tests/support/otlp_receiver.rs"]
+mod otlp_receiver;
 mod support;
 
 use std::hint::black_box;
@@ -14,6 +17,7 @@ use std::time::Duration;
 
 use criterion::Criterion;
 use fcc::metrics::FccMetrics;
+use fcc::otlp::{OtlpConfig, OtlpMetricsExporter, OtlpProtocol};
 use opentelemetry::metrics::MeterProvider as _;
 use opentelemetry::KeyValue;
 use opentelemetry_sdk::error::OTelSdkResult;
@@ -39,11 +43,17 @@ impl PushMetricExporter for Discard {
     }
 }
 
+/// Both sides export this often while the benches run.
+const EXPORT_EVERY: Duration = Duration::from_millis(500);
+
 const LABELS: [(&str, &str); 3] = [("service", "api"), ("route", "/orders"), ("status", "200")];
 
 fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("metric_record");
     let m = FccMetrics::builder().points_capacity(0).build();
+    let receiver = otlp_receiver::OtlpReceiver::grpc("127.0.0.1:0");
+    let config = OtlpConfig::new(&receiver.endpoint(), OtlpProtocol::Grpc).unwrap();
+    let export = OtlpMetricsExporter::start(m.clone(), &config, "bench", EXPORT_EVERY).unwrap();
     let handle = m.counter("requests", &LABELS).unwrap();
     let hist = m.histogram("latency", &LABELS).unwrap();
     let floor = AtomicU64::new(0);
@@ -68,6 +78,19 @@ fn bench(c: &mut Criterion) {
         })
     });
     let mut v = 0.0f64;
+    // Inside a sampled span every update may become an exemplar: one per
+    // series per collection is taken, the rest cost a check.
+    let tracer = fcc::FccTracer::new("bench");
+    {
+        let _span = tracer.span("in_span");
+        group.bench_function("fcc_counter_dynamic_3_labels_in_span", |b| {
+            b.iter_custom(|iters| {
+                support::timed("fcc_dynamic_in_span", iters, || {
+                    let _ = m.increment(black_box("requests"), black_box(&LABELS));
+                })
+            })
+        });
+    }
     group.bench_function("fcc_histogram_handle", |b| {
         b.iter_custom(|iters| {
             support::timed("fcc_hist", iters, || {
@@ -86,7 +109,11 @@ fn bench(c: &mut Criterion) {
     });
 
     let provider = SdkMeterProvider::builder()
-        .with_reader(PeriodicReader::builder(Discard).build())
+        .with_reader(
+            PeriodicReader::builder(Discard)
+                .with_interval(EXPORT_EVERY)
+                .build(),
+        )
         .build();
     let meter = provider.meter("bench");
     let counter = meter.u64_counter("requests").build();
@@ -146,6 +173,11 @@ fn bench(c: &mut Criterion) {
                 "sdk_counter",
             ),
             (
+                "fcc dynamic counter, in a span vs outside",
+                "fcc_dynamic_in_span",
+                "fcc_dynamic",
+            ),
+            (
                 "fcc bound histogram vs OTel SDK Histogram::record",
                 "fcc_hist",
                 "sdk_hist",
@@ -158,6 +190,11 @@ fn bench(c: &mut Criterion) {
         ],
     );
     println!("  fcc total requests: {}", m.total("requests"));
+    export.shutdown(Duration::from_secs(5)).unwrap();
+    println!(
+        "  fcc metric exports during the run: {}, SDK: running",
+        export.stats().exports
+    );
 }
 
 fn main() {
