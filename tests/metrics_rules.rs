@@ -214,5 +214,29 @@ fn a_series_takes_one_exemplar_per_collection() {
         (e.value, e.trace_id, e.span_id),
         (3.0, b.trace_id, b.span_id)
     );
-    assert_eq!(exemplar(&m), Some(e), "kept while nothing replaces it");
+    assert_eq!(
+        exemplar(&m),
+        Some(e.clone()),
+        "kept while nothing replaces it"
+    );
+
+    // Inside an unsampled context (nested in a sampled span) nothing is
+    // taken; back in the sampled span, the next value is.
+    let c = {
+        let span = tracer.span("c");
+        {
+            let mut unsampled = span.context().unwrap();
+            unsampled.sampled = false;
+            unsampled.span_id = fcc::SpanId::from_bytes([7; 8]).unwrap();
+            let _guard = fcc::trace::attach(unsampled);
+            m.record("latency", 5.0, &labels).unwrap();
+        }
+        m.record("latency", 6.0, &labels).unwrap();
+        span.context().unwrap()
+    };
+    let e = exemplar(&m).expect("an exemplar");
+    assert_eq!(
+        (e.value, e.trace_id, e.span_id),
+        (6.0, c.trace_id, c.span_id)
+    );
 }

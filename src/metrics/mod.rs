@@ -245,6 +245,7 @@ impl FccMetrics {
     }
 
     /// Adds `value` (not negative, finite) to a counter.
+    #[inline]
     pub fn add(&self, name: &str, value: f64, labels: &[(&str, &str)]) -> Result<(), MetricError> {
         finite(name, value)?;
         if value < 0.0 {
@@ -262,6 +263,7 @@ impl FccMetrics {
     }
 
     /// Sets a gauge (the seed's `observe`).
+    #[inline]
     pub fn observe(
         &self,
         name: &str,
@@ -273,6 +275,7 @@ impl FccMetrics {
     }
 
     /// Records one observation in a histogram.
+    #[inline]
     pub fn record(
         &self,
         name: &str,

@@ -9,7 +9,6 @@ use std::sync::{Arc, OnceLock, RwLock};
 
 use super::hash::{label_hash, FxBuild};
 use super::point::{valid_name, MetricError, MetricType};
-use crate::{SpanId, TraceId};
 
 /// The OTel SDK's default histogram boundaries (they suit milliseconds).
 pub const DEFAULT_BUCKETS: &[f64] = &[
@@ -143,16 +142,19 @@ impl Series {
     /// update.
     #[inline(always)]
     pub(crate) fn maybe_exemplar(&self, epoch: &AtomicU64, value: f64) {
-        if let Some((trace_id, span_id, true)) = crate::trace::current_ids() {
+        if crate::trace::in_sampled_span() {
             let epoch = epoch.load(Ordering::Relaxed);
             if self.exemplar_epoch.load(Ordering::Relaxed) != epoch {
-                self.take_exemplar(epoch, value, trace_id, span_id);
+                self.take_exemplar(epoch, value);
             }
         }
     }
 
     #[cold]
-    fn take_exemplar(&self, epoch: u64, value: f64, trace_id: TraceId, span_id: SpanId) {
+    fn take_exemplar(&self, epoch: u64, value: f64) {
+        let Some((trace_id, span_id, true)) = crate::trace::current_ids() else {
+            return;
+        };
         // Another thread may be here too; the last one's value stays.
         if let Ok(mut e) = self.exemplar.try_lock() {
             *e = Some(Exemplar {

@@ -6,7 +6,7 @@
 //! [`SpanLayer`](super::SpanLayer). That is what makes one trace tree out of all
 //! three, and what events read when they capture `trace_id`/`span_id`.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::marker::PhantomData;
 use std::sync::Arc;
 
@@ -83,10 +83,27 @@ pub(crate) fn current_ids() -> Option<(TraceId, SpanId, bool)> {
         .flatten()
 }
 
+thread_local! {
+    /// Whether the top of [`STACK`] is sampled: one plain load for the
+    /// metrics' exemplar check on every update.
+    static TOP_SAMPLED: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Whether the innermost active span on this thread is sampled.
+#[inline(always)]
+pub(crate) fn in_sampled_span() -> bool {
+    TOP_SAMPLED.try_with(Cell::get).unwrap_or(false)
+}
+
+fn set_top_sampled(stack: &[SpanContext]) {
+    let _ = TOP_SAMPLED.try_with(|t| t.set(stack.last().is_some_and(|c| c.sampled)));
+}
+
 pub(crate) fn push(ctx: SpanContext) {
     let _ = STACK.try_with(|s| {
         if let Ok(mut s) = s.try_borrow_mut() {
             s.push(ctx);
+            set_top_sampled(&s);
         }
     });
 }
@@ -101,6 +118,7 @@ pub(crate) fn pop(span_id: SpanId) {
             } else if let Some(i) = s.iter().rposition(|c| c.span_id == span_id) {
                 s.remove(i);
             }
+            set_top_sampled(&s);
         }
     });
 }

@@ -43,8 +43,8 @@ mod sampler;
 mod span;
 pub(crate) mod tracer;
 
-pub(crate) use context::current_ids;
 pub use context::{attach, current, ContextGuard, SpanContext};
+pub(crate) use context::{current_ids, in_sampled_span};
 pub use data::{
     Key, KeyValue, SpanData, SpanEvent, SpanKind, SpanStatus, Value, MAX_EVENTS_PER_SPAN,
 };
