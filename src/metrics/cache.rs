@@ -15,7 +15,7 @@
 
 use std::sync::Arc;
 
-use super::hash::{fast_eq, fingerprint, K};
+use super::hash::{fast_eq, fingerprint, is_hash, K};
 use super::point::{MetricError, MetricType};
 use super::registry::{Family, Registry, Series, SeriesOp};
 
@@ -86,13 +86,6 @@ fn signature(
         .fold(0u64, |h, (i, w)| h ^ w.rotate_left(7 * i as u32))
         .wrapping_mul(K);
     Some((sig, h))
-}
-
-/// Whether a string of the call is over 8 bytes (its fingerprint a hash).
-/// Only needed when filling a slot: fingerprints of short and long strings
-/// never match, so a hit on a slot without long strings has none either.
-fn has_long_string(name: &str, labels: &[(&str, &str)]) -> bool {
-    name.len() > 8 || labels.iter().any(|(k, v)| k.len() > 8 || v.len() > 8)
 }
 
 /// Slots of each thread's cache (direct-mapped: a colliding pair replaces
@@ -185,9 +178,13 @@ impl Registry {
                     if c.is_empty() {
                         c.resize_with(THREAD_CACHE_SLOTS, || None);
                     }
+                    // Only the slot needs to know: hashed and exact
+                    // fingerprints never match, so a hit on a slot with no
+                    // hash has none in the call either.
+                    let verify = sig[1..].iter().any(|w| is_hash(*w));
                     c[slot] = Some(Box::new(Cached {
                         sig,
-                        verify: has_long_string(name, labels),
+                        verify,
                         family,
                         series,
                         order,

@@ -91,7 +91,7 @@ pub(super) fn take(registry: &Registry) -> Vec<MetricSnapshot> {
                                 buckets.iter().map(|b| b.load(Ordering::Relaxed)).collect();
                             // min and max are set just after the bucket: a
                             // racing update may not show them yet.
-                            let seen = |v: f64| (v.is_finite()).then_some(v);
+                            let seen = |v: f64| v.is_finite().then_some(v);
                             SeriesValue::Histogram {
                                 bounds: f.bounds.to_vec(),
                                 count: counts.iter().sum(),
