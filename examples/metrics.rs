@@ -9,7 +9,7 @@
 //! ```
 
 use fcc::export::{ConsoleMetricExporter, MetricExporter};
-use fcc::metrics::{FccMetrics, FccRecorder, SeriesValue};
+use fcc::metrics::{FccMetrics, SeriesValue};
 use fcc::{LogTarget, TelemetryBuilder};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -46,8 +46,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         latency.record(f64::from(i % 250));
     }
 
-    // 3. The `metrics` facade, as any library would use it.
-    FccRecorder::install(metrics.clone())?;
+    // 3. The `metrics` facade, as any library would use it: `install()`
+    //    set fcc's recorder (`FccRecorder`) for it.
     metrics::counter!("cache.hits", "cache" => "sessions").increment(7);
     metrics::gauge!("cache.entries", "cache" => "sessions").set(120.0);
 

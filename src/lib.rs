@@ -63,7 +63,12 @@ pub mod sinks;
 pub use layer::{emit, FanoutLayer};
 pub mod export;
 pub mod metrics;
+pub mod otel;
 pub mod otlp;
+
+/// The OpenTelemetry API fcc implements (0.33): write libraries against this
+/// re-export and they are bridged to fcc, whatever else is in the build.
+pub use opentelemetry;
 pub mod telemetry;
 pub mod trace;
 

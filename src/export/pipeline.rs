@@ -18,13 +18,21 @@ use crossbeam_channel::{bounded, Receiver, RecvTimeoutError, Sender, TryRecvErro
 
 use super::event_attributes::span_event;
 use super::{ExportError, SpanExporter, TraceStats};
+use crate::layer::logs::LogRecord;
 use crate::sinks::runtime::mark_internal_thread;
 use crate::trace::{SpanData, SpanEvent};
 use crate::{Event, SpanId};
 
+/// What becomes an OTel log record: a bus event, or a plain `tracing` event.
+#[cfg_attr(not(feature = "otlp"), allow(dead_code))]
+pub(crate) enum LogItem {
+    Event(Event),
+    Record(LogRecord),
+}
+
 /// Receives events bound for OTel logs (OTLP), on the export thread.
 pub(crate) trait LogExport: Send {
-    fn export(&mut self, events: &[Event]) -> Result<(), ExportError>;
+    fn export(&mut self, logs: &[LogItem]) -> Result<(), ExportError>;
     fn shutdown(&mut self) -> Result<(), ExportError> {
         Ok(())
     }
@@ -64,6 +72,7 @@ enum Item {
     // (a cheap thread-cache free), not on the export thread.
     Span(SpanData),
     Event { event: Event, join: bool },
+    Log { record: LogRecord, join: bool },
     Flush(Sender<()>),
     Shutdown(Sender<()>),
 }
@@ -89,6 +98,7 @@ pub(crate) struct Pipeline {
     thread: std::thread::Thread,
     wake_at: usize,
     otlp: bool,
+    exports_logs: bool,
 }
 
 /// How often the export thread looks at its queue when nobody wakes it.
@@ -110,7 +120,7 @@ impl Pipeline {
         let config_max_queue = config.max_queue;
         let counters = Arc::new(Counters::default());
         let factory = config.factory.take();
-        let (ready_tx, ready_rx) = bounded::<Result<(), ExportError>>(1);
+        let (ready_tx, ready_rx) = bounded::<Result<bool, ExportError>>(1);
         let worker_counters = Arc::clone(&counters);
         let otlp = config.otlp;
         let handle = std::thread::Builder::new()
@@ -131,7 +141,7 @@ impl Pipeline {
                         }
                     }
                 }
-                let _ = ready_tx.send(Ok(()));
+                let _ = ready_tx.send(Ok(logs.is_some()));
                 Worker {
                     rx,
                     config,
@@ -148,8 +158,8 @@ impl Pipeline {
             .map_err(|e| {
                 ExportError::new("pipeline", format!("cannot start the export thread: {e}"))
             })?;
-        match ready_rx.recv() {
-            Ok(Ok(())) => {}
+        let exports_logs = match ready_rx.recv() {
+            Ok(Ok(logs)) => logs,
             Ok(Err(e)) => {
                 let _ = handle.join();
                 return Err(e);
@@ -161,8 +171,9 @@ impl Pipeline {
                     "the export thread stopped while starting",
                 ));
             }
-        }
+        };
         Ok(Pipeline {
+            exports_logs,
             wake_at: (config_max_queue / 2).max(1),
             tx,
             counters,
@@ -209,6 +220,26 @@ impl Pipeline {
                 self.thread.unpark();
             }
         }
+    }
+
+    /// Hands a plain `tracing` event's record to the thread (see [`send_event`](Self::send_event)).
+    pub(crate) fn send_log(&self, record: LogRecord, join: bool) {
+        match self.tx.try_send(Item::Log { record, join }) {
+            Ok(()) => {
+                if self.tx.len() >= self.wake_at {
+                    self.thread.unpark();
+                }
+            }
+            Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => {
+                self.counters.logs_dropped.fetch_add(1, Ordering::Relaxed);
+                self.thread.unpark();
+            }
+        }
+    }
+
+    /// Whether OTel log records are exported (OTLP logs on).
+    pub(crate) fn exports_logs(&self) -> bool {
+        self.exports_logs
     }
 
     pub(crate) fn stats(&self) -> TraceStats {
@@ -286,8 +317,25 @@ struct Worker {
     completed: Option<Arc<Mutex<crate::trace::tracer::Completed>>>,
     counters: Arc<Counters>,
     spans: Vec<SpanData>,
-    events: Vec<Event>,
+    events: Vec<LogItem>,
     open: HashMap<SpanId, Vec<SpanEvent>>,
+}
+
+/// A plain `tracing` event as a span event: its message as the name
+/// (tracing-opentelemetry's convention), level and target as attributes.
+fn log_span_event(r: &LogRecord) -> SpanEvent {
+    let mut attributes = Vec::with_capacity(r.attributes.len() + 2);
+    attributes.push(crate::trace::KeyValue::new("level", r.level.as_str()));
+    attributes.push(crate::trace::KeyValue::new("target", r.target.clone()));
+    attributes.extend(r.attributes.iter().cloned());
+    SpanEvent {
+        name: r
+            .body
+            .clone()
+            .map_or(std::borrow::Cow::Borrowed("log"), Into::into),
+        timestamp: r.timestamp,
+        attributes,
+    }
 }
 
 impl Worker {
@@ -298,6 +346,7 @@ impl Worker {
                 match self.rx.try_recv() {
                     Ok(Item::Span(span)) => self.span(span),
                     Ok(Item::Event { event, join }) => self.event(event, join),
+                    Ok(Item::Log { record, join }) => self.log(record, join),
                     Ok(Item::Flush(ack)) => {
                         self.export_all();
                         for e in &mut self.exporters {
@@ -354,24 +403,38 @@ impl Worker {
     fn event(&mut self, event: Event, join: bool) {
         if join {
             if let Some(id) = event.span_id() {
-                if self.open.len() < MAX_OPEN_SPANS || self.open.contains_key(&id) {
-                    let list = self.open.entry(id).or_default();
-                    if list.len() < crate::trace::MAX_EVENTS_PER_SPAN {
-                        list.push(span_event(&event));
-                    } else {
-                        self.counters
-                            .span_events_dropped
-                            .fetch_add(1, Ordering::Relaxed);
-                    }
-                } else {
-                    self.counters
-                        .span_events_dropped
-                        .fetch_add(1, Ordering::Relaxed);
-                }
+                self.join(id, || span_event(&event));
             }
         }
+        self.push_log(LogItem::Event(event));
+    }
+
+    fn log(&mut self, record: LogRecord, join: bool) {
+        if join {
+            if let Some((_, id, _)) = record.span {
+                self.join(id, || log_span_event(&record));
+            }
+        }
+        self.push_log(LogItem::Record(record));
+    }
+
+    /// Keeps a span event until its span ends (bounded, drops counted).
+    fn join(&mut self, id: SpanId, make: impl FnOnce() -> SpanEvent) {
+        if self.open.len() < MAX_OPEN_SPANS || self.open.contains_key(&id) {
+            let list = self.open.entry(id).or_default();
+            if list.len() < crate::trace::MAX_EVENTS_PER_SPAN {
+                list.push(make());
+                return;
+            }
+        }
+        self.counters
+            .span_events_dropped
+            .fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn push_log(&mut self, item: LogItem) {
         if self.logs.is_some() {
-            self.events.push(event);
+            self.events.push(item);
             if self.events.len() >= self.config.max_batch {
                 self.export_logs();
             }

@@ -36,11 +36,13 @@
 //!
 //! # No feedback loops
 //!
-//! Events from fcc's own worker threads (see
-//! [`is_internal_thread`]) and from
-//! the exporter libraries listed in [`QUIET_TARGETS`] never reach the bus.
+//! Events from fcc's own worker threads and runtimes (see
+//! [`is_internal_thread`]), and fcc's own diagnostics ([`QUIET_TARGETS`]),
+//! never reach the bus. Libraries are not filtered by name: an
+//! application's `hyper` or `sqlx` events are its own.
 
 mod fields;
+pub mod logs;
 
 use crate::bus::EventBus;
 use crate::event::{Event, Severity};
@@ -54,21 +56,16 @@ use tracing_subscriber::registry::LookupSpan;
 /// The `tracing` target of events made by [`emit`].
 pub const EVENT_TARGET: &str = "fcc::event";
 
-/// Target prefixes of libraries whose events never reach the bus or
-/// OpenTelemetry: fcc's exporters use them, and their logs about exporting must
-/// not be exported again.
-pub const QUIET_TARGETS: &[&str] = &[
-    "fcc::internal",
-    "opentelemetry",
-    "tonic",
-    "hyper",
-    "h2",
-    "tower",
-    "reqwest",
-    "sqlx",
-    "kube",
-    "rustls",
-];
+/// The target prefix of fcc's own diagnostics, which never reach the bus
+/// or OpenTelemetry.
+///
+/// Feedback is suppressed by context, not by library name: events and spans
+/// made on fcc's own threads (its sink workers, export threads and the
+/// runtimes they drive, see [`is_internal_thread`]) are dropped, whatever
+/// their target. The same libraries used by the application (`tower_http`,
+/// `hyper`, `reqwest`, `sqlx`, `tonic`, `h2`) are the application's data
+/// and are recorded.
+pub const QUIET_TARGETS: &[&str] = &["fcc::internal"];
 
 /// True when `target` belongs to a library in [`QUIET_TARGETS`].
 pub fn is_quiet_target(target: &str) -> bool {
@@ -215,6 +212,9 @@ where
 {
     fn on_event(&self, event: &tracing::Event<'_>, _ctx: Context<'_, S>) {
         let meta = event.metadata();
+        if crate::telemetry::shut_down_after_install() {
+            crate::telemetry::warn_after_shutdown();
+        }
         if meta.target() == EVENT_TARGET {
             if let Some(e) = PENDING.try_with(Cell::take).ok().flatten() {
                 if !is_internal_thread() {

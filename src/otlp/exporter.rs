@@ -20,8 +20,9 @@ use tokio::runtime::Runtime;
 
 use super::{OtlpConfig, OtlpProtocol};
 use crate::export::event_attributes::{event_attributes, static_event_name};
-use crate::export::pipeline::{ExporterFactory, LogExport};
+use crate::export::pipeline::{ExporterFactory, LogExport, LogItem};
 use crate::export::{ExportError, SpanExporter};
+use crate::layer::logs::LogRecord;
 use crate::trace::{SpanData, SpanStatus};
 use crate::{Event, Severity};
 
@@ -33,6 +34,7 @@ fn scope() -> InstrumentationScope {
 
 fn runtime() -> Result<Arc<Runtime>, ExportError> {
     tokio::runtime::Builder::new_current_thread()
+        .on_thread_start(crate::sinks::runtime::mark_internal_thread)
         .enable_all()
         .build()
         .map(Arc::new)
@@ -238,6 +240,45 @@ impl OtlpLogExporter {
     }
 }
 
+impl OtlpLogExporter {
+    /// A plain `tracing` event's record.
+    fn plain_record(&self, l: &LogRecord) -> SdkLogRecord {
+        let mut r = self.logger.create_log_record();
+        r.set_timestamp(l.timestamp);
+        r.set_observed_timestamp(std::time::SystemTime::now());
+        let number = match l.level {
+            tracing::Level::TRACE => OtelSeverity::Trace,
+            tracing::Level::DEBUG => OtelSeverity::Debug,
+            tracing::Level::INFO => OtelSeverity::Info,
+            tracing::Level::WARN => OtelSeverity::Warn,
+            tracing::Level::ERROR => OtelSeverity::Error,
+        };
+        r.set_severity_number(number);
+        r.set_severity_text(l.level.as_str());
+        r.set_target(l.target.clone());
+        if let Some(body) = &l.body {
+            r.set_body(AnyValue::from(body.clone()));
+        }
+        r.add_attributes(
+            l.attributes
+                .iter()
+                .map(|kv| (kv.key.clone(), value_to_any(kv.value.clone()))),
+        );
+        if let Some((t, s, sampled)) = l.span {
+            r.set_trace_context(
+                OtelTraceId::from_bytes(t.to_bytes()),
+                OtelSpanId::from_bytes(s.to_bytes()),
+                Some(if sampled {
+                    TraceFlags::SAMPLED
+                } else {
+                    TraceFlags::default()
+                }),
+            );
+        }
+        r
+    }
+}
+
 fn value_to_any(v: opentelemetry::Value) -> AnyValue {
     match v {
         opentelemetry::Value::Bool(b) => AnyValue::Boolean(b),
@@ -249,8 +290,14 @@ fn value_to_any(v: opentelemetry::Value) -> AnyValue {
 }
 
 impl LogExport for OtlpLogExporter {
-    fn export(&mut self, events: &[Event]) -> Result<(), ExportError> {
-        let records: Vec<SdkLogRecord> = events.iter().map(|e| self.record(e)).collect();
+    fn export(&mut self, logs: &[LogItem]) -> Result<(), ExportError> {
+        let records: Vec<SdkLogRecord> = logs
+            .iter()
+            .map(|item| match item {
+                LogItem::Event(e) => self.record(e),
+                LogItem::Record(r) => self.plain_record(r),
+            })
+            .collect();
         let pairs: Vec<(&SdkLogRecord, &InstrumentationScope)> =
             records.iter().map(|r| (r, &self.scope)).collect();
         self.rt

@@ -233,6 +233,7 @@ impl OtlpMetricsExporter {
             .spawn(move || {
                 mark_internal_thread();
                 let rt = match tokio::runtime::Builder::new_current_thread()
+                    .on_thread_start(crate::sinks::runtime::mark_internal_thread)
                     .enable_all()
                     .build()
                 {

@@ -111,8 +111,15 @@ pub fn is_internal_thread() -> bool {
 }
 
 /// Marks the current thread as one of fcc's own (see [`is_internal_thread`]).
+/// It also enters OpenTelemetry's suppressed context for the thread's life,
+/// so OTel-instrumented code that fcc's exporters run (an instrumented HTTP
+/// client, say) records nothing either.
 pub fn mark_internal_thread() {
-    let _ = INTERNAL.try_with(|c| c.set(true));
+    let first = INTERNAL.try_with(|c| !c.replace(true)).unwrap_or(false);
+    if first {
+        // Kept for the thread's life: the thread is fcc's from here on.
+        std::mem::forget(opentelemetry::Context::enter_telemetry_suppressed_scope());
+    }
 }
 
 /// A running sink: its queue, its worker and its counters. Cheap to share.

@@ -24,6 +24,8 @@ pub const VARIABLES: &[(&str, &str)] = &[
     ("OTEL_TRACES_SAMPLER, OTEL_TRACES_SAMPLER_ARG", "sampling: `parentbased_always_on` (default), `always_on`, `always_off`, `traceidratio`, `parentbased_traceidratio`, ..."),
     ("OTEL_BSP_SCHEDULE_DELAY, OTEL_BSP_MAX_QUEUE_SIZE, OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "export batching (defaults 5000 ms, 2048, 512)"),
     ("OTEL_METRIC_EXPORT_INTERVAL", "how often metrics are exported over OTLP, in ms (default 60000)"),
+    ("OTEL_PROPAGATORS", "global text-map propagators: `tracecontext`, `baggage`, `none`, comma-separated (default `tracecontext,baggage`); an unknown name is a warning listing the known ones"),
+    ("FCC_OTEL_LOGS", "which plain `tracing` events become OTel log records, `RUST_LOG` syntax (`info`, `warn,my_crate=debug`, `off`); default `RUST_LOG`, else `info`"),
     ("FCC_PROMETHEUS_ADDR", "serve the metrics for Prometheus at http://ADDR/metrics (e.g. 127.0.0.1:9464); unset: off"),
 ];
 
@@ -99,6 +101,29 @@ impl TelemetryBuilder {
                     ))
                 }
             };
+        }
+        if let Some(v) = lookup("OTEL_PROPAGATORS") {
+            let (propagator, unknown) = crate::otel::FccPropagator::from_names(&v);
+            for name in unknown {
+                b.warnings.push(format!(
+                    "OTEL_PROPAGATORS: unknown propagator {name:?} ignored (known: {})",
+                    crate::otel::KNOWN_PROPAGATORS.join(", ")
+                ));
+            }
+            b.propagator = propagator;
+        }
+        if let Some(v) = lookup("FCC_OTEL_LOGS").filter(|v| !v.trim().is_empty()) {
+            b.plain_logs = crate::layer::logs::parse_directives(&v)
+                .map_err(|reason| bad("FCC_OTEL_LOGS", &v, reason))?;
+        } else if let Some(v) = lookup("RUST_LOG").filter(|v| !v.trim().is_empty()) {
+            // RUST_LOG is shared with EnvFilter, whose span and field filters
+            // fcc does not read: a warning, not an error.
+            match crate::layer::logs::parse_directives(&v) {
+                Ok(t) => b.plain_logs = t,
+                Err(reason) => b.warnings.push(format!(
+                    "RUST_LOG={v:?} not used for OTel logs ({reason}); set FCC_OTEL_LOGS"
+                )),
+            }
         }
         if let Some(v) = lookup("FCC_SHUTDOWN_TIMEOUT_MS") {
             b.shutdown_timeout = Duration::from_millis(number("FCC_SHUTDOWN_TIMEOUT_MS", &v)?);

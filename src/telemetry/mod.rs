@@ -26,14 +26,18 @@
 //! Environment variables: see [`env::VARIABLES`] and [`TelemetryBuilder::from_env`].
 
 pub mod env;
+mod layers;
 mod metrics;
 mod traces;
+
+pub use layers::FccLayer;
 
 pub use metrics::HEALTH_METRICS;
 
 use crate::bus::{EventBus, EventFilter};
 use crate::export::ExportError;
 use crate::layer::{is_quiet_target, FanoutLayer, EVENT_TARGET};
+use crate::otel::FccPropagator;
 use crate::otlp::OtlpConfigError;
 use crate::sinks::runtime::is_internal_thread;
 use crate::sinks::{
@@ -84,7 +88,8 @@ pub enum InstallError {
     Otlp(OtlpConfigError),
     /// The span/log export pipeline could not start.
     Exporter(ExportError),
-    /// A process-wide `tracing` subscriber is already installed.
+    /// A process-wide `tracing` subscriber is already installed: add fcc to
+    /// it with [`TelemetryBuilder::layer`] instead.
     AlreadyInstalled,
 }
 
@@ -102,9 +107,11 @@ impl fmt::Display for InstallError {
             InstallError::Thread(e) => write!(f, "cannot start a sink worker thread: {e}"),
             InstallError::Otlp(e) => write!(f, "invalid OTLP configuration: {e}"),
             InstallError::Exporter(e) => write!(f, "cannot start span export: {e}"),
-            InstallError::AlreadyInstalled => {
-                f.write_str("a global tracing subscriber is already installed")
-            }
+            InstallError::AlreadyInstalled => f.write_str(
+                "a global tracing subscriber is already installed (by fcc or another library); \
+                 to add fcc to your own subscriber, use `Telemetry::builder().layer()` \
+                 and `.with(layer)` on your registry",
+            ),
         }
     }
 }
@@ -156,6 +163,12 @@ pub struct TelemetryBuilder {
     bus: Option<EventBus>,
     traces: traces::TraceSettings,
     metric_settings: metrics::MetricSettings,
+    propagator: FccPropagator,
+    otel_globals: bool,
+    metrics_recorder: bool,
+    plain_logs: tracing_subscriber::filter::Targets,
+    log_span_events: bool,
+    warnings: Vec<String>,
 }
 
 impl Default for TelemetryBuilder {
@@ -173,6 +186,15 @@ impl Default for TelemetryBuilder {
             bus: None,
             traces: traces::TraceSettings::default(),
             metric_settings: metrics::MetricSettings::default(),
+            propagator: FccPropagator::default(),
+            otel_globals: true,
+            metrics_recorder: true,
+            plain_logs: crate::layer::logs::parse_directives(
+                crate::layer::logs::DEFAULT_LOG_DIRECTIVE,
+            )
+            .unwrap_or_default(),
+            log_span_events: false,
+            warnings: Vec::new(),
         }
     }
 }
@@ -240,8 +262,78 @@ impl TelemetryBuilder {
         self
     }
 
+    /// The propagator the globals get (default from `OTEL_PROPAGATORS`:
+    /// `tracecontext,baggage`).
+    pub fn propagator(mut self, propagator: FccPropagator) -> Self {
+        self.propagator = propagator;
+        self
+    }
+    /// Whether [`install`](Self::install) and [`layer`](Self::layer) make
+    /// fcc the OpenTelemetry globals: tracer provider, meter provider and
+    /// propagator (default true).
+    pub fn otel_globals(mut self, on: bool) -> Self {
+        self.otel_globals = on;
+        self
+    }
+    /// Whether [`install`](Self::install) and [`layer`](Self::layer) install
+    /// fcc's recorder for the `metrics` crate's macros (default true; when
+    /// another recorder is already set, a warning, not an error).
+    pub fn metrics_recorder(mut self, on: bool) -> Self {
+        self.metrics_recorder = on;
+        self
+    }
+    /// Which plain `tracing` events become OTel log records, as a
+    /// `RUST_LOG`-style list (`FCC_OTEL_LOGS`, else `RUST_LOG`, default
+    /// `info`); `"off"` turns them off.
+    pub fn otel_log_filter(mut self, directives: &str) -> Result<Self, InstallError> {
+        self.plain_logs = crate::layer::logs::parse_directives(directives).map_err(|reason| {
+            InstallError::Config {
+                variable: "otel_log_filter",
+                value: directives.to_owned(),
+                reason,
+            }
+        })?;
+        Ok(self)
+    }
+    /// Also attach plain `tracing` events to their span as span events
+    /// (tracing-opentelemetry's behaviour; default off, so the volume is not
+    /// doubled). fcc's bus events are span events always.
+    pub fn log_span_events(mut self, on: bool) -> Self {
+        self.log_span_events = on;
+        self
+    }
+
     /// Starts the sinks and builds the pipeline without installing it globally.
     pub fn build(self) -> Result<Telemetry, InstallError> {
+        let (layer, fmt_layer, mut telemetry) = self.build_parts()?;
+        let subscriber = tracing_subscriber::registry().with(layer).with(fmt_layer);
+        telemetry.dispatch = tracing::Dispatch::new(subscriber);
+        Ok(telemetry)
+    }
+
+    /// fcc as a layer for a `tracing` registry you build, with the guard. The
+    /// globals are set as by [`install`](Self::install) (fcc's tracer for
+    /// `#[traced]`, the OTel providers and propagator, the `metrics`
+    /// recorder), but not the `tracing` subscriber: that is yours.
+    ///
+    /// ```no_run
+    /// use tracing_subscriber::layer::SubscriberExt;
+    /// use tracing_subscriber::util::SubscriberInitExt;
+    ///
+    /// let (fcc_layer, _telemetry) = fcc::Telemetry::builder().fmt(None).layer()?;
+    /// tracing_subscriber::registry()
+    ///     .with(fcc_layer)
+    ///     .with(tracing_subscriber::fmt::layer())
+    ///     .init();
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn layer(self) -> Result<(FccLayer, Telemetry), InstallError> {
+        let (layer, _fmt, telemetry) = self.build_parts()?;
+        telemetry.set_globals();
+        Ok((layer, telemetry))
+    }
+
+    fn build_parts(self) -> Result<(FccLayer, FmtLayer, Telemetry), InstallError> {
         let bus = self.bus.unwrap_or_default();
         // Open every file first, so a bad path fails before any thread starts.
         let mut sinks: Vec<(Box<dyn Sink>, SinkOptions)> = Vec::new();
@@ -266,24 +358,27 @@ impl TelemetryBuilder {
         let tracer = self.traces.build_tracer(&service_name)?;
         traces::forward_events(&bus, &tracer);
         let fanout = FanoutLayer::new(bus.clone());
-        let fmt_layer = self.fmt.map(|level| {
-            tracing_subscriber::fmt::layer()
-                .with_writer(std::io::stderr)
-                .with_filter(level)
-                .with_filter(filter_fn(|meta| {
-                    // Bus events are logged once, by LogSink. Exporter libraries'
-                    // chatter below WARN is not for users; their warnings are.
-                    let bus_event = meta.target() == EVENT_TARGET
-                        || meta.is_event() && meta.fields().field("event_type").is_some();
-                    let chatter =
-                        is_quiet_target(meta.target()) && *meta.level() > tracing::Level::WARN;
-                    !bus_event && !chatter
-                }))
+        // No `Option` here: a `None` layer's level hint (OFF) would disable
+        // callsites first seen with no dispatcher.
+        let fmt_layer = match self.fmt {
+            Some(level) => fmt_layer(level),
+            None => Box::new(tracing_subscriber::layer::Identity::new()),
+        };
+        let exports_logs = tracer
+            .inner
+            .pipeline
+            .as_ref()
+            .is_some_and(crate::export::pipeline::Pipeline::exports_logs);
+        let plain_logs = (exports_logs || self.log_span_events).then(|| layers::PlainLogs {
+            tracer: tracer.clone(),
+            filter: self.plain_logs,
+            span_events: self.log_span_events,
         });
-        let subscriber = tracing_subscriber::registry()
-            .with(SpanLayer::new(tracer.clone()))
-            .with(fanout.clone())
-            .with(fmt_layer);
+        let layer = FccLayer {
+            spans: SpanLayer::new(tracer.clone()),
+            fanout: fanout.clone(),
+            logs: plain_logs,
+        };
         let metrics = metrics::start(
             self.metric_settings,
             otlp.as_ref(),
@@ -292,28 +387,121 @@ impl TelemetryBuilder {
             &handles,
             &tracer,
         )?;
-        Ok(Telemetry {
+        let telemetry = Telemetry {
             metrics,
             tracer,
             bus,
             fanout,
             sinks: handles,
-            dispatch: tracing::Dispatch::new(subscriber),
+            dispatch: tracing::Dispatch::none(),
             service_name,
             shutdown_timeout: self.shutdown_timeout,
             shut_down: AtomicBool::new(false),
-        })
+            globals: std::sync::Mutex::new(Some(Globals {
+                propagator: self.propagator,
+                otel: self.otel_globals,
+                metrics_recorder: self.metrics_recorder,
+                warnings: self.warnings,
+            })),
+            installed: AtomicBool::new(false),
+        };
+        Ok((layer, fmt_layer, telemetry))
     }
 
-    /// Builds the pipeline and installs it as the process-wide `tracing` subscriber.
+    /// Builds the pipeline and installs it as the process-wide `tracing`
+    /// subscriber, fcc's tracer for `#[traced]`, the OpenTelemetry globals
+    /// (tracer and meter providers, propagator) and the `metrics` recorder.
+    ///
+    /// When a `tracing` subscriber is already installed (by fcc or anyone),
+    /// this fails with [`InstallError::AlreadyInstalled`] and changes
+    /// nothing: use [`layer`](Self::layer) to add fcc to it.
     pub fn install(self) -> Result<Telemetry, InstallError> {
         let telemetry = self.build()?;
         tracing::dispatcher::set_global_default(telemetry.dispatch.clone())
             .map_err(|_| InstallError::AlreadyInstalled)?;
-        crate::trace::set_global(Some(telemetry.tracer.clone()));
+        telemetry.set_globals();
         Ok(telemetry)
     }
 }
+
+/// What [`TelemetryBuilder::install`] and [`TelemetryBuilder::layer`] set
+/// beyond the `tracing` subscriber.
+struct Globals {
+    propagator: FccPropagator,
+    otel: bool,
+    metrics_recorder: bool,
+    warnings: Vec<String>,
+}
+
+type FmtLayer = Box<
+    dyn Layer<tracing_subscriber::layer::Layered<FccLayer, tracing_subscriber::Registry>>
+        + Send
+        + Sync,
+>;
+
+/// Human-readable ordinary logs on stderr.
+fn fmt_layer(level: LevelFilter) -> FmtLayer {
+    let filter: tracing_subscriber::filter::FilterFn = filter_fn(|meta| {
+        // Bus events are logged once, by LogSink; fcc's own diagnostics below
+        // WARN are not for users.
+        let bus_event = meta.target() == EVENT_TARGET
+            || meta.is_event() && meta.fields().field("event_type").is_some();
+        let chatter = is_quiet_target(meta.target()) && *meta.level() > tracing::Level::WARN;
+        !bus_event && !chatter
+    });
+    Box::new(
+        tracing_subscriber::fmt::layer()
+            .with_writer(std::io::stderr)
+            .with_filter(level)
+            .with_filter(filter),
+    )
+}
+
+/// `let _ = fcc::init()`: the guard is gone at once. The first span or event
+/// recorded after the installed pipeline shut down says so, once.
+mod after_shutdown {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, Mutex};
+
+    use crate::trace::tracer::TracerInner;
+
+    static ARMED: Mutex<Option<Arc<TracerInner>>> = Mutex::new(None);
+    static WARNED: AtomicBool = AtomicBool::new(false);
+
+    pub(super) fn arm(tracer: &crate::FccTracer) {
+        if let Ok(mut a) = ARMED.lock() {
+            *a = Some(Arc::clone(&tracer.inner));
+        }
+    }
+
+    static FIRED: AtomicBool = AtomicBool::new(false);
+
+    /// Whether an installed Telemetry has shut down (one relaxed load).
+    #[inline]
+    pub(crate) fn fired() -> bool {
+        FIRED.load(Ordering::Relaxed)
+    }
+
+    pub(super) fn fire() {
+        FIRED.store(true, Ordering::Release);
+        if let Some(t) = ARMED.lock().ok().and_then(|a| a.clone()) {
+            t.shut_down.store(true, Ordering::Release);
+        }
+    }
+
+    /// Prints the warning, the first time only.
+    pub(crate) fn warn() {
+        if !WARNED.swap(true, Ordering::AcqRel) {
+            eprintln!(
+                "fcc: a span or event was recorded after telemetry shut down, and is lost: \
+                 the Telemetry guard was dropped. Keep it for the life of the program: \
+                 `let _guard = fcc::init()?;` (not `let _ = fcc::init()`)"
+            );
+        }
+    }
+}
+
+pub(crate) use after_shutdown::{fired as shut_down_after_install, warn as warn_after_shutdown};
 
 /// `unknown_service:<executable>`, as the OpenTelemetry SDKs default it.
 fn default_service_name() -> String {
@@ -327,6 +515,8 @@ fn default_service_name() -> String {
 }
 
 /// The running pipeline. Dropping it flushes and stops every sink.
+#[must_use = "dropping the Telemetry guard shuts fcc down at once, and every later span, \
+              event and metric is lost: keep it alive, `let _guard = fcc::init()?;`"]
 pub struct Telemetry {
     metrics: metrics::MetricsPart,
     tracer: FccTracer,
@@ -337,9 +527,34 @@ pub struct Telemetry {
     service_name: String,
     shutdown_timeout: Duration,
     shut_down: AtomicBool,
+    globals: std::sync::Mutex<Option<Globals>>,
+    installed: AtomicBool,
 }
 
 impl Telemetry {
+    /// Sets the globals (once): fcc's tracer for `#[traced]`, the OTel
+    /// providers and propagator, the `metrics` recorder; prints the
+    /// configuration warnings.
+    fn set_globals(&self) {
+        let Some(g) = self.globals.lock().ok().and_then(|mut g| g.take()) else {
+            return;
+        };
+        for w in &g.warnings {
+            eprintln!("fcc: {w}");
+        }
+        crate::trace::set_global(Some(self.tracer.clone()));
+        self.installed.store(true, Ordering::Release);
+        after_shutdown::arm(&self.tracer);
+        if g.otel {
+            crate::otel::set_globals(&self.tracer, self.metrics(), g.propagator);
+        }
+        if g.metrics_recorder {
+            if let Err(e) = crate::metrics::FccRecorder::install(self.metrics().clone()) {
+                eprintln!("fcc: {e}; `metrics::` macros keep going to it, not to fcc");
+            }
+        }
+    }
+
     /// A builder with the defaults (LogSink on stderr, fmt logs at info).
     pub fn builder() -> TelemetryBuilder {
         TelemetryBuilder::default()
@@ -433,6 +648,9 @@ impl Telemetry {
             timeout,
         );
         crate::event::graveyard::sweep_all();
+        if self.installed.load(Ordering::Acquire) {
+            after_shutdown::fire();
+        }
         result
     }
 }
@@ -458,6 +676,11 @@ impl fmt::Debug for Telemetry {
 
 /// Sets up telemetry from the environment ([`TelemetryBuilder::from_env`]) and
 /// installs it as the process-wide `tracing` subscriber.
+///
+/// Keep the guard: `let _guard = fcc::init()?;`. `let _ = fcc::init()` drops
+/// it at once, which shuts everything down; the first span or event after
+/// that prints a warning saying so.
+#[must_use = "dropping the Telemetry guard shuts fcc down at once: `let _guard = fcc::init()?;`"]
 pub fn init() -> Result<Telemetry, InstallError> {
     TelemetryBuilder::from_env()?.install()
 }

@@ -11,6 +11,7 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 
 use crate::event::id::random_nonzero_u64;
+use crate::otel::bridge;
 use crate::{SpanId, TraceId};
 
 /// The identity of a span as it travels: ids, the sampled flag, whether it came
@@ -64,6 +65,16 @@ thread_local! {
 /// assert_eq!(fcc::trace::current().unwrap().span_id, span.context().unwrap().span_id);
 /// ```
 pub fn current() -> Option<SpanContext> {
+    if bridge::active() {
+        if let Some(ctx) = bridge::otel_current() {
+            return Some(ctx);
+        }
+    }
+    stack_top()
+}
+
+/// The top of fcc's own stack, ignoring the OTel context.
+pub(crate) fn stack_top() -> Option<SpanContext> {
     STACK
         .try_with(|s| s.try_borrow().ok().and_then(|s| s.last().cloned()))
         .ok()
@@ -73,6 +84,11 @@ pub fn current() -> Option<SpanContext> {
 /// The current trace and span ids, for events (no clone of the trace state).
 #[inline]
 pub(crate) fn current_ids() -> Option<(TraceId, SpanId, bool)> {
+    if bridge::active() {
+        if let Some(ctx) = bridge::otel_current() {
+            return Some((ctx.trace_id, ctx.span_id, ctx.sampled));
+        }
+    }
     STACK
         .try_with(|s| {
             s.try_borrow()
@@ -100,12 +116,23 @@ fn set_top_sampled(stack: &[SpanContext]) {
 }
 
 pub(crate) fn push(ctx: SpanContext) {
+    if bridge::active() {
+        bridge::mirror(&ctx);
+    }
     let _ = STACK.try_with(|s| {
         if let Ok(mut s) = s.try_borrow_mut() {
             s.push(ctx);
             set_top_sampled(&s);
         }
     });
+}
+
+/// This thread's stack, innermost last (for mirroring it into the OTel
+/// context when the bridge turns on).
+pub(crate) fn stack_snapshot() -> Vec<SpanContext> {
+    STACK
+        .try_with(|s| s.try_borrow().map(|s| s.clone()).unwrap_or_default())
+        .unwrap_or_default()
 }
 
 /// Removes `span_id` from the stack: the top in the normal case, or the
@@ -121,6 +148,9 @@ pub(crate) fn pop(span_id: SpanId) {
             set_top_sampled(&s);
         }
     });
+    if bridge::active() {
+        bridge::unmirror(span_id);
+    }
 }
 
 /// Makes a context current on this thread until dropped; see [`attach`].

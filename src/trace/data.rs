@@ -2,7 +2,10 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::sync::Arc;
 use std::time::SystemTime;
+
+pub use opentelemetry::InstrumentationScope;
 
 pub use opentelemetry::trace::SpanKind;
 pub use opentelemetry::{Key, KeyValue, Value};
@@ -106,6 +109,20 @@ pub struct SpanData {
     pub events: Vec<SpanEvent>,
     /// Events left out because the span had too many (128, as in the OTel SDK).
     pub dropped_events: u32,
+    /// Spans this one is linked to (other traces it relates to).
+    pub links: Vec<SpanLink>,
+    /// The library that made the span, for spans started through the
+    /// OpenTelemetry API (`global::tracer("lib")`); `None`: fcc itself.
+    pub scope: Option<Arc<InstrumentationScope>>,
+}
+
+/// A link from a span to another span, possibly of another trace.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SpanLink {
+    /// The linked span.
+    pub context: super::SpanContext,
+    /// Details of the link.
+    pub attributes: Vec<KeyValue>,
 }
 
 /// The most events a span keeps (the OTel default `OTEL_SPAN_EVENT_COUNT_LIMIT`).
@@ -132,6 +149,8 @@ impl SpanData {
             attributes: Vec::new(),
             events: Vec::new(),
             dropped_events: 0,
+            links: Vec::new(),
+            scope: None,
         }
     }
 

@@ -34,19 +34,20 @@
 //! Across `.await` and `tokio::spawn`, see [`FutureExt`]; across processes,
 //! [`propagation`]. Which spans are recorded: [`Sampler`].
 
-mod context;
+pub(crate) mod context;
 mod data;
 mod future;
 mod layer;
 pub mod propagation;
 mod sampler;
-mod span;
+pub(crate) mod span;
 pub(crate) mod tracer;
 
 pub use context::{attach, current, ContextGuard, SpanContext};
 pub(crate) use context::{current_ids, in_sampled_span};
 pub use data::{
-    Key, KeyValue, SpanData, SpanEvent, SpanKind, SpanStatus, Value, MAX_EVENTS_PER_SPAN,
+    InstrumentationScope, Key, KeyValue, SpanData, SpanEvent, SpanKind, SpanLink, SpanStatus,
+    Value, MAX_EVENTS_PER_SPAN,
 };
 pub use future::{FutureExt, InSpan, WithContext};
 pub use layer::SpanLayer;

@@ -109,7 +109,7 @@ impl Span {
         self.inner.as_ref().and_then(|i| i.data.as_deref())
     }
 
-    fn data_mut(&mut self) -> Option<&mut SpanData> {
+    pub(crate) fn data_mut(&mut self) -> Option<&mut SpanData> {
         self.inner.as_mut().and_then(|i| i.data.as_deref_mut())
     }
 
@@ -200,6 +200,14 @@ impl Span {
     pub fn end(self) {
         drop(self)
     }
+
+    /// Ends the span with the given end time.
+    pub fn end_at(mut self, end: std::time::SystemTime) {
+        if let Some(d) = self.data_mut() {
+            d.end_time = end;
+        }
+        drop(self)
+    }
 }
 
 impl Drop for Span {
@@ -221,8 +229,13 @@ impl Span {
             ..
         }) = self.inner.take()
         {
-            data.start_time = clock::to_system_time(start);
-            data.end_time = clock::system_now();
+            // A start or end time given by the caller (OTel API) is kept.
+            if data.start_time == std::time::UNIX_EPOCH {
+                data.start_time = clock::to_system_time(start);
+            }
+            if data.end_time == std::time::UNIX_EPOCH {
+                data.end_time = clock::system_now();
+            }
             if unset_means_ok && data.status == SpanStatus::Unset {
                 data.status = SpanStatus::Ok;
             }

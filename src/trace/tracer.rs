@@ -42,6 +42,8 @@ pub(crate) struct TracerInner {
     pub(crate) completed: Arc<Mutex<Completed>>,
     keep_completed: bool,
     pub(crate) pipeline: Option<Pipeline>,
+    /// Set when the installed Telemetry that owns this tracer shut down.
+    pub(crate) shut_down: std::sync::atomic::AtomicBool,
 }
 
 /// Creates spans that nest automatically and collects them when they end.
@@ -171,6 +173,7 @@ impl FccTracerBuilder {
                 completed,
                 keep_completed,
                 pipeline,
+                shut_down: std::sync::atomic::AtomicBool::new(false),
             }),
         })
     }
@@ -311,6 +314,9 @@ impl FccTracer {
 
 impl TracerInner {
     pub(crate) fn finish(&self, span: Box<SpanData>) {
+        if self.shut_down.load(std::sync::atomic::Ordering::Relaxed) {
+            crate::telemetry::warn_after_shutdown();
+        }
         match &self.pipeline {
             Some(p) => p.send_span(span),
             None if self.keep_completed => {

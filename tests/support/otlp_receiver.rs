@@ -212,7 +212,9 @@ impl OtlpReceiver {
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let r = received.clone();
         let thread = std::thread::spawn(move || {
+            silence();
             let rt = tokio::runtime::Builder::new_multi_thread()
+                .on_thread_start(silence)
                 .worker_threads(1)
                 .enable_all()
                 .build()
@@ -257,7 +259,10 @@ impl OtlpReceiver {
                 match listener.accept() {
                     Ok((stream, _)) => {
                         let r = r.clone();
-                        std::thread::spawn(move || serve_http(stream, &r));
+                        std::thread::spawn(move || {
+                            silence();
+                            serve_http(stream, &r)
+                        });
                     }
                     Err(_) => std::thread::sleep(Duration::from_millis(2)),
                 }
@@ -360,4 +365,10 @@ fn serve_http(stream: std::net::TcpStream, received: &Received) {
             return;
         }
     }
+}
+
+/// The receiver stands for a collector in another process: its own
+/// `tracing` spans and events (tonic, h2, hyper) are not the test's data.
+fn silence() {
+    std::mem::forget(tracing::dispatcher::set_default(&tracing::Dispatch::none()));
 }

@@ -51,6 +51,7 @@ impl ApiClient {
     /// A client for `namespace`'s Events. Does not contact the server.
     pub fn new(config: Config, namespace: &str, policy: RetryPolicy) -> Result<Self, String> {
         let rt = tokio::runtime::Builder::new_current_thread()
+            .on_thread_start(fcc::sinks::runtime::mark_internal_thread)
             .enable_all()
             .build()
             .map_err(|e| format!("cannot start the Kubernetes client's runtime: {e}"))?;

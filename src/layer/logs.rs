@@ -1,0 +1,113 @@
+//! Plain `tracing` events as OpenTelemetry log records.
+//!
+//! Every `tracing` event that is not a bus event (`tracing::info!("...")` in
+//! the service or in any library) becomes an OTel log record: the message as
+//! body, the level as severity, the other fields as attributes, the target
+//! as `code.namespace`-style attribute `target`, and the current trace and
+//! span ids. Which events: a `RUST_LOG`-style directive list
+//! (`info`, `warn,my_crate=debug`, ...; `FCC_OTEL_LOGS`, else `RUST_LOG`,
+//! else `info`). As span events too only when asked
+//! ([`TelemetryBuilder::log_span_events`](crate::TelemetryBuilder::log_span_events)),
+//! as tracing-opentelemetry does, so the volume is not doubled by default.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::time::SystemTime;
+
+use tracing::field::{Field, Visit};
+use tracing_subscriber::filter::Targets;
+
+use crate::trace::{current_ids, KeyValue};
+use crate::{SpanId, TraceId};
+
+/// One log record made from a plain `tracing` event, as plain data.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LogRecord {
+    /// When it happened.
+    pub timestamp: SystemTime,
+    /// The `tracing` level.
+    pub level: tracing::Level,
+    /// The `tracing` target (module path by default).
+    pub target: Cow<'static, str>,
+    /// The message, if the event had one.
+    pub body: Option<String>,
+    /// The other fields.
+    pub attributes: Vec<KeyValue>,
+    /// The span it happened in: trace id, span id, sampled.
+    pub span: Option<(TraceId, SpanId, bool)>,
+}
+
+/// The directive used when neither `FCC_OTEL_LOGS` nor `RUST_LOG` is set.
+pub const DEFAULT_LOG_DIRECTIVE: &str = "info";
+
+/// Parses a `RUST_LOG`-style directive list (`target=level` pairs and a bare
+/// default level; span and field filters are not supported).
+pub fn parse_directives(value: &str) -> Result<Targets, String> {
+    value
+        .parse::<Targets>()
+        .map_err(|e| format!("expected a RUST_LOG-style list such as `info,my_crate=debug`: {e}"))
+}
+
+/// Builds the record of `event`.
+pub(crate) fn record(event: &tracing::Event<'_>) -> LogRecord {
+    let meta = event.metadata();
+    let mut fields = LogFields {
+        body: None,
+        attributes: Vec::new(),
+    };
+    event.record(&mut fields);
+    LogRecord {
+        timestamp: crate::trace::span::clock::system_now(),
+        level: *meta.level(),
+        target: Cow::Borrowed(meta.target()),
+        body: fields.body,
+        attributes: fields.attributes,
+        span: current_ids(),
+    }
+}
+
+struct LogFields {
+    body: Option<String>,
+    attributes: Vec<KeyValue>,
+}
+
+impl LogFields {
+    fn put(&mut self, field: &Field, value: opentelemetry::Value) {
+        let name = field.name();
+        if name == "message" {
+            self.body = Some(value.as_str().into_owned());
+        } else if let Some(stripped) = name.strip_prefix("log.") {
+            // The `log` crate's bridge fields (log.target, log.file, ...).
+            let _ = stripped;
+        } else {
+            self.attributes.push(KeyValue::new(
+                opentelemetry::Key::from_static_str(name),
+                value,
+            ));
+        }
+    }
+}
+
+impl Visit for LogFields {
+    fn record_f64(&mut self, field: &Field, value: f64) {
+        self.put(field, value.into());
+    }
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        self.put(field, value.into());
+    }
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        self.put(
+            field,
+            i64::try_from(value).map_or_else(|_| value.to_string().into(), Into::into),
+        );
+    }
+    fn record_bool(&mut self, field: &Field, value: bool) {
+        self.put(field, value.into());
+    }
+    fn record_str(&mut self, field: &Field, value: &str) {
+        self.put(field, value.to_owned().into());
+    }
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        self.put(field, format!("{value:?}").into());
+    }
+}
