@@ -419,6 +419,12 @@ impl FccMetrics {
         snapshot::take(&self.inner.registry)
     }
 
+    /// Counts a value refused on a path that returns no error (handles,
+    /// bridges), in [`stats().rejected`](Self::stats).
+    pub(crate) fn count_rejected(&self) {
+        self.inner.rejected.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// Runs `hook` before every snapshot (each export): for values read from
     /// elsewhere, such as fcc's own queue depths.
     pub fn on_collect(&self, hook: impl Fn(&FccMetrics) + Send + Sync + 'static) {

@@ -99,8 +99,10 @@ impl Instrument {
             }
             Op::Total => m.add(name, value, &labels),
         };
-        // A refused measurement is counted by FccMetrics; nothing to add.
-        let _ = result;
+        if result.is_err() {
+            // Refused (negative increment, NaN, a name of another type): counted.
+            m.count_rejected();
+        }
     }
 }
 

@@ -1,0 +1,112 @@
+//! After `install()`, a service using `#[traced]`, a library on the OTel API
+//! (`global::tracer`, `global::meter`, the global propagator), plain
+//! `tracing::info!` and the `metrics` macros is one correlated stream at a
+//! real OTLP receiver. This installs the process-wide globals, so it is its
+//! own test binary with one test.
+
+#[path = "support/otlp_receiver.rs"]
+mod otlp_receiver;
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use fcc::{traced, LogTarget, Telemetry};
+use opentelemetry::trace::{TraceContextExt as _, Tracer as _};
+use opentelemetry::KeyValue;
+
+/// A library that knows only the OpenTelemetry API.
+fn library_call() -> HashMap<String, String> {
+    let tracer = opentelemetry::global::tracer("inventory-lib");
+    tracer.in_span("inventory.lookup", |cx| {
+        cx.span().set_attribute(KeyValue::new("sku", "A-1"));
+        opentelemetry::global::meter("inventory-lib")
+            .u64_counter("inventory.lookups")
+            .build()
+            .add(1, &[KeyValue::new("store", "north")]);
+        let mut headers = HashMap::new();
+        opentelemetry::global::get_text_map_propagator(|p| p.inject(&mut headers));
+        headers
+    })
+}
+
+#[traced]
+fn handle_order(order: u64) -> HashMap<String, String> {
+    tracing::info!(order, "handling order");
+    metrics::counter!("orders.handled").increment(1);
+    library_call()
+}
+
+#[test]
+fn one_install_bridges_the_otel_api_tracing_logs_and_metrics() {
+    let receiver = otlp_receiver::OtlpReceiver::grpc("127.0.0.1:0");
+    let t = Telemetry::builder()
+        .log(LogTarget::Off)
+        .fmt(None)
+        .otlp(Some(
+            fcc::otlp::OtlpConfig::new(&receiver.endpoint(), fcc::otlp::OtlpProtocol::Grpc)
+                .unwrap(),
+        ))
+        .install()
+        .unwrap();
+    let headers = handle_order(7);
+    t.flush(Duration::from_secs(10)).unwrap();
+
+    let spans = receiver.received.wait_spans(2);
+    let find = |name: &str| spans.iter().find(|s| s.span.name == name).unwrap();
+    let (order, lookup) = (find("handle_order"), find("inventory.lookup"));
+    assert_eq!(lookup.span.trace_id, order.span.trace_id, "one trace");
+    assert_eq!(lookup.span.parent_span_id, order.span.span_id);
+    let lookup_id: String = lookup
+        .span
+        .span_id
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let trace_id: String = order
+        .span
+        .trace_id
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(
+        headers["traceparent"],
+        format!("00-{trace_id}-{lookup_id}-01"),
+        "the global propagator injects the current (library) span"
+    );
+
+    // The plain tracing::info! is a log record in the span's trace.
+    let logs = receiver.received.wait_logs(1);
+    let log = logs
+        .iter()
+        .find(|l| {
+            l.record
+                .body
+                .as_ref()
+                .is_some_and(|b| format!("{b:?}").contains("handling order"))
+        })
+        .expect("the tracing::info! log record");
+    assert_eq!(log.record.trace_id, order.span.trace_id);
+    assert_eq!(log.record.span_id, order.span.span_id);
+    assert_eq!(log.record.severity_text, "INFO");
+    assert_eq!(
+        format!(
+            "{:?}",
+            otlp_receiver::attr(&log.record.attributes, "order").unwrap()
+        ),
+        "IntValue(7)",
+        "fields are attributes of their own type"
+    );
+
+    // The OTel meter and the metrics macros landed in fcc's metrics.
+    assert_eq!(t.metrics().total("inventory.lookups"), 1.0);
+    assert_eq!(t.metrics().total("orders.handled"), 1.0);
+
+    // A second set-up is refused and names the composable call.
+    let err = Telemetry::builder()
+        .log(LogTarget::Off)
+        .fmt(None)
+        .install()
+        .unwrap_err();
+    assert!(err.to_string().contains("layer()"), "{err}");
+    t.shutdown().unwrap();
+}
