@@ -6,7 +6,6 @@
 //!
 //! `cargo bench --bench otel_bridge`
 
-#[allow(dead_code)]
 mod support;
 
 use std::hint::black_box;
