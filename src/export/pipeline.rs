@@ -209,22 +209,17 @@ impl Pipeline {
     /// Hands an event to the thread: as a span event of its span when `join`,
     /// and as a log record when OTel logs are on.
     pub(crate) fn send_event(&self, event: Event, join: bool) {
-        match self.tx.try_send(Item::Event { event, join }) {
-            Ok(()) => {
-                if self.tx.len() >= self.wake_at {
-                    self.thread.unpark();
-                }
-            }
-            Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => {
-                self.counters.logs_dropped.fetch_add(1, Ordering::Relaxed);
-                self.thread.unpark();
-            }
-        }
+        self.send_log_item(Item::Event { event, join });
     }
 
     /// Hands a plain `tracing` event's record to the thread (see [`send_event`](Self::send_event)).
     pub(crate) fn send_log(&self, record: LogRecord, join: bool) {
-        match self.tx.try_send(Item::Log { record, join }) {
+        self.send_log_item(Item::Log { record, join });
+    }
+
+    /// Queues an OTel-log-bound item; a full queue drops it and counts it.
+    fn send_log_item(&self, item: Item) {
+        match self.tx.try_send(item) {
             Ok(()) => {
                 if self.tx.len() >= self.wake_at {
                     self.thread.unpark();

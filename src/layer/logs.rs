@@ -11,12 +11,12 @@
 //! as tracing-opentelemetry does, so the volume is not doubled by default.
 
 use std::borrow::Cow;
-use std::fmt;
 use std::time::SystemTime;
 
-use tracing::field::{Field, Visit};
+use tracing::field::Field;
 use tracing_subscriber::filter::Targets;
 
+use crate::trace::layer::{OtelValues, PutField};
 use crate::trace::{current_ids, KeyValue};
 use crate::{SpanId, TraceId};
 
@@ -55,7 +55,7 @@ pub(crate) fn record(event: &tracing::Event<'_>) -> LogRecord {
         body: None,
         attributes: Vec::new(),
     };
-    event.record(&mut fields);
+    event.record(&mut OtelValues(&mut fields));
     LogRecord {
         timestamp: crate::trace::span::clock::system_now(),
         level: *meta.level(),
@@ -71,7 +71,7 @@ struct LogFields {
     attributes: Vec<KeyValue>,
 }
 
-impl LogFields {
+impl PutField for LogFields {
     fn put(&mut self, field: &Field, value: opentelemetry::Value) {
         let name = field.name();
         if name == "message" {
@@ -85,29 +85,5 @@ impl LogFields {
                 value,
             ));
         }
-    }
-}
-
-impl Visit for LogFields {
-    fn record_f64(&mut self, field: &Field, value: f64) {
-        self.put(field, value.into());
-    }
-    fn record_i64(&mut self, field: &Field, value: i64) {
-        self.put(field, value.into());
-    }
-    fn record_u64(&mut self, field: &Field, value: u64) {
-        self.put(
-            field,
-            i64::try_from(value).map_or_else(|_| value.to_string().into(), Into::into),
-        );
-    }
-    fn record_bool(&mut self, field: &Field, value: bool) {
-        self.put(field, value.into());
-    }
-    fn record_str(&mut self, field: &Field, value: &str) {
-        self.put(field, value.to_owned().into());
-    }
-    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        self.put(field, format!("{value:?}").into());
     }
 }

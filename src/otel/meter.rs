@@ -157,6 +157,18 @@ impl Instruments {
         self.instrument(&b.name, kind, &b.unit, &b.description, None, op)
     }
 
+    fn histogram<T>(&self, b: &HistogramBuilder<'_, T>) -> Arc<Instrument> {
+        let buckets = b.boundaries.as_deref();
+        self.instrument(
+            &b.name,
+            MetricType::Histogram,
+            &b.unit,
+            &b.description,
+            buckets,
+            Op::Record,
+        )
+    }
+
     fn observable<I, M: 'static>(
         &self,
         b: AsyncInstrumentBuilder<'_, I, M>,
@@ -256,25 +268,9 @@ impl InstrumentProvider for Instruments {
         ObservableGauge::new()
     }
     fn f64_histogram(&self, b: HistogramBuilder<'_, Histogram<f64>>) -> Histogram<f64> {
-        let i = self.instrument(
-            &b.name,
-            MetricType::Histogram,
-            &b.unit,
-            &b.description,
-            b.boundaries.as_deref(),
-            Op::Record,
-        );
-        Histogram::new(i)
+        Histogram::new(self.histogram(&b))
     }
     fn u64_histogram(&self, b: HistogramBuilder<'_, Histogram<u64>>) -> Histogram<u64> {
-        let i = self.instrument(
-            &b.name,
-            MetricType::Histogram,
-            &b.unit,
-            &b.description,
-            b.boundaries.as_deref(),
-            Op::Record,
-        );
-        Histogram::new(i)
+        Histogram::new(self.histogram(&b))
     }
 }

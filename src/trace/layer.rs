@@ -80,8 +80,7 @@ where
             .start_with_parent(Cow::Borrowed(meta.name()), parent.as_ref());
         span.keep_unset_status();
         if span.is_recording() {
-            let mut fields = Fields(&mut span);
-            attrs.record(&mut fields);
+            attrs.record(&mut OtelValues(&mut Fields(&mut span)));
         }
         span_ref.extensions_mut().insert(TracingSpan { span });
     }
@@ -90,7 +89,7 @@ where
         if let Some(s) = ctx.span(id) {
             if let Some(t) = s.extensions_mut().get_mut::<TracingSpan>() {
                 if t.span.is_recording() {
-                    values.record(&mut Fields(&mut t.span));
+                    values.record(&mut OtelValues(&mut Fields(&mut t.span)));
                 }
             }
         }
@@ -130,7 +129,7 @@ where
 
 struct Fields<'a>(&'a mut Span);
 
-impl Fields<'_> {
+impl PutField for Fields<'_> {
     fn put(&mut self, field: &Field, value: opentelemetry::Value) {
         if field.name() == "error" {
             self.0
@@ -141,32 +140,49 @@ impl Fields<'_> {
             value,
         )]);
     }
+    fn put_error(&mut self, _field: &Field, error: &(dyn std::error::Error + 'static)) {
+        self.0.record_error(error);
+    }
 }
 
-impl Visit for Fields<'_> {
+/// Takes `tracing` field values as OTel attribute values (see [`OtelValues`]).
+pub(crate) trait PutField {
+    /// One field's value.
+    fn put(&mut self, field: &Field, value: opentelemetry::Value);
+    /// An error value: by default its `Display` text, as `tracing` does.
+    fn put_error(&mut self, field: &Field, error: &(dyn std::error::Error + 'static)) {
+        self.put(field, error.to_string().into());
+    }
+}
+
+/// A `tracing` visitor that hands each field to a [`PutField`] as an OTel
+/// value: numbers, bools and strings as themselves (a `u64` past `i64` as
+/// text), anything else through `Debug`.
+pub(crate) struct OtelValues<'a, P>(pub(crate) &'a mut P);
+
+impl<P: PutField> Visit for OtelValues<'_, P> {
     fn record_f64(&mut self, field: &Field, value: f64) {
-        self.put(field, value.into());
+        self.0.put(field, value.into());
     }
     fn record_i64(&mut self, field: &Field, value: i64) {
-        self.put(field, value.into());
+        self.0.put(field, value.into());
     }
     fn record_u64(&mut self, field: &Field, value: u64) {
-        self.put(
+        self.0.put(
             field,
             i64::try_from(value).map_or_else(|_| value.to_string().into(), Into::into),
         );
     }
     fn record_bool(&mut self, field: &Field, value: bool) {
-        self.put(field, value.into());
+        self.0.put(field, value.into());
     }
     fn record_str(&mut self, field: &Field, value: &str) {
-        self.put(field, value.to_owned().into());
+        self.0.put(field, value.to_owned().into());
     }
     fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
-        self.0.record_error(value);
-        let _ = field;
+        self.0.put_error(field, value);
     }
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        self.put(field, format!("{value:?}").into());
+        self.0.put(field, format!("{value:?}").into());
     }
 }

@@ -37,7 +37,7 @@
 pub(crate) mod context;
 mod data;
 mod future;
-mod layer;
+pub(crate) mod layer;
 pub mod propagation;
 mod sampler;
 pub(crate) mod span;
