@@ -73,7 +73,7 @@ pub mod telemetry;
 pub mod trace;
 
 pub use metrics::{FccMetrics, MetricPoint};
-pub use trace::{FccTracer, SpanData};
+pub use trace::{FccTracer, OpenTelemetrySpanExt, SpanData};
 
 /// Wraps a function in a span (the seed's `@traced`).
 ///

@@ -73,8 +73,23 @@ pub fn activate() {
 
 /// Attaches `ctx` as the current OTel context on this thread.
 pub(crate) fn mirror(ctx: &SpanContext) {
+    mirror_in(ctx, None);
+}
+
+/// Attaches `ctx` on top of `base` (its baggage and other values), or of
+/// the current OTel context.
+pub(crate) fn mirror_in(ctx: &SpanContext, base: Option<&Context>) {
+    if base.is_none() && otel_current().is_some_and(|c| c.span_id == ctx.span_id) {
+        // Already current (an OTel context carried into a spawned task):
+        // keep its span object rather than cover it with a copy.
+        return;
+    }
     let sc = to_otel(ctx);
-    let guard = Context::map_current(|cx| cx.with_remote_span_context(sc)).attach();
+    let guard = match base {
+        Some(base) => base.with_remote_span_context(sc),
+        None => Context::map_current(|cx| cx.with_remote_span_context(sc)),
+    }
+    .attach();
     let _ = MIRROR.try_with(|m| {
         if let Ok(mut m) = m.try_borrow_mut() {
             m.push((ctx.span_id, guard));

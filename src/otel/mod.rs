@@ -63,7 +63,7 @@
 pub(crate) mod bridge;
 mod meter;
 mod propagator;
-mod tracer;
+pub(crate) mod tracer;
 
 pub use bridge::activate;
 pub use meter::FccMeterProvider;

@@ -135,7 +135,18 @@ impl opentelemetry::trace::Tracer for OtelTracer {
     }
 }
 
-fn push_link(d: &mut crate::trace::SpanData, sc: &OtelSpanContext, attributes: Vec<KeyValue>) {
+/// Sets an OTel-API status by the API's rule: `Ok` is final, `Unset`
+/// changes nothing.
+pub(crate) fn apply_status(d: &mut crate::trace::SpanData, status: Status) {
+    match status {
+        Status::Unset => {}
+        _ if d.status == SpanStatus::Ok => {}
+        Status::Ok => d.status = SpanStatus::Ok,
+        Status::Error { description } => d.status = SpanStatus::error(description),
+    }
+}
+
+pub(crate) fn push_link(d: &mut crate::trace::SpanData, sc: &OtelSpanContext, attributes: Vec<KeyValue>) {
     if let Some(context) = bridge::from_otel(sc) {
         if d.links.len() < crate::trace::MAX_EVENTS_PER_SPAN {
             d.links.push(SpanLink {
@@ -190,13 +201,7 @@ impl opentelemetry::trace::Span for OtelSpan {
 
     fn set_status(&mut self, status: Status) {
         if let Some(d) = self.span.data_mut() {
-            // The API's rule: Ok is final, Unset changes nothing.
-            match status {
-                Status::Unset => {}
-                _ if d.status == SpanStatus::Ok => {}
-                Status::Ok => d.status = SpanStatus::Ok,
-                Status::Error { description } => d.status = SpanStatus::error(description),
-            }
+            apply_status(d, status);
         }
     }
 

@@ -86,6 +86,16 @@ where
     fn on_close(&self, id: Id, ctx: Context<'_, S>) {
         self.spans.on_close(id, ctx);
     }
+    unsafe fn downcast_raw(&self, id: std::any::TypeId) -> Option<*const ()> {
+        // The SpanLayer inside, for `OpenTelemetrySpanExt`.
+        if id == std::any::TypeId::of::<Self>() {
+            Some(self as *const Self as *const ())
+        } else if id == std::any::TypeId::of::<SpanLayer>() {
+            Some(&self.spans as *const SpanLayer as *const ())
+        } else {
+            None
+        }
+    }
     fn on_event(&self, event: &tracing::Event<'_>, ctx: Context<'_, S>) {
         self.fanout.on_event(event, ctx);
         if let Some(l) = &self.logs {

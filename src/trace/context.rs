@@ -116,8 +116,14 @@ fn set_top_sampled(stack: &[SpanContext]) {
 }
 
 pub(crate) fn push(ctx: SpanContext) {
+    push_in(ctx, None);
+}
+
+/// [`push`], with the OTel context it is mirrored on top of (the context a
+/// parent was extracted into, with its baggage).
+pub(crate) fn push_in(ctx: SpanContext, otel_base: Option<&opentelemetry::Context>) {
     if bridge::active() {
-        bridge::mirror(&ctx);
+        bridge::mirror_in(&ctx, otel_base);
     }
     let _ = STACK.try_with(|s| {
         if let Ok(mut s) = s.try_borrow_mut() {

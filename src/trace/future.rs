@@ -33,6 +33,7 @@ use std::task::{Context, Poll};
 use pin_project_lite::pin_project;
 
 use super::{current, Span, SpanContext};
+use crate::otel::bridge;
 
 pin_project! {
     /// A future run inside a span; see [`FutureExt::in_span`].
@@ -51,7 +52,72 @@ pin_project! {
     pub struct WithContext<F> {
         #[pin]
         future: F,
-        context: Option<SpanContext>,
+        context: Captured,
+    }
+}
+
+/// The current span, and once the process uses the OTel API the current
+/// OTel `Context` too (its baggage and the OTel span object), taken on one
+/// thread to be made current on another.
+#[derive(Clone, Debug)]
+struct Captured {
+    span: Option<SpanContext>,
+    otel: Option<opentelemetry::Context>,
+}
+
+impl Captured {
+    fn now() -> Captured {
+        Captured {
+            span: current(),
+            otel: bridge::active().then(opentelemetry::Context::current),
+        }
+    }
+
+    /// Makes the captured context current until the guard drops.
+    fn enter(&self) -> CapturedGuard {
+        // The OTel context first: fcc's span is then mirrored on top of it
+        // (or found already there).
+        let otel = self.otel.clone().map(opentelemetry::Context::attach);
+        CapturedGuard {
+            _span: self.span.clone().map(super::attach),
+            _otel: otel,
+        }
+    }
+}
+
+/// Declared in drop order: fcc's span first, then the OTel context.
+struct CapturedGuard {
+    _span: Option<super::ContextGuard>,
+    _otel: Option<opentelemetry::ContextGuard>,
+}
+
+/// Wraps a closure so that it runs with this thread's current span (and
+/// OTel context) as its parent, wherever it runs: the one line to add at a
+/// `std::thread::spawn`, `tokio::task::spawn_blocking` or `rayon::spawn`
+/// (for futures, [`FutureExt::in_current_context`]).
+///
+/// ```
+/// let tracer = fcc::FccTracer::new("doc");
+/// let t = tracer.clone();
+/// {
+///     let _request = tracer.span("request");
+///     std::thread::spawn(fcc::trace::in_current_context(move || {
+///         let _work = t.span("background.work");
+///     }))
+///     .join()
+///     .unwrap();
+/// }
+/// let spans = tracer.completed_spans(); // background.work, request
+/// assert_eq!(spans[0].parent_span_id, Some(spans[1].span_id));
+/// ```
+pub fn in_current_context<F, R>(f: F) -> impl FnOnce() -> R + Send + 'static
+where
+    F: FnOnce() -> R + Send + 'static,
+{
+    let captured = Captured::now();
+    move || {
+        let _entered = captured.enter();
+        f()
     }
 }
 
@@ -71,7 +137,7 @@ pub trait FutureExt: Future + Sized {
     fn in_current_context(self) -> WithContext<Self> {
         WithContext {
             future: self,
-            context: current(),
+            context: Captured::now(),
         }
     }
 }
@@ -99,7 +165,7 @@ impl<F: Future> Future for WithContext<F> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         let this = self.project();
-        let _entered = this.context.clone().map(super::attach);
+        let _entered = this.context.enter();
         this.future.poll(cx)
     }
 }

@@ -11,7 +11,7 @@ use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::Layer;
 
-use super::{current, FccTracer, KeyValue, Span, SpanContext, SpanStatus};
+use super::{current, FccTracer, KeyValue, Span, SpanContext, SpanKind, SpanStatus};
 use crate::layer::is_quiet_target;
 use crate::sinks::runtime::is_internal_thread;
 
@@ -50,8 +50,26 @@ impl SpanLayer {
 }
 
 /// What the layer keeps in a `tracing` span's extensions.
-struct TracingSpan {
-    span: Span,
+pub(crate) struct TracingSpan {
+    pub(crate) span: Span,
+    /// Entered, or its context handed out: its parent can no longer change.
+    pub(crate) started: bool,
+    /// The OTel context given to `set_parent` (its baggage flows into the
+    /// span while it is entered).
+    pub(crate) otel_parent: Option<opentelemetry::Context>,
+    /// `otel.status_description`, for when `otel.status_code` says error.
+    status_description: Option<String>,
+}
+
+impl TracingSpan {
+    fn new(span: Span) -> TracingSpan {
+        TracingSpan {
+            span,
+            started: false,
+            otel_parent: None,
+            status_description: None,
+        }
+    }
 }
 
 impl<S> Layer<S> for SpanLayer
@@ -79,17 +97,18 @@ where
             .tracer
             .start_with_parent(Cow::Borrowed(meta.name()), parent.as_ref());
         span.keep_unset_status();
-        if span.is_recording() {
-            attrs.record(&mut OtelValues(&mut Fields(&mut span)));
+        let mut t = TracingSpan::new(span);
+        if t.span.is_recording() {
+            attrs.record(&mut OtelValues(&mut t));
         }
-        span_ref.extensions_mut().insert(TracingSpan { span });
+        span_ref.extensions_mut().insert(t);
     }
 
     fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
         if let Some(s) = ctx.span(id) {
             if let Some(t) = s.extensions_mut().get_mut::<TracingSpan>() {
                 if t.span.is_recording() {
-                    values.record(&mut OtelValues(&mut Fields(&mut t.span)));
+                    values.record(&mut OtelValues(t));
                 }
             }
         }
@@ -97,12 +116,11 @@ where
 
     fn on_enter(&self, id: &Id, ctx: Context<'_, S>) {
         if let Some(s) = ctx.span(id) {
-            if let Some(c) = s
-                .extensions()
-                .get::<TracingSpan>()
-                .and_then(|t| t.span.context())
-            {
-                super::context::push(c);
+            if let Some(t) = s.extensions_mut().get_mut::<TracingSpan>() {
+                t.started = true;
+                if let Some(c) = t.span.context() {
+                    super::context::push_in(c, t.otel_parent.as_ref());
+                }
             }
         }
     }
@@ -119,6 +137,12 @@ where
         }
     }
 
+    /// Lets [`OpenTelemetrySpanExt`](super::OpenTelemetrySpanExt) find this
+    /// layer through the dispatcher.
+    unsafe fn downcast_raw(&self, id: std::any::TypeId) -> Option<*const ()> {
+        (id == std::any::TypeId::of::<Self>()).then_some(self as *const Self as *const ())
+    }
+
     fn on_close(&self, id: Id, ctx: Context<'_, S>) {
         if let Some(s) = ctx.span(&id) {
             // Dropping the span ends it and hands it to the tracer.
@@ -127,22 +151,70 @@ where
     }
 }
 
-struct Fields<'a>(&'a mut Span);
-
-impl PutField for Fields<'_> {
+impl PutField for TracingSpan {
     fn put(&mut self, field: &Field, value: opentelemetry::Value) {
-        if field.name() == "error" {
-            self.0
-                .set_status(SpanStatus::error(value.as_str().into_owned()));
+        // tracing-opentelemetry's field conventions: set the span's name,
+        // kind and status, not attributes.
+        match field.name() {
+            "otel.name" => {
+                if let Some(d) = self.span.data_mut() {
+                    d.name = value.as_str().into_owned().into();
+                }
+            }
+            "otel.kind" => {
+                if let (Some(kind), Some(d)) = (parse_kind(&value.as_str()), self.span.data_mut()) {
+                    d.kind = kind;
+                }
+            }
+            "otel.status_code" => {
+                let code = value.as_str();
+                if code.eq_ignore_ascii_case("error") {
+                    let description = self.status_description.clone().unwrap_or_default();
+                    self.span.set_status(SpanStatus::error(description));
+                } else if code.eq_ignore_ascii_case("ok") {
+                    self.span.set_status(SpanStatus::Ok);
+                }
+            }
+            "otel.status_description" => {
+                let description = value.as_str().into_owned();
+                if let Some(d) = self.span.data_mut() {
+                    if let SpanStatus::Error { .. } = d.status {
+                        d.status = SpanStatus::error(description.clone());
+                    }
+                }
+                self.status_description = Some(description);
+            }
+            name => {
+                if name == "error" {
+                    self.span
+                        .set_status(SpanStatus::error(value.as_str().into_owned()));
+                }
+                self.span.set_attributes([KeyValue::new(
+                    opentelemetry::Key::from_static_str(name),
+                    value,
+                )]);
+            }
         }
-        self.0.set_attributes([KeyValue::new(
-            opentelemetry::Key::from_static_str(field.name()),
-            value,
-        )]);
     }
-    fn put_error(&mut self, _field: &Field, error: &(dyn std::error::Error + 'static)) {
-        self.0.record_error(error);
+    fn put_error(&mut self, field: &Field, error: &(dyn std::error::Error + 'static)) {
+        if field.name().starts_with("otel.") {
+            self.put(field, error.to_string().into());
+        } else {
+            self.span.record_error(error);
+        }
     }
+}
+
+/// `otel.kind`'s value, as tracing-opentelemetry reads it (any case).
+fn parse_kind(kind: &str) -> Option<SpanKind> {
+    Some(match kind.to_ascii_lowercase().as_str() {
+        "server" => SpanKind::Server,
+        "client" => SpanKind::Client,
+        "producer" => SpanKind::Producer,
+        "consumer" => SpanKind::Consumer,
+        "internal" => SpanKind::Internal,
+        _ => return None,
+    })
 }
 
 /// Takes `tracing` field values as OTel attribute values (see [`OtelValues`]).

@@ -41,6 +41,7 @@ pub(crate) mod layer;
 pub mod propagation;
 mod sampler;
 pub(crate) mod span;
+mod span_ext;
 pub(crate) mod tracer;
 
 pub use context::{attach, current, ContextGuard, SpanContext};
@@ -49,10 +50,11 @@ pub use data::{
     InstrumentationScope, Key, KeyValue, SpanData, SpanEvent, SpanKind, SpanLink, SpanStatus,
     Value, MAX_EVENTS_PER_SPAN,
 };
-pub use future::{FutureExt, InSpan, WithContext};
+pub use future::{in_current_context, FutureExt, InSpan, WithContext};
 pub use layer::SpanLayer;
 pub use sampler::{Sampler, SamplerError};
 pub use span::{Span, SpanGuard};
+pub use span_ext::{OpenTelemetrySpanExt, SetParentError};
 pub use tracer::{global, set_global, FccTracer, FccTracerBuilder, DEFAULT_COMPLETED_CAPACITY};
 
 /// What `#[traced]` expands to. Not a public API.

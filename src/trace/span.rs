@@ -91,6 +91,36 @@ impl Span {
         }
     }
 
+    /// Gives a span that has not been entered yet another parent (`None`: a
+    /// new trace): new trace id, parent and sampling decision; the span id,
+    /// name, start and whatever was recorded stay. A span that was not
+    /// sampled and now is starts recording from here, named `name`.
+    pub(crate) fn reparent(&mut self, parent: Option<&SpanContext>, name: Cow<'static, str>) {
+        let Some(i) = &mut self.inner else { return };
+        let trace_id = parent.map_or_else(super::context::new_trace_id, |p| p.trace_id);
+        let sampled = i.tracer.sampler.should_sample(parent, trace_id);
+        i.ctx.trace_id = trace_id;
+        i.ctx.sampled = sampled;
+        i.ctx.trace_state = parent.and_then(|p| p.trace_state.clone());
+        i.data = match (sampled, i.data.take()) {
+            (false, _) => None,
+            (true, data) => {
+                let mut d = data.unwrap_or_else(|| {
+                    Box::new(SpanData::new(
+                        i.ctx.span_id,
+                        trace_id,
+                        name,
+                        std::time::SystemTime::UNIX_EPOCH,
+                    ))
+                });
+                d.trace_id = trace_id;
+                d.parent_span_id = parent.map(|p| p.span_id);
+                d.parent_is_remote = parent.is_some_and(|p| p.remote);
+                Some(d)
+            }
+        };
+    }
+
     /// The span's ids, `None` when disabled.
     pub fn context(&self) -> Option<SpanContext> {
         self.inner.as_ref().map(|i| i.ctx.clone())

@@ -38,7 +38,7 @@ impl Completed {
 
 pub(crate) struct TracerInner {
     service_name: Cow<'static, str>,
-    sampler: Sampler,
+    pub(crate) sampler: Sampler,
     pub(crate) completed: Arc<Mutex<Completed>>,
     keep_completed: bool,
     pub(crate) pipeline: Option<Pipeline>,
@@ -98,7 +98,7 @@ impl fmt::Debug for FccTracer {
 #[must_use = "a builder does nothing until `build()`"]
 pub struct FccTracerBuilder {
     service_name: Cow<'static, str>,
-    sampler: Sampler,
+    pub(crate) sampler: Sampler,
     completed_capacity: usize,
     exporters: Vec<Box<dyn SpanExporter>>,
     pub(crate) pipeline: PipelineConfig,
