@@ -7,7 +7,9 @@ use fcc::trace::{SpanKind, SpanLayer, SpanStatus};
 use fcc::{FccTracer, OpenTelemetrySpanExt, SpanData};
 use opentelemetry::baggage::BaggageExt as _;
 use opentelemetry::propagation::TextMapPropagator as _;
-use opentelemetry::trace::{SpanContext, SpanId, Status, TraceContextExt as _, TraceFlags, TraceId, TraceState};
+use opentelemetry::trace::{
+    SpanContext, SpanId, Status, TraceContextExt as _, TraceFlags, TraceId, TraceState,
+};
 use opentelemetry::{Context, KeyValue};
 use tracing_subscriber::layer::SubscriberExt as _;
 
@@ -68,10 +70,18 @@ fn set_parent_after_the_span_started_changes_nothing_and_says_why() {
         (entered, b.set_parent(incoming()))
     });
     assert_eq!(entered, Err(fcc::trace::SetParentError::AlreadyStarted));
-    assert_eq!(context_taken, Err(fcc::trace::SetParentError::AlreadyStarted));
+    assert_eq!(
+        context_taken,
+        Err(fcc::trace::SetParentError::AlreadyStarted)
+    );
     assert!(entered.unwrap_err().to_string().contains("already entered"));
     for s in &spans {
-        assert_ne!(s.trace_id.to_string(), TRACE, "{} kept its own trace", s.name);
+        assert_ne!(
+            s.trace_id.to_string(),
+            TRACE,
+            "{} kept its own trace",
+            s.name
+        );
         assert_eq!(s.parent_span_id, None);
     }
 }
@@ -129,8 +139,14 @@ fn context_holds_the_span_and_is_what_a_propagator_injects() {
     });
     let s = by_name(&spans, "outgoing");
     assert_eq!(cx_span, s.span_id.to_string());
-    assert_eq!(headers["traceparent"], format!("00-{TRACE}-{}-01", s.span_id));
-    assert_eq!(headers["baggage"], "tenant=acme", "the parent's baggage goes on");
+    assert_eq!(
+        headers["traceparent"],
+        format!("00-{TRACE}-{}-01", s.span_id)
+    );
+    assert_eq!(
+        headers["baggage"], "tenant=acme",
+        "the parent's baggage goes on"
+    );
 }
 
 #[test]
@@ -196,7 +212,9 @@ fn otel_fields_set_name_kind_and_status_not_attributes() {
     assert_eq!(c.kind, SpanKind::Internal, "an unknown kind is ignored");
     for s in &spans {
         assert!(
-            s.attributes.iter().all(|kv| !kv.key.as_str().starts_with("otel.")),
+            s.attributes
+                .iter()
+                .all(|kv| !kv.key.as_str().starts_with("otel.")),
             "{}: {:?}",
             s.name,
             s.attributes

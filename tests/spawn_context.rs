@@ -59,7 +59,8 @@ fn tokio_spawn_keeps_the_parent() {
     check("task", |t| {
         let _runtime = rt.enter();
         let task = async move { work(&t, "task") };
-        rt.block_on(tokio::spawn(task.in_current_context())).unwrap()
+        rt.block_on(tokio::spawn(task.in_current_context()))
+            .unwrap()
     });
 }
 

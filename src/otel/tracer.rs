@@ -146,7 +146,11 @@ pub(crate) fn apply_status(d: &mut crate::trace::SpanData, status: Status) {
     }
 }
 
-pub(crate) fn push_link(d: &mut crate::trace::SpanData, sc: &OtelSpanContext, attributes: Vec<KeyValue>) {
+pub(crate) fn push_link(
+    d: &mut crate::trace::SpanData,
+    sc: &OtelSpanContext,
+    attributes: Vec<KeyValue>,
+) {
     if let Some(context) = bridge::from_otel(sc) {
         if d.links.len() < crate::trace::MAX_EVENTS_PER_SPAN {
             d.links.push(SpanLink {

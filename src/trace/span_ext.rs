@@ -200,7 +200,8 @@ impl OpenTelemetrySpanExt for tracing::Span {
             if parent.is_none() && cx.has_active_span() {
                 count_invalid_parent();
             }
-            t.span.reparent(parent.as_ref(), Cow::Owned(name.to_owned()));
+            t.span
+                .reparent(parent.as_ref(), Cow::Owned(name.to_owned()));
             t.otel_parent = Some(cx);
             Ok(())
         })?

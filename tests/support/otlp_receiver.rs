@@ -48,10 +48,12 @@ pub struct ReceivedSpan {
     pub span: Span,
 }
 
-/// A log record as received, with the resource's `service.name`.
+/// A log record as received, with the resource's `service.name` and the
+/// instrumentation scope's name (a `tracing` event's target).
 #[derive(Debug, Clone)]
 pub struct ReceivedLog {
     pub service_name: Option<String>,
+    pub scope: String,
     pub record: LogRecord,
 }
 
@@ -104,6 +106,11 @@ impl Received {
                     for r in &sl.log_records {
                         out.push(ReceivedLog {
                             service_name: service_name.clone(),
+                            scope: sl
+                                .scope
+                                .as_ref()
+                                .map(|s| s.name.clone())
+                                .unwrap_or_default(),
                             record: r.clone(),
                         });
                     }
