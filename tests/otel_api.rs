@@ -226,6 +226,34 @@ fn otel_api_span_options_are_kept_and_status_follows_the_api_rules() {
 }
 
 #[test]
+fn otel_api_spans_never_ended_end_when_dropped_and_memory_stays_bounded() {
+    let tracer = FccTracer::builder("svc")
+        .completed_capacity(100)
+        .build()
+        .unwrap();
+    let lib = FccTracerProvider::new(tracer.clone()).tracer("lib");
+    for _ in 0..1000 {
+        // Never `end()`ed: it ends, and is recorded, when dropped.
+        let _span = lib.start("never.ended");
+    }
+    // Held only by a context: ends when the last context goes.
+    let cx = Context::current_with_span(lib.start("in.context"));
+    let copy = cx.clone();
+    drop(cx);
+    assert_eq!(tracer.completed_spans().len(), 100, "bounded");
+    drop(copy);
+    let spans = tracer.completed_spans();
+    assert_eq!(spans.len(), 100);
+    assert_eq!(
+        tracer.dropped_spans(),
+        901,
+        "what the bound let go is counted"
+    );
+    assert_eq!(spans.last().unwrap().name, "in.context");
+    assert!(spans.iter().all(|s| s.end_time >= s.start_time));
+}
+
+#[test]
 fn meter_instruments_record_into_fcc_metrics_with_name_unit_and_description() {
     let metrics = FccMetrics::new();
     let meter = FccMeterProvider::new(metrics.clone()).meter("lib");

@@ -26,6 +26,7 @@
 //! Environment variables: see [`env::VARIABLES`] and [`TelemetryBuilder::from_env`].
 
 pub mod env;
+mod globals;
 mod layers;
 mod metrics;
 mod traces;
@@ -44,6 +45,7 @@ use crate::sinks::{
     attach, FlushError, JsonFileSink, LogSink, Sink, SinkError, SinkHandle, SinkOptions, SinkStats,
 };
 use crate::trace::{FccTracer, SpanLayer};
+use globals::Globals;
 use std::fmt;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -91,6 +93,12 @@ pub enum InstallError {
     /// A process-wide `tracing` subscriber is already installed: add fcc to
     /// it with [`TelemetryBuilder::layer`] instead.
     AlreadyInstalled,
+    /// fcc is already set up in this process: a [`Telemetry`] from
+    /// `install()` or `layer()` is alive. Keep that one (its
+    /// [`tracer`](Telemetry::tracer), [`metrics`](Telemetry::metrics) and
+    /// [`bus`](Telemetry::bus) can be shared); a new set-up is possible once
+    /// it has shut down.
+    AlreadySetUp,
 }
 
 impl fmt::Display for InstallError {
@@ -111,6 +119,10 @@ impl fmt::Display for InstallError {
                 "a global tracing subscriber is already installed (by fcc or another library); \
                  to add fcc to your own subscriber, use `Telemetry::builder().layer()` \
                  and `.with(layer)` on your registry",
+            ),
+            InstallError::AlreadySetUp => f.write_str(
+                "fcc is already set up in this process (a Telemetry guard from install() \
+                 or layer() is alive): keep using that one, or shut it down first",
             ),
         }
     }
@@ -328,6 +340,7 @@ impl TelemetryBuilder {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn layer(self) -> Result<(FccLayer, Telemetry), InstallError> {
+        globals::check_not_set_up()?;
         let (layer, _fmt, telemetry) = self.build_parts()?;
         telemetry.set_globals();
         Ok((layer, telemetry))
@@ -416,21 +429,13 @@ impl TelemetryBuilder {
     /// this fails with [`InstallError::AlreadyInstalled`] and changes
     /// nothing: use [`layer`](Self::layer) to add fcc to it.
     pub fn install(self) -> Result<Telemetry, InstallError> {
+        globals::check_not_set_up()?;
         let telemetry = self.build()?;
         tracing::dispatcher::set_global_default(telemetry.dispatch.clone())
             .map_err(|_| InstallError::AlreadyInstalled)?;
         telemetry.set_globals();
         Ok(telemetry)
     }
-}
-
-/// What [`TelemetryBuilder::install`] and [`TelemetryBuilder::layer`] set
-/// beyond the `tracing` subscriber.
-struct Globals {
-    propagator: FccPropagator,
-    otel: bool,
-    metrics_recorder: bool,
-    warnings: Vec<String>,
 }
 
 type FmtLayer = Box<
@@ -457,51 +462,7 @@ fn fmt_layer(level: LevelFilter) -> FmtLayer {
     )
 }
 
-/// `let _ = fcc::init()`: the guard is gone at once. The first span or event
-/// recorded after the installed pipeline shut down says so, once.
-mod after_shutdown {
-    use std::sync::atomic::{AtomicBool, Ordering};
-    use std::sync::{Arc, Mutex};
-
-    use crate::trace::tracer::TracerInner;
-
-    static ARMED: Mutex<Option<Arc<TracerInner>>> = Mutex::new(None);
-    static WARNED: AtomicBool = AtomicBool::new(false);
-
-    pub(super) fn arm(tracer: &crate::FccTracer) {
-        if let Ok(mut a) = ARMED.lock() {
-            *a = Some(Arc::clone(&tracer.inner));
-        }
-    }
-
-    static FIRED: AtomicBool = AtomicBool::new(false);
-
-    /// Whether an installed Telemetry has shut down (one relaxed load).
-    #[inline]
-    pub(crate) fn fired() -> bool {
-        FIRED.load(Ordering::Relaxed)
-    }
-
-    pub(super) fn fire() {
-        FIRED.store(true, Ordering::Release);
-        if let Some(t) = ARMED.lock().ok().and_then(|a| a.clone()) {
-            t.shut_down.store(true, Ordering::Release);
-        }
-    }
-
-    /// Prints the warning, the first time only.
-    pub(crate) fn warn() {
-        if !WARNED.swap(true, Ordering::AcqRel) {
-            eprintln!(
-                "fcc: a span or event was recorded after telemetry shut down, and is lost: \
-                 the Telemetry guard was dropped. Keep it for the life of the program: \
-                 `let _guard = fcc::init()?;` (not `let _ = fcc::init()`)"
-            );
-        }
-    }
-}
-
-pub(crate) use after_shutdown::{fired as shut_down_after_install, warn as warn_after_shutdown};
+pub(crate) use globals::{shut_down_after_install, warn_after_shutdown};
 
 /// `unknown_service:<executable>`, as the OpenTelemetry SDKs default it.
 fn default_service_name() -> String {
@@ -535,26 +496,6 @@ impl Telemetry {
     /// Sets the globals (once): fcc's tracer for `#[traced]`, the OTel
     /// providers and propagator, the `metrics` recorder; prints the
     /// configuration warnings.
-    fn set_globals(&self) {
-        let Some(g) = self.globals.lock().ok().and_then(|mut g| g.take()) else {
-            return;
-        };
-        for w in &g.warnings {
-            eprintln!("fcc: {w}");
-        }
-        crate::trace::set_global(Some(self.tracer.clone()));
-        self.installed.store(true, Ordering::Release);
-        after_shutdown::arm(&self.tracer);
-        if g.otel {
-            crate::otel::set_globals(&self.tracer, self.metrics(), g.propagator);
-        }
-        if g.metrics_recorder {
-            if let Err(e) = crate::metrics::FccRecorder::install(self.metrics().clone()) {
-                eprintln!("fcc: {e}; `metrics::` macros keep going to it, not to fcc");
-            }
-        }
-    }
-
     /// A builder with the defaults (LogSink on stderr, fmt logs at info).
     pub fn builder() -> TelemetryBuilder {
         TelemetryBuilder::default()
@@ -649,7 +590,7 @@ impl Telemetry {
         );
         crate::event::graveyard::sweep_all();
         if self.installed.load(Ordering::Acquire) {
-            after_shutdown::fire();
+            globals::released();
         }
         result
     }

@@ -1,0 +1,106 @@
+//! What set-up makes process-wide beyond the `tracing` subscriber: fcc's
+//! tracer for `#[traced]`, the OpenTelemetry globals, the `metrics`
+//! recorder; that only one set-up is alive at a time; and the warning for a
+//! guard dropped too early.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use super::{InstallError, Telemetry};
+use crate::otel::FccPropagator;
+
+/// What [`TelemetryBuilder::install`](super::TelemetryBuilder::install) and [`TelemetryBuilder::layer`](super::TelemetryBuilder::layer) set
+/// beyond the `tracing` subscriber.
+pub(super) struct Globals {
+    pub(super) propagator: FccPropagator,
+    pub(super) otel: bool,
+    pub(super) metrics_recorder: bool,
+    pub(super) warnings: Vec<String>,
+}
+
+/// Whether a set-up Telemetry is alive (set by `set_globals`, cleared by
+/// its shutdown).
+static SET_UP: AtomicBool = AtomicBool::new(false);
+
+/// Refuses a second set-up while one is alive.
+pub(super) fn check_not_set_up() -> Result<(), InstallError> {
+    if SET_UP.load(Ordering::Acquire) {
+        Err(InstallError::AlreadySetUp)
+    } else {
+        Ok(())
+    }
+}
+
+/// The set-up Telemetry shut down.
+pub(super) fn released() {
+    SET_UP.store(false, Ordering::Release);
+    after_shutdown::fire();
+}
+
+impl Telemetry {
+    pub(super) fn set_globals(&self) {
+        let Some(g) = self.globals.lock().ok().and_then(|mut g| g.take()) else {
+            return;
+        };
+        for w in &g.warnings {
+            eprintln!("fcc: {w}");
+        }
+        crate::trace::set_global(Some(self.tracer.clone()));
+        self.installed.store(true, Ordering::Release);
+        SET_UP.store(true, Ordering::Release);
+        after_shutdown::arm(&self.tracer);
+        if g.otel {
+            crate::otel::set_globals(&self.tracer, self.metrics(), g.propagator);
+        }
+        if g.metrics_recorder {
+            if let Err(e) = crate::metrics::FccRecorder::install(self.metrics().clone()) {
+                eprintln!("fcc: {e}; `metrics::` macros keep going to it, not to fcc");
+            }
+        }
+    }
+}
+
+/// `let _ = fcc::init()`: the guard is gone at once. The first span or event
+/// recorded after the installed pipeline shut down says so, once.
+mod after_shutdown {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, Mutex};
+
+    use crate::trace::tracer::TracerInner;
+
+    static ARMED: Mutex<Option<Arc<TracerInner>>> = Mutex::new(None);
+    static WARNED: AtomicBool = AtomicBool::new(false);
+
+    pub(super) fn arm(tracer: &crate::FccTracer) {
+        if let Ok(mut a) = ARMED.lock() {
+            *a = Some(Arc::clone(&tracer.inner));
+        }
+    }
+
+    static FIRED: AtomicBool = AtomicBool::new(false);
+
+    /// Whether an installed Telemetry has shut down (one relaxed load).
+    #[inline]
+    pub(crate) fn fired() -> bool {
+        FIRED.load(Ordering::Relaxed)
+    }
+
+    pub(super) fn fire() {
+        FIRED.store(true, Ordering::Release);
+        if let Some(t) = ARMED.lock().ok().and_then(|a| a.clone()) {
+            t.shut_down.store(true, Ordering::Release);
+        }
+    }
+
+    /// Prints the warning, the first time only.
+    pub(crate) fn warn() {
+        if !WARNED.swap(true, Ordering::AcqRel) {
+            eprintln!(
+                "fcc: a span or event was recorded after telemetry shut down, and is lost: \
+                 the Telemetry guard was dropped. Keep it for the life of the program: \
+                 `let _guard = fcc::init()?;` (not `let _ = fcc::init()`)"
+            );
+        }
+    }
+}
+
+pub(crate) use after_shutdown::{fired as shut_down_after_install, warn as warn_after_shutdown};
