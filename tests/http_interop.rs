@@ -6,7 +6,8 @@
 //! - the gateway (axum + `TraceLayer`, whose `make_span_with` extracts the
 //!   context and calls `set_parent`) runs `#[traced]` code that logs with
 //!   `tracing::info!` and calls an inventory client library written against
-//!   the OpenTelemetry API only (a client span, the global propagator);
+//!   the OpenTelemetry API only (`examples/inventory-client`: a client
+//!   span, the global propagator);
 //! - the inventory service (axum + `TraceLayer` again) answers with what it
 //!   received.
 //!
@@ -27,7 +28,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use fcc::{traced, LogTarget, OpenTelemetrySpanExt as _, Telemetry};
 use opentelemetry::baggage::BaggageExt as _;
-use opentelemetry::trace::{FutureExt as _, SpanKind, TraceContextExt as _, Tracer as _};
+use opentelemetry::trace::TraceContextExt as _;
 use opentelemetry::{global, Context};
 use opentelemetry_http::{HeaderExtractor, HeaderInjector};
 use otlp_receiver::{attr_str, ReceivedSpan};
@@ -51,34 +52,16 @@ fn make_span(request: &Request) -> tracing::Span {
     span
 }
 
-/// A client library that knows only the OpenTelemetry API.
-mod inventory_client {
-    use super::*;
-
-    pub async fn reserve(http: &reqwest::Client, url: &str) -> String {
-        let tracer = global::tracer("inventory-client");
-        let span = tracer
-            .span_builder("inventory.reserve")
-            .with_kind(SpanKind::Client)
-            .start(&tracer);
-        let cx = Context::current_with_span(span);
-        let mut headers = HeaderMap::new();
-        global::get_text_map_propagator(|p| {
-            p.inject_context(&cx, &mut HeaderInjector(&mut headers))
-        });
-        async {
-            let response = http.post(url).headers(headers).send().await.unwrap();
-            response.text().await.unwrap()
-        }
-        .with_context(cx)
-        .await
-    }
-}
-
 #[traced]
 async fn place_order(http: reqwest::Client, inventory: String) -> (String, String) {
     tracing::info!(order = 7, "placing order");
-    let reserved = inventory_client::reserve(&http, &format!("{inventory}/reserve")).await;
+    // A library on the OTel API only: a client span, and its headers.
+    let reserved = inventory_client::call("inventory.reserve", &inventory, |headers| {
+        let request = http.post(format!("{inventory}/reserve"));
+        let request = headers.iter().fold(request, |r, (k, v)| r.header(k, v));
+        async move { request.send().await.unwrap().text().await.unwrap() }
+    })
+    .await;
     // A call without a client span: the current span is the parent.
     let mut headers = HeaderMap::new();
     global::get_text_map_propagator(|p| p.inject(&mut HeaderInjector(&mut headers)));

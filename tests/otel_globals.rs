@@ -29,10 +29,18 @@ fn library_call() -> HashMap<String, String> {
     })
 }
 
+/// A library written against fcc's re-export of the API (no direct
+/// `opentelemetry` dependency): the same crate, so the same globals.
+fn reexport_library_call() {
+    use fcc::opentelemetry::trace::Tracer as _;
+    fcc::opentelemetry::global::tracer("reexport-lib").in_span("reexport.call", |_cx| {});
+}
+
 #[traced]
 fn handle_order(order: u64) -> HashMap<String, String> {
     tracing::info!(order, "handling order");
     metrics::counter!("orders.handled").increment(1);
+    reexport_library_call();
     library_call()
 }
 
@@ -51,9 +59,15 @@ fn one_install_bridges_the_otel_api_tracing_logs_and_metrics() {
     let headers = handle_order(7);
     t.flush(Duration::from_secs(10)).unwrap();
 
-    let spans = receiver.received.wait_spans(2);
+    let spans = receiver.received.wait_spans(3);
     let find = |name: &str| spans.iter().find(|s| s.span.name == name).unwrap();
     let (order, lookup) = (find("handle_order"), find("inventory.lookup"));
+    let reexport = find("reexport.call");
+    assert_eq!(
+        reexport.span.trace_id, order.span.trace_id,
+        "bridged through fcc::opentelemetry"
+    );
+    assert_eq!(reexport.span.parent_span_id, order.span.span_id);
     assert_eq!(lookup.span.trace_id, order.span.trace_id, "one trace");
     assert_eq!(lookup.span.parent_span_id, order.span.span_id);
     let lookup_id: String = lookup
