@@ -52,6 +52,28 @@
 //! OTel API on the thread that turned it on, and as a fallback (a context
 //! with no span) on the others.
 //!
+//! What each kind of span does, exactly:
+//!
+//! | made by | its parent | while entered, `Context::current()` holds |
+//! |---|---|---|
+//! | `FccTracer::span`, `#[traced]` | [`trace::current()`](crate::trace::current): the OTel context's span if it has one, else fcc's stack top | a copy of its span context on top of the current OTel context (baggage kept) |
+//! | a `tracing` span (the [`SpanLayer`](crate::trace::SpanLayer)) | its explicit `parent:`, else `current()`; [`set_parent(cx)`](crate::OpenTelemetrySpanExt::set_parent) before the first enter replaces it | the same, on top of the `cx` given to `set_parent` (its baggage) |
+//! | the OTel API (`tracer.in_span`, `start_with_context`) | the span of the given context; with none, fcc's stack top when it is not mirrored (else a root) | the OTel span object itself (the OTel API attaches it) |
+//! | a remote parent (`extract` + `attach`) | | the remote span context, which is the parent of the next span of any kind |
+//!
+//! Across threads and tasks nothing flows by itself, in fcc as in the OTel
+//! SDK: [`FutureExt::in_current_context`](crate::trace::FutureExt::in_current_context)
+//! for `tokio::spawn`, [`trace::in_current_context`](crate::trace::in_current_context)
+//! for `std::thread::spawn`, `spawn_blocking` and `rayon::spawn`. Both take
+//! fcc's current span and, once the bridge is on, the OTel `Context` (its
+//! baggage, an OTel span object) and make them current where the work runs.
+//!
+//! Feedback is suppressed by context: fcc's own export threads (and the
+//! blocking-pool threads of its runtimes) are marked internal and run in
+//! OTel's suppressed context, so what tonic, h2, hyper or reqwest log or
+//! trace there is never recorded, while the same libraries used by the
+//! application are.
+//!
 //! # Other major versions of the OTel API
 //!
 //! Cargo builds a library that depends on another major version of

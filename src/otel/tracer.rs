@@ -104,14 +104,14 @@ impl opentelemetry::trace::Tracer for OtelTracer {
         let parent = Self::parent(parent_cx);
         let mut span = self.tracer.start_with_parent(builder.name, parent.as_ref());
         span.keep_unset_status();
+        if let Some(start) = builder.start_time {
+            span.set_start_time(start);
+        }
         let ctx = span.context_ref().cloned();
         if let Some(d) = span.data_mut() {
             d.scope = Some(Arc::clone(&self.scope));
             if let Some(kind) = builder.span_kind {
                 d.kind = kind;
-            }
-            if let Some(start) = builder.start_time {
-                d.start_time = start;
             }
             if let Some(attributes) = builder.attributes {
                 d.attributes.extend(attributes);

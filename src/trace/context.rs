@@ -116,7 +116,10 @@ fn set_top_sampled(stack: &[SpanContext]) {
 }
 
 pub(crate) fn push(ctx: SpanContext) {
-    push_in(ctx, None);
+    if bridge::active() {
+        bridge::mirror(&ctx);
+    }
+    stack_push(ctx);
 }
 
 /// [`push`], with the OTel context it is mirrored on top of (the context a
@@ -125,6 +128,11 @@ pub(crate) fn push_in(ctx: SpanContext, otel_base: Option<&opentelemetry::Contex
     if bridge::active() {
         bridge::mirror_in(&ctx, otel_base);
     }
+    stack_push(ctx);
+}
+
+#[inline(always)]
+fn stack_push(ctx: SpanContext) {
     let _ = STACK.try_with(|s| {
         if let Ok(mut s) = s.try_borrow_mut() {
             s.push(ctx);

@@ -3,6 +3,7 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
@@ -53,7 +54,15 @@ impl SpanLayer {
 pub(crate) struct TracingSpan {
     pub(crate) span: Span,
     /// Entered, or its context handed out: its parent can no longer change.
-    pub(crate) started: bool,
+    /// (Atomic so that entering needs only the extensions' read lock.)
+    pub(crate) started: AtomicBool,
+    /// What few spans need, kept out of line.
+    pub(crate) extra: Option<Box<TracingSpanExtra>>,
+}
+
+/// The rarely used part of a [`TracingSpan`].
+#[derive(Default)]
+pub(crate) struct TracingSpanExtra {
     /// The OTel context given to `set_parent` (its baggage flows into the
     /// span while it is entered).
     pub(crate) otel_parent: Option<opentelemetry::Context>,
@@ -65,9 +74,8 @@ impl TracingSpan {
     fn new(span: Span) -> TracingSpan {
         TracingSpan {
             span,
-            started: false,
-            otel_parent: None,
-            status_description: None,
+            started: AtomicBool::new(false),
+            extra: None,
         }
     }
 }
@@ -116,10 +124,13 @@ where
 
     fn on_enter(&self, id: &Id, ctx: Context<'_, S>) {
         if let Some(s) = ctx.span(id) {
-            if let Some(t) = s.extensions_mut().get_mut::<TracingSpan>() {
-                t.started = true;
+            if let Some(t) = s.extensions().get::<TracingSpan>() {
+                t.started.store(true, Ordering::Relaxed);
                 if let Some(c) = t.span.context() {
-                    super::context::push_in(c, t.otel_parent.as_ref());
+                    match t.extra.as_ref().and_then(|e| e.otel_parent.as_ref()) {
+                        Some(base) => super::context::push_in(c, Some(base)),
+                        None => super::context::push(c),
+                    }
                 }
             }
         }
@@ -135,12 +146,6 @@ where
                 super::context::pop(c);
             }
         }
-    }
-
-    /// Lets [`OpenTelemetrySpanExt`](super::OpenTelemetrySpanExt) find this
-    /// layer through the dispatcher.
-    unsafe fn downcast_raw(&self, id: std::any::TypeId) -> Option<*const ()> {
-        (id == std::any::TypeId::of::<Self>()).then_some(self as *const Self as *const ())
     }
 
     fn on_close(&self, id: Id, ctx: Context<'_, S>) {
@@ -169,7 +174,11 @@ impl PutField for TracingSpan {
             "otel.status_code" => {
                 let code = value.as_str();
                 if code.eq_ignore_ascii_case("error") {
-                    let description = self.status_description.clone().unwrap_or_default();
+                    let description = self
+                        .extra
+                        .as_ref()
+                        .and_then(|e| e.status_description.clone())
+                        .unwrap_or_default();
                     self.span.set_status(SpanStatus::error(description));
                 } else if code.eq_ignore_ascii_case("ok") {
                     self.span.set_status(SpanStatus::Ok);
@@ -182,7 +191,9 @@ impl PutField for TracingSpan {
                         d.status = SpanStatus::error(description.clone());
                     }
                 }
-                self.status_description = Some(description);
+                self.extra
+                    .get_or_insert_with(Default::default)
+                    .status_description = Some(description);
             }
             name => {
                 if name == "error" {

@@ -22,6 +22,8 @@ struct Inner {
     data: Option<Box<SpanData>>,
     tracer: Arc<TracerInner>,
     unset_means_ok: bool,
+    /// A start or end time was given by the caller (OTel API, `end_at`).
+    given_times: bool,
     start: fastant::Instant,
 }
 
@@ -72,6 +74,7 @@ impl Span {
                 data,
                 tracer,
                 unset_means_ok: true,
+                given_times: false,
                 start: clock::now(),
             }),
         }
@@ -233,10 +236,23 @@ impl Span {
 
     /// Ends the span with the given end time.
     pub fn end_at(mut self, end: std::time::SystemTime) {
-        if let Some(d) = self.data_mut() {
-            d.end_time = end;
+        if let Some(i) = &mut self.inner {
+            i.given_times = true;
+            if let Some(d) = i.data.as_deref_mut() {
+                d.end_time = end;
+            }
         }
         drop(self)
+    }
+
+    /// Sets the start time (the OTel API's `with_start_time`).
+    pub(crate) fn set_start_time(&mut self, start: std::time::SystemTime) {
+        if let Some(i) = &mut self.inner {
+            i.given_times = true;
+            if let Some(d) = i.data.as_deref_mut() {
+                d.start_time = start;
+            }
+        }
     }
 }
 
@@ -255,15 +271,16 @@ impl Span {
             data: Some(mut data),
             tracer,
             unset_means_ok,
+            given_times,
             start,
             ..
         }) = self.inner.take()
         {
             // A start or end time given by the caller (OTel API) is kept.
-            if data.start_time == std::time::UNIX_EPOCH {
+            if !given_times || data.start_time == std::time::UNIX_EPOCH {
                 data.start_time = clock::to_system_time(start);
             }
-            if data.end_time == std::time::UNIX_EPOCH {
+            if !given_times || data.end_time == std::time::UNIX_EPOCH {
                 data.end_time = clock::system_now();
             }
             if unset_means_ok && data.status == SpanStatus::Unset {

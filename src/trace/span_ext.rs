@@ -72,6 +72,7 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::sync::atomic::Ordering;
 use std::time::SystemTime;
 
 use opentelemetry::trace::{SpanContext as OtelSpanContext, Status, TraceContextExt};
@@ -190,7 +191,7 @@ impl OpenTelemetrySpanExt for tracing::Span {
         bridge::activate();
         let name = self.metadata().map_or("", |m| m.name());
         with_fcc_span(self, |t| {
-            if t.started {
+            if t.started.load(Ordering::Relaxed) {
                 return Err(SetParentError::AlreadyStarted);
             }
             if t.span.context_ref().is_none() {
@@ -202,7 +203,7 @@ impl OpenTelemetrySpanExt for tracing::Span {
             }
             t.span
                 .reparent(parent.as_ref(), Cow::Owned(name.to_owned()));
-            t.otel_parent = Some(cx);
+            t.extra.get_or_insert_with(Default::default).otel_parent = Some(cx);
             Ok(())
         })?
     }
@@ -217,12 +218,14 @@ impl OpenTelemetrySpanExt for tracing::Span {
 
     fn context(&self) -> Context {
         with_fcc_span(self, |t| {
-            t.started = true;
+            t.started.store(true, Ordering::Relaxed);
             let sc = t.span.context_ref().map(bridge::to_otel)?;
-            Some(match &t.otel_parent {
-                Some(parent) => parent.with_remote_span_context(sc),
-                None => Context::map_current(|cx| cx.with_remote_span_context(sc)),
-            })
+            Some(
+                match t.extra.as_ref().and_then(|e| e.otel_parent.as_ref()) {
+                    Some(parent) => parent.with_remote_span_context(sc),
+                    None => Context::map_current(|cx| cx.with_remote_span_context(sc)),
+                },
+            )
         })
         .ok()
         .flatten()

@@ -1,0 +1,92 @@
+//! What set-up says on stderr, seen as a user sees it: each case runs in a
+//! child process (this test binary again, told which case by
+//! `FCC_TEST_CHILD`) and the parent reads its stderr.
+//!
+//! - `let _ = fcc::init()` drops the guard at once: the first span after it
+//!   prints one warning naming `let _guard = fcc::init()?`.
+//! - An unknown name in `OTEL_PROPAGATORS` is a warning listing the known
+//!   ones; the known names still work.
+
+use std::process::Command;
+
+fn run_child(case: &str, env: &[(&str, &str)]) -> (bool, String) {
+    let mut cmd = Command::new(std::env::current_exe().unwrap());
+    cmd.args(["--exact", "child", "--nocapture", "--test-threads=1"])
+        .env("FCC_TEST_CHILD", case)
+        .env("FCC_LOG", "off")
+        .env("FCC_FMT", "off")
+        .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
+        .env_remove("RUST_LOG");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// The child's side; does nothing in a normal test run.
+#[test]
+fn child() {
+    match std::env::var("FCC_TEST_CHILD").as_deref() {
+        Ok("dropped_guard") => {
+            #[allow(clippy::let_underscore_must_use, let_underscore_drop)]
+            let _ = fcc::init();
+            for _ in 0..3 {
+                let _span = fcc::trace::global().map(|t| t.span("after.shutdown"));
+                tracing::info_span!("tracing.after.shutdown").in_scope(|| {});
+            }
+        }
+        Ok("kept_guard") => {
+            let _guard = fcc::init().unwrap();
+            let _span = fcc::trace::global().map(|t| t.span("work"));
+        }
+        Ok("propagators") => {
+            let _guard = fcc::init().unwrap();
+            let _span = fcc::trace::global().map(|t| t.span("work"));
+            let mut headers = std::collections::HashMap::new();
+            opentelemetry::global::get_text_map_propagator(|p| p.inject(&mut headers));
+            eprintln!("INJECTED {}", headers.contains_key("traceparent"));
+        }
+        _ => {}
+    }
+}
+
+#[test]
+fn a_dropped_guard_warns_once_at_the_next_span() {
+    let (ok, stderr) = run_child("dropped_guard", &[]);
+    assert!(ok, "{stderr}");
+    let warnings: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("after telemetry shut down"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "once: {stderr}");
+    assert!(
+        warnings[0].contains("let _guard = fcc::init()?"),
+        "{stderr}"
+    );
+    // A kept guard says nothing.
+    let (ok, stderr) = run_child("kept_guard", &[]);
+    assert!(ok, "{stderr}");
+    assert!(!stderr.contains("shut down"), "{stderr}");
+}
+
+#[test]
+fn an_unknown_propagator_is_a_warning_listing_the_known_ones() {
+    let (ok, stderr) = run_child("propagators", &[("OTEL_PROPAGATORS", "tracecontext,xray")]);
+    assert!(ok, "{stderr}");
+    let line = stderr
+        .lines()
+        .find(|l| l.contains("OTEL_PROPAGATORS"))
+        .unwrap_or_else(|| panic!("no warning: {stderr}"));
+    assert!(line.contains("\"xray\""), "{line}");
+    for known in fcc::otel::KNOWN_PROPAGATORS {
+        assert!(line.contains(known), "{known} listed: {line}");
+    }
+    assert!(
+        stderr.contains("INJECTED true"),
+        "tracecontext still injects: {stderr}"
+    );
+}
