@@ -72,12 +72,16 @@ pub fn activate() {
 }
 
 /// Attaches `ctx` as the current OTel context on this thread.
+#[cold]
+#[inline(never)]
 pub(crate) fn mirror(ctx: &SpanContext) {
     mirror_in(ctx, None);
 }
 
 /// Attaches `ctx` on top of `base` (its baggage and other values), or of
 /// the current OTel context.
+#[cold]
+#[inline(never)]
 pub(crate) fn mirror_in(ctx: &SpanContext, base: Option<&Context>) {
     if base.is_none() && otel_current().is_some_and(|c| c.span_id == ctx.span_id) {
         // Already current (an OTel context carried into a spawned task):
@@ -98,6 +102,8 @@ pub(crate) fn mirror_in(ctx: &SpanContext, base: Option<&Context>) {
 }
 
 /// Detaches what [`mirror`] attached for `span_id`, if anything.
+#[cold]
+#[inline(never)]
 pub(crate) fn unmirror(span_id: SpanId) {
     let guard = MIRROR
         .try_with(|m| {

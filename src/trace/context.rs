@@ -119,26 +119,22 @@ pub(crate) fn push(ctx: SpanContext) {
     if bridge::active() {
         bridge::mirror(&ctx);
     }
-    stack_push(ctx);
-}
-
-/// [`push`], with the OTel context it is mirrored on top of (the context a
-/// parent was extracted into, with its baggage).
-pub(crate) fn push_in(ctx: SpanContext, otel_base: Option<&opentelemetry::Context>) {
-    if bridge::active() {
-        bridge::mirror_in(&ctx, otel_base);
-    }
-    stack_push(ctx);
-}
-
-#[inline(always)]
-fn stack_push(ctx: SpanContext) {
     let _ = STACK.try_with(|s| {
         if let Ok(mut s) = s.try_borrow_mut() {
             s.push(ctx);
             set_top_sampled(&s);
         }
     });
+}
+
+/// [`push`], with the OTel context it is mirrored on top of (the context a
+/// parent was extracted into, with its baggage).
+pub(crate) fn push_in(ctx: SpanContext, otel_base: &opentelemetry::Context) {
+    if bridge::active() {
+        // push() then finds the span already current and attaches nothing more.
+        bridge::mirror_in(&ctx, Some(otel_base));
+    }
+    push(ctx);
 }
 
 /// This thread's stack, innermost last (for mirroring it into the OTel

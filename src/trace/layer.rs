@@ -128,7 +128,7 @@ where
                 t.started.store(true, Ordering::Relaxed);
                 if let Some(c) = t.span.context() {
                     match t.extra.as_ref().and_then(|e| e.otel_parent.as_ref()) {
-                        Some(base) => super::context::push_in(c, Some(base)),
+                        Some(base) => super::context::push_in(c, base),
                         None => super::context::push(c),
                     }
                 }
