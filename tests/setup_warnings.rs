@@ -6,6 +6,8 @@
 //!   prints one warning naming `let _guard = fcc::init()?`.
 //! - An unknown name in `OTEL_PROPAGATORS` is a warning listing the known
 //!   ones; the known names still work.
+//! - A `metrics` recorder set before fcc stays, with a warning (no panic);
+//!   `.metrics_recorder(false)` leaves the facade alone without one.
 
 use std::process::Command;
 
@@ -50,6 +52,21 @@ fn child() {
             opentelemetry::global::get_text_map_propagator(|p| p.inject(&mut headers));
             eprintln!("INJECTED {}", headers.contains_key("traceparent"));
         }
+        Ok("recorder_exists") => {
+            metrics::set_global_recorder(metrics::NoopRecorder).unwrap();
+            let guard = fcc::init().expect("set-up goes on without the recorder");
+            metrics::counter!("orders").increment(1);
+            eprintln!("FCC_TOTAL {}", guard.metrics().total("orders"));
+        }
+        Ok("recorder_skipped") => {
+            let guard = fcc::TelemetryBuilder::from_env()
+                .unwrap()
+                .metrics_recorder(false)
+                .install()
+                .unwrap();
+            metrics::counter!("orders").increment(1);
+            eprintln!("FCC_TOTAL {}", guard.metrics().total("orders"));
+        }
         _ => {}
     }
 }
@@ -89,4 +106,22 @@ fn an_unknown_propagator_is_a_warning_listing_the_known_ones() {
         stderr.contains("INJECTED true"),
         "tracecontext still injects: {stderr}"
     );
+}
+
+#[test]
+fn an_existing_metrics_recorder_stays_with_a_warning() {
+    let (ok, stderr) = run_child("recorder_exists", &[]);
+    assert!(ok, "no panic: {stderr}");
+    assert!(
+        stderr.contains("`metrics` recorder is already installed"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("FCC_TOTAL 0"),
+        "the user's recorder keeps the facade: {stderr}"
+    );
+    let (ok, stderr) = run_child("recorder_skipped", &[]);
+    assert!(ok, "{stderr}");
+    assert!(!stderr.contains("already installed"), "{stderr}");
+    assert!(stderr.contains("FCC_TOTAL 0"), "skipped: {stderr}");
 }

@@ -1,74 +1,6 @@
 //! [`OpenTelemetrySpanExt`]: OpenTelemetry contexts on `tracing` spans, as
 //! tracing-opentelemetry offers them, for spans recorded by fcc's
 //! [`SpanLayer`].
-//!
-//! # Migrating from tracing-opentelemetry
-//!
-//! The trait has the same name and methods as
-//! `tracing_opentelemetry::OpenTelemetrySpanExt`, so most code changes only
-//! its `use` line. Before:
-//!
-//! ```text
-//! use tracing_opentelemetry::OpenTelemetrySpanExt;
-//!
-//! let provider = SdkTracerProvider::builder().with_batch_exporter(exporter).build();
-//! global::set_tracer_provider(provider.clone());
-//! global::set_text_map_propagator(TraceContextPropagator::new());
-//! tracing_subscriber::registry()
-//!     .with(EnvFilter::from_default_env())
-//!     .with(tracing_subscriber::fmt::layer())
-//!     .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("app")))
-//!     .init();
-//! ```
-//!
-//! After (fcc sets the providers and the propagator, from `OTEL_*`):
-//!
-//! ```text
-//! use fcc::OpenTelemetrySpanExt;
-//!
-//! let (fcc_layer, _telemetry) = fcc::Telemetry::builder().fmt(None).layer()?;
-//! tracing_subscriber::registry()
-//!     .with(EnvFilter::from_default_env())
-//!     .with(tracing_subscriber::fmt::layer())
-//!     .with(fcc_layer)
-//!     .init();
-//! ```
-//!
-//! | tracing-opentelemetry | fcc |
-//! |---|---|
-//! | `span.set_parent(cx)` | the same; `Err(AlreadyStarted)` once the span was entered or its `context()` taken, as there |
-//! | `span.context()` | the same: a `Context` whose span is the fcc span (plus the parent's baggage) |
-//! | `span.add_link(sc)`, `add_link_with_attributes` | the same |
-//! | `span.set_attribute(k, v)`, `set_status(s)` | the same (`Ok` is final, `Unset` changes nothing) |
-//! | `span.add_event(name, attrs)`, `add_event_with_timestamp` | the same |
-//! | fields `otel.name`, `otel.kind`, `otel.status_code`, `otel.status_description` | the same: name, kind (`server`, `client`, `producer`, `consumer`, `internal`) and status, not attributes |
-//! | `with_error_fields_to_exceptions` | always: an error-valued field is an `exception` event and error status |
-//! | `tracing::info!` inside spans as span events | log records; span events too with [`TelemetryBuilder::log_span_events`](crate::TelemetryBuilder::log_span_events) |
-//!
-//! ```
-//! use fcc::OpenTelemetrySpanExt;
-//! use opentelemetry::propagation::TextMapPropagator;
-//! use opentelemetry::trace::TraceContextExt;
-//! use tracing_subscriber::layer::SubscriberExt;
-//! use std::collections::HashMap;
-//!
-//! let tracer = fcc::FccTracer::new("doc");
-//! let subscriber = tracing_subscriber::registry().with(fcc::trace::SpanLayer::new(tracer.clone()));
-//! tracing::subscriber::with_default(subscriber, || {
-//!     let headers = HashMap::from([(
-//!         "traceparent".to_owned(),
-//!         "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".to_owned(),
-//!     )]);
-//!     let parent = fcc::otel::FccPropagator::default().extract(&headers);
-//!     let span = tracing::info_span!("request", otel.kind = "server");
-//!     span.set_parent(parent).unwrap();
-//!     let cx = span.context();
-//!     assert_eq!(cx.span().span_context().trace_id().to_string(), "4bf92f3577b34da6a3ce929d0e0e4736");
-//! });
-//! let request = &tracer.completed_spans()[0];
-//! assert_eq!(request.parent_span_id.unwrap().to_string(), "00f067aa0ba902b7");
-//! assert_eq!(request.kind, fcc::trace::SpanKind::Server);
-//! ```
 
 use std::borrow::Cow;
 use std::fmt;
@@ -85,8 +17,75 @@ use crate::otel::bridge;
 use crate::otel::tracer::{apply_status, count_invalid_parent, push_link};
 
 /// OpenTelemetry contexts, links, attributes and status on `tracing` spans
-/// recorded by fcc; see the [module docs](self) for the migration from
-/// tracing-opentelemetry.
+/// recorded by fcc's [`SpanLayer`].
+///
+/// # Migrating from tracing-opentelemetry
+///
+/// The trait has the same name and methods as
+/// `tracing_opentelemetry::OpenTelemetrySpanExt`, so most code changes only
+/// its `use` line. Before:
+///
+/// ```text
+/// use tracing_opentelemetry::OpenTelemetrySpanExt;
+///
+/// let provider = SdkTracerProvider::builder().with_batch_exporter(exporter).build();
+/// global::set_tracer_provider(provider.clone());
+/// global::set_text_map_propagator(TraceContextPropagator::new());
+/// tracing_subscriber::registry()
+///     .with(EnvFilter::from_default_env())
+///     .with(tracing_subscriber::fmt::layer())
+///     .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("app")))
+///     .init();
+/// ```
+///
+/// After (fcc sets the providers and the propagator, from `OTEL_*`):
+///
+/// ```text
+/// use fcc::OpenTelemetrySpanExt;
+///
+/// let (fcc_layer, _telemetry) = fcc::Telemetry::builder().fmt(None).layer()?;
+/// tracing_subscriber::registry()
+///     .with(EnvFilter::from_default_env())
+///     .with(tracing_subscriber::fmt::layer())
+///     .with(fcc_layer)
+///     .init();
+/// ```
+///
+/// | tracing-opentelemetry | fcc |
+/// |---|---|
+/// | `span.set_parent(cx)` | the same; `Err(AlreadyStarted)` once the span was entered or its `context()` taken, as there |
+/// | `span.context()` | the same: a `Context` whose span is the fcc span (plus the parent's baggage) |
+/// | `span.add_link(sc)`, `add_link_with_attributes` | the same |
+/// | `span.set_attribute(k, v)`, `set_status(s)` | the same (`Ok` is final, `Unset` changes nothing) |
+/// | `span.add_event(name, attrs)`, `add_event_with_timestamp` | the same |
+/// | fields `otel.name`, `otel.kind`, `otel.status_code`, `otel.status_description` | the same: name, kind (`server`, `client`, `producer`, `consumer`, `internal`) and status, not attributes |
+/// | `with_error_fields_to_exceptions` | always: an error-valued field is an `exception` event and error status |
+/// | `tracing::info!` inside spans as span events | log records; span events too with [`TelemetryBuilder::log_span_events`](crate::TelemetryBuilder::log_span_events) |
+///
+/// ```
+/// use fcc::OpenTelemetrySpanExt;
+/// use opentelemetry::propagation::TextMapPropagator;
+/// use opentelemetry::trace::TraceContextExt;
+/// use tracing_subscriber::layer::SubscriberExt;
+/// use std::collections::HashMap;
+///
+/// let tracer = fcc::FccTracer::new("doc");
+/// let subscriber = tracing_subscriber::registry().with(fcc::trace::SpanLayer::new(tracer.clone()));
+/// tracing::subscriber::with_default(subscriber, || {
+///     let headers = HashMap::from([(
+///         "traceparent".to_owned(),
+///         "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".to_owned(),
+///     )]);
+///     let parent = fcc::otel::FccPropagator::default().extract(&headers);
+///     let span = tracing::info_span!("request", otel.kind = "server");
+///     span.set_parent(parent).unwrap();
+///     let cx = span.context();
+///     assert_eq!(cx.span().span_context().trace_id().to_string(), "4bf92f3577b34da6a3ce929d0e0e4736");
+/// });
+/// let request = &tracer.completed_spans()[0];
+/// assert_eq!(request.parent_span_id.unwrap().to_string(), "00f067aa0ba902b7");
+/// assert_eq!(request.kind, fcc::trace::SpanKind::Server);
+/// ```
 pub trait OpenTelemetrySpanExt {
     /// Makes the span a child of the span in `cx` (for example a context a
     /// propagator extracted from an incoming request), or a new trace when
