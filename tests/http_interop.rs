@@ -127,7 +127,7 @@ fn two_services_share_one_trace_over_http() {
         .enable_all()
         .build()
         .unwrap();
-    let (bodies, gateway_addr) = rt.block_on(async {
+    let bodies = rt.block_on(async {
         let inventory = Router::new()
             .route("/reserve", post(inventory_handler))
             .route("/stock", get(inventory_handler))
@@ -171,7 +171,7 @@ fn two_services_share_one_trace_over_http() {
             .text()
             .await
             .unwrap();
-        ((traced, duplicated), gateway_addr)
+        (traced, duplicated)
     });
     // Three exports: whatever the exporter's own client logged during one
     // would be in the next.
@@ -283,7 +283,6 @@ fn two_services_share_one_trace_over_http() {
         "tower_http's on_request/on_response logs, in the request span: {:?}",
         logs.iter().map(target).collect::<Vec<_>>()
     );
-    let gateway_port = gateway_addr.port().to_string();
     assert!(
         logs.iter().any(|l| target(l).starts_with("hyper_util")),
         "the application's hyper client logs are exported: {:?}",
@@ -299,6 +298,5 @@ fn two_services_share_one_trace_over_http() {
             body(l)
         );
     }
-    assert!(!gateway_port.is_empty());
     telemetry.shutdown().unwrap();
 }

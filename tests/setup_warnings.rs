@@ -29,7 +29,8 @@ fn run_child(case: &str, env: &[(&str, &str)]) -> (bool, String) {
     )
 }
 
-/// The child's side; does nothing in a normal test run.
+/// The child's side, run by the tests below in a child process; in a normal
+/// test run (no `FCC_TEST_CHILD`) it does nothing and passes.
 #[test]
 fn child() {
     match std::env::var("FCC_TEST_CHILD").as_deref() {
@@ -40,6 +41,12 @@ fn child() {
                 let _span = fcc::trace::global().map(|t| t.span("after.shutdown"));
                 tracing::info_span!("tracing.after.shutdown").in_scope(|| {});
             }
+        }
+        Ok("second_setup") => {
+            let (_layer, first) = fcc::Telemetry::builder().fmt(None).layer().unwrap();
+            drop(first);
+            let (_layer, _second) = fcc::Telemetry::builder().fmt(None).layer().unwrap();
+            let _span = fcc::trace::global().map(|t| t.span("work"));
         }
         Ok("kept_guard") => {
             let _guard = fcc::init().unwrap();
@@ -84,10 +91,12 @@ fn a_dropped_guard_warns_once_at_the_next_span() {
         warnings[0].contains("let _guard = fcc::init()?"),
         "{stderr}"
     );
-    // A kept guard says nothing.
-    let (ok, stderr) = run_child("kept_guard", &[]);
-    assert!(ok, "{stderr}");
-    assert!(!stderr.contains("shut down"), "{stderr}");
+    // A kept guard says nothing; nor does a new set-up after a shutdown.
+    for case in ["kept_guard", "second_setup"] {
+        let (ok, stderr) = run_child(case, &[]);
+        assert!(ok, "{case}: {stderr}");
+        assert!(!stderr.contains("shut down"), "{case}: {stderr}");
+    }
 }
 
 #[test]

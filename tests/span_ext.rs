@@ -94,8 +94,16 @@ fn set_parent_without_fcc_says_which_part_is_missing() {
     });
     assert_eq!(err, Err(fcc::trace::SetParentError::LayerNotFound));
     assert!(err.unwrap_err().to_string().contains("layer()"));
-    // No subscriber at all: the span is disabled.
-    let none = tracing::info_span!("y").set_parent(incoming());
+    // A span that fcc's layer filters out, or a disabled span: disabled.
+    use tracing_subscriber::Layer as _;
+    let tracer = FccTracer::new("filtered");
+    let filtered = tracing_subscriber::registry()
+        .with(SpanLayer::new(tracer).with_filter(tracing_subscriber::filter::LevelFilter::WARN));
+    let err = tracing::subscriber::with_default(filtered, || {
+        tracing::info_span!("below.warn").set_parent(incoming())
+    });
+    assert_eq!(err, Err(fcc::trace::SetParentError::SpanDisabled));
+    let none = tracing::Span::none().set_parent(incoming());
     assert_eq!(none, Err(fcc::trace::SetParentError::SpanDisabled));
     assert!(!tracing::Span::none().context().has_active_span());
 }
@@ -220,4 +228,48 @@ fn otel_fields_set_name_kind_and_status_not_attributes() {
             s.attributes
         );
     }
+}
+
+#[test]
+fn an_unsampled_root_given_a_sampled_parent_keeps_its_fields() {
+    // Roots are never sampled here; a sampled remote parent is followed.
+    let tracer = FccTracer::builder("ratio")
+        .sampler(fcc::trace::Sampler::ParentBased(Box::new(
+            fcc::trace::Sampler::AlwaysOff,
+        )))
+        .build()
+        .unwrap();
+    let subscriber = tracing_subscriber::registry().with(SpanLayer::new(tracer.clone()));
+    tracing::subscriber::with_default(subscriber, || {
+        let span = tracing::info_span!(
+            "http.request",
+            otel.name = "GET /orders",
+            otel.kind = "server",
+            url.path = "/orders"
+        );
+        span.set_parent(incoming()).unwrap();
+        drop(span.enter());
+        // Without a parent it stays unsampled and records nothing.
+        drop(tracing::info_span!("unsampled.root"));
+    });
+    let spans = tracer.completed_spans();
+    assert_eq!(spans.len(), 1, "{spans:?}");
+    let s = &spans[0];
+    assert_eq!(s.name, "GET /orders");
+    assert_eq!(s.kind, SpanKind::Server);
+    assert_eq!(s.attribute("url.path").unwrap().as_str(), "/orders");
+    assert_eq!(s.trace_id.to_string(), TRACE);
+}
+
+#[test]
+fn a_span_with_an_explicit_child_cannot_change_its_parent() {
+    let (result, spans) = with_fcc(|| {
+        let parent = tracing::info_span!("parent");
+        let _child = tracing::info_span!(parent: &parent, "child");
+        parent.set_parent(incoming())
+    });
+    assert_eq!(result, Err(fcc::trace::SetParentError::AlreadyStarted));
+    let (parent, child) = (by_name(&spans, "parent"), by_name(&spans, "child"));
+    assert_eq!(child.trace_id, parent.trace_id, "one trace");
+    assert_eq!(child.parent_span_id, Some(parent.span_id));
 }

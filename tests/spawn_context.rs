@@ -134,3 +134,37 @@ fn without_the_line_spawned_work_is_a_root() {
     let spans = tracer.completed_spans();
     assert_eq!(by_name(&spans, "orphan").parent_span_id, None);
 }
+
+#[test]
+fn carried_context_run_on_the_spawning_thread_leaves_it_intact() {
+    use opentelemetry::trace::TraceContextExt as _;
+    fcc::otel::activate();
+    let tracer = FccTracer::new("same-thread");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let outer = tracer.span("outer");
+    let outer_id = outer.context().unwrap().span_id;
+    let t = tracer.clone();
+    // The carried context is the one already current here: entering it
+    // again and leaving must not take `outer` out of the OTel context.
+    rt.block_on(async move { drop(t.span("inline")) }.in_current_context());
+    let t = tracer.clone();
+    in_current_context(move || drop(t.span("inline.closure")))();
+    let current = Context::current().span().span_context().span_id();
+    assert_eq!(
+        current.to_bytes(),
+        outer_id.to_bytes(),
+        "outer is still current"
+    );
+    drop(tracer.span("after"));
+    drop(outer);
+    let spans = tracer.completed_spans();
+    for name in ["inline", "inline.closure", "after"] {
+        assert_eq!(
+            by_name(&spans, name).parent_span_id,
+            Some(outer_id),
+            "{name} under outer"
+        );
+    }
+}

@@ -11,8 +11,9 @@
 //!
 //! While on:
 //! - every fcc span entered on a thread is also attached as an OTel
-//!   `Context` whose span context is that span ([`mirror`]), and detached
-//!   when it is left ([`unmirror`]);
+//!   `Context` whose span context is that span ([`mirror`]), unless it is
+//!   the OTel context's span already, and detached when it is left
+//!   ([`unmirror`]);
 //! - fcc's `current()` reads the OTel context first, so an OTel span (from
 //!   `tracer.in_span`, or a remote context attached after `extract`) is the
 //!   parent of the next fcc span and is what events record.
@@ -37,7 +38,10 @@ use crate::{SpanId, TraceId};
 static ACTIVE: AtomicBool = AtomicBool::new(false);
 
 thread_local! {
-    static MIRROR: RefCell<Vec<(SpanId, opentelemetry::ContextGuard)>> = const { RefCell::new(Vec::new()) };
+    /// One entry per fcc span entered while the bridge is on, innermost
+    /// last: the guard of the context attached for it, or `None` where the
+    /// span was already current in the OTel context (nothing attached).
+    static MIRROR: RefCell<Vec<(SpanId, Option<opentelemetry::ContextGuard>)>> = const { RefCell::new(Vec::new()) };
 }
 
 /// Whether the bridge is on: one relaxed load on the span hot path.
@@ -83,22 +87,26 @@ pub(crate) fn mirror(ctx: &SpanContext) {
 #[cold]
 #[inline(never)]
 pub(crate) fn mirror_in(ctx: &SpanContext, base: Option<&Context>) {
-    if base.is_none() && otel_current().is_some_and(|c| c.span_id == ctx.span_id) {
-        // Already current (an OTel context carried into a spawned task):
-        // keep its span object rather than cover it with a copy.
-        return;
-    }
-    let sc = to_otel(ctx);
-    let guard = match base {
-        Some(base) => base.with_remote_span_context(sc),
-        None => Context::map_current(|cx| cx.with_remote_span_context(sc)),
-    }
-    .attach();
+    // Already current (an OTel context carried into a spawned task, a span
+    // entered again): keep its span object rather than cover it with a
+    // copy, but still record the entry so that leaving pops this one.
+    let already = base.is_none() && otel_current().is_some_and(|c| c.span_id == ctx.span_id);
+    let guard = (!already).then(|| context_with(ctx, base).attach());
     let _ = MIRROR.try_with(|m| {
         if let Ok(mut m) = m.try_borrow_mut() {
             m.push((ctx.span_id, guard));
         }
     });
+}
+
+/// An OTel `Context` holding `ctx` as its span, on top of `base` (its
+/// baggage and other values), or of the current OTel context.
+pub(crate) fn context_with(ctx: &SpanContext, base: Option<&Context>) -> Context {
+    let sc = to_otel(ctx);
+    match base {
+        Some(base) => base.with_remote_span_context(sc),
+        None => Context::map_current(|cx| cx.with_remote_span_context(sc)),
+    }
 }
 
 /// Detaches what [`mirror`] attached for `span_id`, if anything.

@@ -17,16 +17,37 @@ pub(super) struct Globals {
     pub(super) warnings: Vec<String>,
 }
 
-/// Whether a set-up Telemetry is alive (set by `set_globals`, cleared by
-/// its shutdown).
+/// Whether a set-up Telemetry is alive (reserved by [`Reservation::take`],
+/// cleared by its shutdown).
 static SET_UP: AtomicBool = AtomicBool::new(false);
 
-/// Refuses a second set-up while one is alive.
-pub(super) fn check_not_set_up() -> Result<(), InstallError> {
-    if SET_UP.load(Ordering::Acquire) {
-        Err(InstallError::AlreadySetUp)
-    } else {
-        Ok(())
+/// The right to set up, taken before anything is built: a second set-up,
+/// even one racing the first, gets [`InstallError::AlreadySetUp`]. Released
+/// when dropped, unless [`keep`](Reservation::keep) handed it to a
+/// Telemetry (whose shutdown releases it).
+#[must_use]
+pub(super) struct Reservation {
+    held: bool,
+}
+
+impl Reservation {
+    pub(super) fn take() -> Result<Reservation, InstallError> {
+        SET_UP
+            .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
+            .map(|_| Reservation { held: true })
+            .map_err(|_| InstallError::AlreadySetUp)
+    }
+
+    pub(super) fn keep(mut self) {
+        self.held = false;
+    }
+}
+
+impl Drop for Reservation {
+    fn drop(&mut self) {
+        if self.held {
+            SET_UP.store(false, Ordering::Release);
+        }
     }
 }
 
@@ -46,7 +67,6 @@ impl Telemetry {
         }
         crate::trace::set_global(Some(self.tracer.clone()));
         self.installed.store(true, Ordering::Release);
-        SET_UP.store(true, Ordering::Release);
         after_shutdown::arm(&self.tracer);
         if g.otel {
             crate::otel::set_globals(&self.tracer, self.metrics(), g.propagator);
@@ -71,6 +91,9 @@ mod after_shutdown {
     static WARNED: AtomicBool = AtomicBool::new(false);
 
     pub(super) fn arm(tracer: &crate::FccTracer) {
+        // A new set-up after an earlier one shut down starts quiet.
+        FIRED.store(false, Ordering::Release);
+        WARNED.store(false, Ordering::Release);
         if let Ok(mut a) = ARMED.lock() {
             *a = Some(Arc::clone(&tracer.inner));
         }

@@ -96,8 +96,11 @@ pub enum InstallError {
     /// fcc is already set up in this process: a [`Telemetry`] from
     /// `install()` or `layer()` is alive. Keep that one (its
     /// [`tracer`](Telemetry::tracer), [`metrics`](Telemetry::metrics) and
-    /// [`bus`](Telemetry::bus) can be shared); a new set-up is possible once
-    /// it has shut down.
+    /// [`bus`](Telemetry::bus) can be shared). Once it has shut down,
+    /// [`layer`](TelemetryBuilder::layer) may set up again; `install` cannot
+    /// (the `tracing` global subscriber is set once per process, so it fails
+    /// with [`AlreadyInstalled`](InstallError::AlreadyInstalled)), and the
+    /// `metrics` facade keeps its first recorder.
     AlreadySetUp,
 }
 
@@ -340,9 +343,10 @@ impl TelemetryBuilder {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn layer(self) -> Result<(FccLayer, Telemetry), InstallError> {
-        globals::check_not_set_up()?;
+        let reservation = globals::Reservation::take()?;
         let (layer, _fmt, telemetry) = self.build_parts()?;
         telemetry.set_globals();
+        reservation.keep();
         Ok((layer, telemetry))
     }
 
@@ -429,11 +433,12 @@ impl TelemetryBuilder {
     /// this fails with [`InstallError::AlreadyInstalled`] and changes
     /// nothing: use [`layer`](Self::layer) to add fcc to it.
     pub fn install(self) -> Result<Telemetry, InstallError> {
-        globals::check_not_set_up()?;
+        let reservation = globals::Reservation::take()?;
         let telemetry = self.build()?;
         tracing::dispatcher::set_global_default(telemetry.dispatch.clone())
             .map_err(|_| InstallError::AlreadyInstalled)?;
         telemetry.set_globals();
+        reservation.keep();
         Ok(telemetry)
     }
 }

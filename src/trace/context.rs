@@ -119,22 +119,25 @@ pub(crate) fn push(ctx: SpanContext) {
     if bridge::active() {
         bridge::mirror(&ctx);
     }
-    let _ = STACK.try_with(|s| {
-        if let Ok(mut s) = s.try_borrow_mut() {
-            s.push(ctx);
-            set_top_sampled(&s);
-        }
-    });
+    let _ = STACK.try_with(|s| push_onto(s, ctx));
 }
 
 /// [`push`], with the OTel context it is mirrored on top of (the context a
 /// parent was extracted into, with its baggage).
 pub(crate) fn push_in(ctx: SpanContext, otel_base: &opentelemetry::Context) {
     if bridge::active() {
-        // push() then finds the span already current and attaches nothing more.
         bridge::mirror_in(&ctx, Some(otel_base));
     }
-    push(ctx);
+    // A closure of its own: sharing push()'s would keep that one out of line.
+    let _ = STACK.try_with(|s| push_onto(s, ctx));
+}
+
+#[inline(always)]
+fn push_onto(stack: &RefCell<Vec<SpanContext>>, ctx: SpanContext) {
+    if let Ok(mut s) = stack.try_borrow_mut() {
+        s.push(ctx);
+        set_top_sampled(&s);
+    }
 }
 
 /// This thread's stack, innermost last (for mirroring it into the OTel

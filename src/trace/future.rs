@@ -69,7 +69,11 @@ impl Captured {
     fn now() -> Captured {
         Captured {
             span: current(),
-            otel: bridge::active().then(opentelemetry::Context::current),
+            // The OTel crate panics if its thread-local is gone (thread
+            // exit); telemetry must not.
+            otel: bridge::active()
+                .then(|| std::panic::catch_unwind(opentelemetry::Context::current).ok())
+                .flatten(),
         }
     }
 
@@ -77,7 +81,9 @@ impl Captured {
     fn enter(&self) -> CapturedGuard {
         // The OTel context first: fcc's span is then mirrored on top of it
         // (or found already there).
-        let otel = self.otel.clone().map(opentelemetry::Context::attach);
+        let otel = self.otel.clone().and_then(|cx| {
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| cx.attach())).ok()
+        });
         CapturedGuard {
             _span: self.span.clone().map(super::attach),
             _otel: otel,
@@ -133,7 +139,10 @@ pub trait FutureExt: Future + Sized {
     }
 
     /// Captures this thread's current span now and makes it current while the
-    /// future runs, wherever it is polled: for `tokio::spawn`.
+    /// future runs, wherever it is polled: for `tokio::spawn`. Once the
+    /// process uses the OTel API, the current OTel `Context` travels too:
+    /// its baggage, and an OTel span in it, which is kept alive (not ended)
+    /// until the future is dropped.
     fn in_current_context(self) -> WithContext<Self> {
         WithContext {
             future: self,

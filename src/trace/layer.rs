@@ -68,6 +68,35 @@ pub(crate) struct TracingSpanExtra {
     pub(crate) otel_parent: Option<opentelemetry::Context>,
     /// `otel.status_description`, for when `otel.status_code` says error.
     status_description: Option<String>,
+    /// The fields of a root that was not sampled, kept in case
+    /// `set_parent` gives it a sampled parent.
+    pub(crate) unsampled_fields: Vec<(&'static str, opentelemetry::Value)>,
+}
+
+impl TracingSpan {
+    /// After `set_parent` made an unsampled root sampled: record the fields
+    /// it was created with.
+    pub(crate) fn record_kept_fields(&mut self) {
+        if !self.span.is_recording() {
+            return;
+        }
+        let kept = self
+            .extra
+            .as_mut()
+            .map(|e| std::mem::take(&mut e.unsampled_fields));
+        for (name, value) in kept.into_iter().flatten() {
+            self.put_named(name, value);
+        }
+    }
+}
+
+/// Collects field values by name (for an unsampled root's fields).
+struct KeptFields(Vec<(&'static str, opentelemetry::Value)>);
+
+impl PutField for KeptFields {
+    fn put(&mut self, field: &Field, value: opentelemetry::Value) {
+        self.0.push((field.name(), value));
+    }
 }
 
 impl TracingSpan {
@@ -92,9 +121,11 @@ where
         let Some(span_ref) = ctx.span(id) else { return };
         let parent: Option<SpanContext> = if let Some(p) = attrs.parent() {
             ctx.span(p).and_then(|p| {
-                p.extensions()
-                    .get::<TracingSpan>()
-                    .and_then(|t| t.span.context())
+                let extensions = p.extensions();
+                let t = extensions.get::<TracingSpan>()?;
+                // Its child has its trace now: its parent can no longer change.
+                t.started.store(true, Ordering::Relaxed);
+                t.span.context()
             })
         } else if attrs.is_contextual() {
             current()
@@ -108,6 +139,15 @@ where
         let mut t = TracingSpan::new(span);
         if t.span.is_recording() {
             attrs.record(&mut OtelValues(&mut t));
+        } else if parent.is_none() && t.span.context_ref().is_some() {
+            // An unsampled root may yet get a sampled parent (set_parent).
+            let mut kept = KeptFields(Vec::new());
+            attrs.record(&mut OtelValues(&mut kept));
+            if !kept.0.is_empty() {
+                t.extra
+                    .get_or_insert_with(Default::default)
+                    .unsampled_fields = kept.0;
+            }
         }
         span_ref.extensions_mut().insert(t);
     }
@@ -158,9 +198,22 @@ where
 
 impl PutField for TracingSpan {
     fn put(&mut self, field: &Field, value: opentelemetry::Value) {
+        self.put_named(field.name(), value);
+    }
+    fn put_error(&mut self, field: &Field, error: &(dyn std::error::Error + 'static)) {
+        if field.name().starts_with("otel.") {
+            self.put(field, error.to_string().into());
+        } else {
+            self.span.record_error(error);
+        }
+    }
+}
+
+impl TracingSpan {
+    fn put_named(&mut self, name: &'static str, value: opentelemetry::Value) {
         // tracing-opentelemetry's field conventions: set the span's name,
         // kind and status, not attributes.
-        match field.name() {
+        match name {
             "otel.name" => {
                 if let Some(d) = self.span.data_mut() {
                     d.name = value.as_str().into_owned().into();
@@ -205,13 +258,6 @@ impl PutField for TracingSpan {
                     value,
                 )]);
             }
-        }
-    }
-    fn put_error(&mut self, field: &Field, error: &(dyn std::error::Error + 'static)) {
-        if field.name().starts_with("otel.") {
-            self.put(field, error.to_string().into());
-        } else {
-            self.span.record_error(error);
         }
     }
 }

@@ -200,8 +200,8 @@ impl OpenTelemetrySpanExt for tracing::Span {
             if parent.is_none() && cx.has_active_span() {
                 count_invalid_parent();
             }
-            t.span
-                .reparent(parent.as_ref(), Cow::Owned(name.to_owned()));
+            t.span.reparent(parent.as_ref(), Cow::Borrowed(name));
+            t.record_kept_fields();
             t.extra.get_or_insert_with(Default::default).otel_parent = Some(cx);
             Ok(())
         })?
@@ -218,13 +218,8 @@ impl OpenTelemetrySpanExt for tracing::Span {
     fn context(&self) -> Context {
         with_fcc_span(self, |t| {
             t.started.store(true, Ordering::Relaxed);
-            let sc = t.span.context_ref().map(bridge::to_otel)?;
-            Some(
-                match t.extra.as_ref().and_then(|e| e.otel_parent.as_ref()) {
-                    Some(parent) => parent.with_remote_span_context(sc),
-                    None => Context::map_current(|cx| cx.with_remote_span_context(sc)),
-                },
-            )
+            let base = t.extra.as_ref().and_then(|e| e.otel_parent.as_ref());
+            Some(bridge::context_with(t.span.context_ref()?, base))
         })
         .ok()
         .flatten()
@@ -232,8 +227,8 @@ impl OpenTelemetrySpanExt for tracing::Span {
     }
 
     fn set_attribute(&self, key: impl Into<Key>, value: impl Into<Value>) {
-        let kv = KeyValue::new(key, value);
-        let _ = with_fcc_span(self, |t| t.span.set_attributes([kv]));
+        let (key, value) = (key.into(), value.into());
+        let _ = with_fcc_span(self, |t| t.span.set_attribute(key, value));
     }
 
     fn set_status(&self, status: Status) {
