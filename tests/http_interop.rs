@@ -59,21 +59,13 @@ async fn place_order(http: reqwest::Client, inventory: String) -> (String, Strin
     let reserved = inventory_client::call("inventory.reserve", &inventory, |headers| {
         let request = http.post(format!("{inventory}/reserve"));
         let request = headers.iter().fold(request, |r, (k, v)| r.header(k, v));
-        async move { request.send().await.unwrap().text().await.unwrap() }
+        body_of(request)
     })
     .await;
     // A call without a client span: the current span is the parent.
     let mut headers = HeaderMap::new();
     global::get_text_map_propagator(|p| p.inject(&mut HeaderInjector(&mut headers)));
-    let checked = http
-        .get(format!("{inventory}/stock"))
-        .headers(headers)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let checked = body_of(http.get(format!("{inventory}/stock")).headers(headers)).await;
     (reserved, checked)
 }
 
@@ -88,6 +80,11 @@ async fn inventory_handler() -> String {
         .map(|v| v.as_str().to_owned())
         .unwrap_or_default();
     format!("{} {}", cx.span().span_context().trace_id(), tenant)
+}
+
+/// Sends `request` and returns the response body.
+async fn body_of(request: reqwest::RequestBuilder) -> String {
+    request.send().await.unwrap().text().await.unwrap()
 }
 
 async fn serve(router: Router) -> SocketAddr {
@@ -150,27 +147,21 @@ fn two_services_share_one_trace_over_http() {
 
         let client = reqwest::Client::new();
         let url = format!("http://{gateway_addr}/orders");
-        let traced = client
-            .post(&url)
-            .header("traceparent", format!("00-{TRACE}-{CALLER}-01"))
-            .header("baggage", "tenant=acme")
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let traced = body_of(
+            client
+                .post(&url)
+                .header("traceparent", format!("00-{TRACE}-{CALLER}-01"))
+                .header("baggage", "tenant=acme"),
+        )
+        .await;
         // Two traceparent headers: W3C says start a new trace.
-        let duplicated = client
-            .post(&url)
-            .header("traceparent", format!("00-{TRACE}-{CALLER}-01"))
-            .header("traceparent", format!("00-{TRACE}-{CALLER}-01"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let duplicated = body_of(
+            client
+                .post(&url)
+                .header("traceparent", format!("00-{TRACE}-{CALLER}-01"))
+                .header("traceparent", format!("00-{TRACE}-{CALLER}-01")),
+        )
+        .await;
         (traced, duplicated)
     });
     // Three exports: whatever the exporter's own client logged during one
