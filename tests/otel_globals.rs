@@ -19,6 +19,17 @@ fn library_call() -> HashMap<String, String> {
     let tracer = opentelemetry::global::tracer("inventory-lib");
     tracer.in_span("inventory.lookup", |cx| {
         cx.span().set_attribute(KeyValue::new("sku", "A-1"));
+        cx.span().add_link(
+            opentelemetry::trace::SpanContext::new(
+                opentelemetry::trace::TraceId::from_hex("4bf92f3577b34da6a3ce929d0e0e4736")
+                    .unwrap(),
+                opentelemetry::trace::SpanId::from_hex("00f067aa0ba902b7").unwrap(),
+                opentelemetry::trace::TraceFlags::SAMPLED,
+                true,
+                Default::default(),
+            ),
+            vec![KeyValue::new("link.reason", "batch")],
+        );
         opentelemetry::global::meter("inventory-lib")
             .u64_counter("inventory.lookups")
             .build()
@@ -42,6 +53,18 @@ fn handle_order(order: u64) -> HashMap<String, String> {
     metrics::counter!("orders.handled").increment(1);
     reexport_library_call();
     library_call()
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn reexport_scope(spans: &[otlp_receiver::ReceivedSpan]) -> String {
+    spans
+        .iter()
+        .find(|s| s.span.name == "reexport.call")
+        .map(|s| s.scope.clone())
+        .unwrap_or_default()
 }
 
 #[test]
@@ -69,6 +92,17 @@ fn one_install_bridges_the_otel_api_tracing_logs_and_metrics() {
     );
     assert_eq!(reexport.span.parent_span_id, order.span.span_id);
     assert_eq!(lookup.span.trace_id, order.span.trace_id, "one trace");
+    assert_eq!(lookup.scope, "inventory-lib", "the library's scope is kept");
+    assert_eq!(reexport_scope(&spans), "reexport-lib");
+    assert_ne!(order.scope, "inventory-lib");
+    assert_eq!(lookup.span.links.len(), 1, "links are exported");
+    let link = &lookup.span.links[0];
+    assert_eq!(hex(&link.trace_id), "4bf92f3577b34da6a3ce929d0e0e4736");
+    assert_eq!(hex(&link.span_id), "00f067aa0ba902b7");
+    assert_eq!(
+        otlp_receiver::attr_str(&link.attributes, "link.reason").as_deref(),
+        Some("batch")
+    );
     assert_eq!(lookup.span.parent_span_id, order.span.span_id);
     let lookup_id: String = lookup
         .span

@@ -113,6 +113,18 @@ impl OtlpSpanExporter {
                 )
             })
             .collect();
+        let mut links = SpanLinks::default();
+        links.links = s
+            .links
+            .iter()
+            .map(|l| {
+                opentelemetry::trace::Link::new(
+                    crate::otel::bridge::to_otel(&l.context),
+                    l.attributes.clone(),
+                    0,
+                )
+            })
+            .collect();
         opentelemetry_sdk::trace::SpanData {
             span_context: OtelSpanContext::new(
                 OtelTraceId::from_bytes(s.trace_id.to_bytes()),
@@ -132,13 +144,14 @@ impl OtlpSpanExporter {
             attributes: s.attributes.clone(),
             dropped_attributes_count: 0,
             events,
-            links: SpanLinks::default(),
+            links,
             status: match &s.status {
                 SpanStatus::Unset => Status::Unset,
                 SpanStatus::Ok => Status::Ok,
                 SpanStatus::Error { description } => Status::error(description.clone()),
             },
-            instrumentation_scope: self.scope.clone(),
+            // A library's span (OTel API) keeps its scope; fcc's own, fcc's.
+            instrumentation_scope: s.scope.as_deref().unwrap_or(&self.scope).clone(),
         }
     }
 }

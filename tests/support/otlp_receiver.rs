@@ -41,10 +41,12 @@ pub struct Received {
     pub metrics: Arc<Mutex<Vec<ExportMetricsServiceRequest>>>,
 }
 
-/// A span as received, with the resource's `service.name`.
+/// A span as received, with the resource's `service.name` and the
+/// instrumentation scope's name.
 #[derive(Debug, Clone)]
 pub struct ReceivedSpan {
     pub service_name: Option<String>,
+    pub scope: String,
     pub span: Span,
 }
 
@@ -85,6 +87,11 @@ impl Received {
                     for s in &ss.spans {
                         out.push(ReceivedSpan {
                             service_name: service_name.clone(),
+                            scope: ss
+                                .scope
+                                .as_ref()
+                                .map(|s| s.name.clone())
+                                .unwrap_or_default(),
                             span: s.clone(),
                         });
                     }
