@@ -18,6 +18,7 @@
 //! or attached to a tracer, so it receives every finished span:
 //! `FccTracer::builder("my-app").exporter(ConsoleSpanExporter::new()).build()`.
 
+mod backoff;
 mod console;
 pub(crate) mod event_attributes;
 mod json_file;
@@ -26,6 +27,7 @@ pub(crate) mod pipeline;
 
 use std::fmt;
 
+pub use backoff::Backoff;
 pub use console::ConsoleSpanExporter;
 pub use json_file::JsonFileSpanExporter;
 pub use metric_exporters::{ConsoleMetricExporter, JsonFileMetricExporter, MetricExporter};

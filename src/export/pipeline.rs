@@ -4,8 +4,10 @@
 //! span is always seen before that span's end and can be attached to it as a
 //! span event. The thread exports when a batch is full, every
 //! `schedule_delay`, on `flush` and at shutdown; a failing exporter is retried
-//! with backoff a bounded number of times and its batch then dropped and
-//! counted. Nothing here ever blocks the threads that end spans.
+//! with [`Backoff`](super::Backoff) a bounded number of times and its batch
+//! then dropped and counted. Exactly one layer retries: an exporter that
+//! retries itself (`SpanExporter::retries_itself`, the OTLP exporter) is
+//! tried once here. Nothing here ever blocks the threads that end spans.
 
 use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -464,9 +466,14 @@ impl Worker {
         let n = batch.len() as u64;
         let mut all_ok = true;
         for exporter in &mut self.exporters {
-            let ok = retrying(self.config.retries, &self.counters, || {
-                exporter.export(&batch)
-            });
+            // Exactly one layer retries: an exporter that retries by the
+            // OTLP rules itself (opentelemetry-otlp) is not retried here.
+            let retries = if exporter.retries_itself() {
+                0
+            } else {
+                self.config.retries
+            };
+            let ok = retrying(retries, &self.counters, || exporter.export(&batch));
             all_ok &= ok;
         }
         let counter = if all_ok {
@@ -499,14 +506,16 @@ impl Worker {
 }
 
 /// Runs `export` until it succeeds, at most `retries` extra times with
-/// doubling backoff from 100 ms; a panic counts as a failure and is not retried.
+/// [`Backoff`](super::Backoff) from 100 ms; a panic counts as a failure and
+/// is not retried.
 fn retrying(
     retries: u32,
     counters: &Counters,
     mut export: impl FnMut() -> Result<(), ExportError>,
 ) -> bool {
-    let mut backoff = Duration::from_millis(100);
-    for attempt in 0..=retries {
+    let mut backoff = super::Backoff::new(Duration::from_millis(100), Duration::from_secs(2))
+        .tries(retries.saturating_add(1));
+    loop {
         let error = match catch_unwind(AssertUnwindSafe(&mut export)) {
             Ok(Ok(())) => return true,
             Ok(Err(e)) => e.to_string(),
@@ -517,13 +526,10 @@ fn retrying(
         if let Ok(mut last) = counters.last_error.lock() {
             *last = Some(error);
         }
-        if panicked || attempt == retries {
-            break;
+        if panicked || !backoff.wait() {
+            return false;
         }
-        std::thread::sleep(backoff);
-        backoff = (backoff * 2).min(Duration::from_secs(2));
     }
-    false
 }
 
 /// Attribute lists go back to the threads that make spans instead of being

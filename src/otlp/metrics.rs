@@ -396,7 +396,8 @@ impl Worker {
         }
     }
 
-    /// One export, retried 3 times with backoff from 100 ms.
+    /// One export, retried 3 times with [`Backoff`](crate::export::Backoff)
+    /// from 100 ms.
     fn export_retrying(&mut self) {
         let request = encode(
             &self.metrics.snapshot(),
@@ -404,8 +405,10 @@ impl Worker {
             self.start,
             SystemTime::now(),
         );
-        let mut backoff = Duration::from_millis(100);
-        for attempt in 0..4 {
+        let mut backoff =
+            crate::export::Backoff::new(Duration::from_millis(100), Duration::from_secs(2))
+                .tries(4);
+        loop {
             match self.send(&request) {
                 Ok(()) => {
                     self.exports.fetch_add(1, Ordering::Relaxed);
@@ -415,9 +418,8 @@ impl Worker {
                     if let Ok(mut l) = self.last_error.lock() {
                         *l = Some(e);
                     }
-                    if attempt < 3 {
-                        std::thread::sleep(backoff);
-                        backoff *= 2;
+                    if !backoff.wait() {
+                        break;
                     }
                 }
             }

@@ -36,6 +36,11 @@ use prost::Message;
 
 #[derive(Default, Clone)]
 pub struct Received {
+    /// gRPC trace export calls seen, answered or refused.
+    pub trace_calls: Arc<std::sync::atomic::AtomicUsize>,
+    /// Refuse this many of the next gRPC trace exports with UNAVAILABLE
+    /// (retryable by the OTLP rules).
+    pub refuse_traces: Arc<std::sync::atomic::AtomicUsize>,
     pub traces: Arc<Mutex<Vec<ExportTraceServiceRequest>>>,
     pub logs: Arc<Mutex<Vec<ExportLogsServiceRequest>>>,
     pub metrics: Arc<Mutex<Vec<ExportMetricsServiceRequest>>>,
@@ -183,6 +188,15 @@ impl TraceService for Grpc {
         &self,
         request: tonic::Request<ExportTraceServiceRequest>,
     ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
+        self.0.trace_calls.fetch_add(1, Ordering::SeqCst);
+        let refuse = self
+            .0
+            .refuse_traces
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok();
+        if refuse {
+            return Err(tonic::Status::unavailable("refused by the test"));
+        }
         self.0.traces.lock().unwrap().push(request.into_inner());
         Ok(tonic::Response::new(ExportTraceServiceResponse::default()))
     }

@@ -4,8 +4,8 @@
 //! each call: the application's runtime (if any) is never touched, and a slow
 //! API server only fills the sink's own bounded queue.
 //!
-//! Retried: transport errors, timeouts, 429 and 5xx, with doubling backoff,
-//! up to `attempts` in all. Not retried: every other status (403 missing
+//! Retried: transport errors, timeouts, 429 and 5xx, with doubling backoff
+//! and jitter (`fcc::export::Backoff`), up to `attempts` in all. Not retried: every other status (403 missing
 //! RBAC, 404, 409, 422 invalid), which the sink counts and logs once.
 
 use std::time::Duration;
@@ -104,8 +104,9 @@ impl ApiClient {
         F: Fn() -> Fut,
         Fut: std::future::Future<Output = Result<(), kube::Error>>,
     {
-        let mut backoff = self.policy.first_backoff;
-        let mut attempt = 1;
+        let mut backoff =
+            fcc::export::Backoff::new(self.policy.first_backoff, self.policy.max_backoff)
+                .tries(self.policy.attempts);
         loop {
             let result = self
                 .rt
@@ -117,13 +118,10 @@ impl ApiClient {
                     CallError::Transport(format!("no answer within {:?}", self.policy.timeout))
                 }
             };
-            if !err.retryable() || attempt >= self.policy.attempts {
+            if !err.retryable() || !backoff.wait() {
                 return Err(err);
             }
-            attempt += 1;
             *retried += 1;
-            std::thread::sleep(backoff);
-            backoff = (backoff * 2).min(self.policy.max_backoff);
         }
     }
 }

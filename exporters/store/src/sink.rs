@@ -143,8 +143,9 @@ impl Sink for StoreSink {
     }
 
     fn write(&mut self, batch: &[Event]) -> Result<(), SinkError> {
-        let deadline = Instant::now() + self.retry_for;
-        let mut backoff = Duration::from_millis(50);
+        let mut backoff =
+            fcc::export::Backoff::new(Duration::from_millis(50), Duration::from_secs(2))
+                .within(self.retry_for);
         loop {
             match self.backend.insert(batch) {
                 Ok((new, dropped)) => {
@@ -162,10 +163,8 @@ impl Sink for StoreSink {
                         transient: true, ..
                     }
                     | StoreError::Open { .. },
-                ) if Instant::now() + backoff < deadline => {
+                ) if backoff.wait() => {
                     self.counters.retries.fetch_add(1, Ordering::Relaxed);
-                    std::thread::sleep(backoff);
-                    backoff = (backoff * 2).min(Duration::from_secs(2));
                     if self.backend.reconnect().is_ok() {
                         self.counters.reconnects.fetch_add(1, Ordering::Relaxed);
                     }
