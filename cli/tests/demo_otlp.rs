@@ -92,9 +92,68 @@ fn the_demo_exports_correlated_traces_metrics_and_logs() {
         "fcc.ai.call.latency",
         "fcc.action.duration",
         "fcc.bus.published",
+        "fcc.metric_exports",
     ] {
         assert!(metric_names.contains(name), "{name} in {metric_names:?}");
     }
+    assert!(stdout.contains("(OTLP exports: "), "{stdout}");
+}
+
+#[test]
+fn with_the_collector_down_the_demo_keeps_everything_local_and_says_what_was_not_delivered() {
+    // A port nothing listens on: every export is refused.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("events.db").display());
+    let out = Command::new(env!("CARGO_BIN_EXE_fcc"))
+        .args(["demo", "--missions", "2", "--store", &url])
+        .current_dir(dir.path())
+        .env("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint)
+        .env("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(5),
+        "lost exports exit 5: {stdout}\n{stderr}"
+    );
+    // Nothing local is lost: every event is stored and every sink wrote all.
+    let rows = EventStore::open(&url)
+        .unwrap()
+        .query(&EventQuery::new().limit(100_000))
+        .unwrap();
+    let summary_events: usize = stdout
+        .lines()
+        .map(str::trim)
+        .find(|l| l.contains(" events, "))
+        .and_then(|l| l.split_whitespace().next()?.parse().ok())
+        .expect("the events line");
+    assert_eq!(rows.len(), summary_events, "{stdout}");
+    assert!(
+        stdout.contains("  store      ") && stdout.contains(" 0 dropped, 0 failed"),
+        "{stdout}"
+    );
+    // What did not reach the collector is counted, metric exports included.
+    let drops = stdout
+        .lines()
+        .find(|l| l.starts_with("drops: "))
+        .expect("a drops line");
+    let metric_failures: u64 = drops
+        .split("metric exports ")
+        .nth(1)
+        .and_then(|r| r.split(|c: char| !c.is_ascii_digit()).next())
+        .and_then(|n| n.parse().ok())
+        .expect("metric exports counted");
+    assert!(metric_failures >= 1, "{drops}");
+    assert!(
+        drops.contains("spans 50"),
+        "2 missions x 25 spans undelivered: {drops}"
+    );
+    assert!(stderr.contains("were lost"), "{stderr}");
 }
 
 #[test]

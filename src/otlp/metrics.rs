@@ -301,6 +301,12 @@ impl OtlpMetricsExporter {
         })
     }
 
+    /// The exported and failed counters themselves (for fcc's health
+    /// metrics, read at each collection).
+    pub(crate) fn counters(&self) -> (Arc<AtomicU64>, Arc<AtomicU64>) {
+        (Arc::clone(&self.exports), Arc::clone(&self.failed))
+    }
+
     /// Export counters.
     pub fn stats(&self) -> MetricExportStats {
         MetricExportStats {

@@ -71,6 +71,12 @@ pub const HEALTH_METRICS: &[(&str, MetricType, &str, &str)] = &[
         "{record}",
         "OTel log records by export result",
     ),
+    (
+        "fcc.metric_exports",
+        MetricType::Counter,
+        "{export}",
+        "OTLP metric exports by result: exported, failed",
+    ),
 ];
 
 impl MetricSettings {
@@ -182,6 +188,17 @@ pub(super) fn start(
         ),
         None => None,
     };
+    #[cfg(feature = "otlp")]
+    if let Some(e) = &exporter {
+        // Failed exports show in the next export (and on Prometheus).
+        let (exported, failed) = e.counters();
+        metrics.on_collect(move |m| {
+            for (result, n) in [("exported", &exported), ("failed", &failed)] {
+                let total = n.load(std::sync::atomic::Ordering::Relaxed);
+                let _ = m.set_counter_total("fcc.metric_exports", total, &[("result", result)]);
+            }
+        });
+    }
     #[cfg(not(feature = "otlp"))]
     let _ = (otlp, service_name);
     let prometheus = match settings.prometheus {

@@ -518,6 +518,11 @@ impl Telemetry {
     pub fn metrics(&self) -> &crate::metrics::FccMetrics {
         &self.metrics.metrics
     }
+    /// How OTLP metric exports went (`None` without OTLP metrics).
+    #[cfg(feature = "otlp")]
+    pub fn metric_export_stats(&self) -> Option<crate::otlp::MetricExportStats> {
+        self.metrics.exporter.as_ref().map(|e| e.stats())
+    }
     /// Where the Prometheus scrape endpoint listens, when one was asked for.
     pub fn prometheus_addr(&self) -> Option<std::net::SocketAddr> {
         self.metrics.prometheus.as_ref().map(|p| p.local_addr())

@@ -164,7 +164,7 @@ pub fn demo(args: DemoArgs) -> Result<(), CliError> {
     flushed.map_err(|e| CliError::runtime(format!("the pipeline did not drain: {e}")))?;
     if lost > 0 {
         return Err(CliError::lost(format!(
-            "{lost} events, spans or log records were lost (see above)"
+            "{lost} events, spans, log records or metric exports were lost (see above)"
         )));
     }
     Ok(())
@@ -254,17 +254,30 @@ impl Report<'_> {
         ] {
             println!("  {name:<24} {}", m.total(name));
         }
+        let exports = self.telemetry.metric_export_stats();
+        if let Some(e) = &exports {
+            println!("  (OTLP exports: {} sent, {} failed)", e.exports, e.failed);
+        }
+        let metrics_lost = exports.as_ref().map_or(0, |e| e.failed);
         let sinks = self.telemetry.sink_stats();
         let sink_lost: u64 = sinks.iter().map(|s| s.dropped + s.failed).sum();
-        let lost = sink_lost + t.spans_dropped + t.spans_failed + t.logs_dropped + t.logs_failed;
+        let lost = sink_lost
+            + t.spans_dropped
+            + t.spans_failed
+            + t.logs_dropped
+            + t.logs_failed
+            + metrics_lost;
         if lost == 0 {
             println!("\ndrops: 0 (none)");
         } else {
             println!(
-                "\ndrops: {lost} (sinks {sink_lost}, spans {}, span events and log records {}; last export error: {})",
+                "\ndrops: {lost} (sinks {sink_lost}, spans {}, span events and log records {}, metric exports {metrics_lost}; last export error: {})",
                 t.spans_dropped + t.spans_failed,
                 t.logs_dropped + t.logs_failed,
-                t.last_error.as_deref().unwrap_or("none")
+                t.last_error
+                    .as_deref()
+                    .or(exports.as_ref().and_then(|e| e.last_error.as_deref()))
+                    .unwrap_or("none")
             );
         }
         for s in &sinks {
