@@ -58,3 +58,34 @@ fn a_collector_that_recovers_gets_the_batch() {
         "{stats:?}"
     );
 }
+
+#[test]
+fn a_collector_that_stays_down_rests_the_exporter_until_it_is_back() {
+    let receiver = otlp_receiver::OtlpReceiver::grpc("127.0.0.1:0");
+    receiver
+        .received
+        .refuse_traces
+        .store(usize::MAX, Ordering::SeqCst);
+    let tracer = tracer(&receiver);
+    drop(tracer.span("first"));
+    let _ = tracer.flush(Duration::from_secs(20));
+    assert_eq!(receiver.received.trace_calls.load(Ordering::SeqCst), 4);
+    // Resting: the next batch is counted as not delivered, without a call.
+    drop(tracer.span("while.down"));
+    let _ = tracer.flush(Duration::from_secs(20));
+    assert_eq!(
+        receiver.received.trace_calls.load(Ordering::SeqCst),
+        4,
+        "no call while resting"
+    );
+    assert_eq!(tracer.stats().spans_failed, 2);
+    // Back up: after the rest (at most 1 s) the next batch goes through.
+    receiver.received.refuse_traces.store(0, Ordering::SeqCst);
+    std::thread::sleep(Duration::from_millis(1100));
+    drop(tracer.span("after"));
+    tracer.flush(Duration::from_secs(20)).unwrap();
+    assert_eq!(receiver.received.trace_calls.load(Ordering::SeqCst), 5);
+    let spans = receiver.received.wait_spans(1);
+    assert_eq!(spans[0].span.name, "after");
+    assert_eq!(tracer.stats().spans_exported, 1);
+}

@@ -19,6 +19,7 @@
 //! `FccTracer::builder("my-app").exporter(ConsoleSpanExporter::new()).build()`.
 
 mod backoff;
+mod circuit;
 mod console;
 pub(crate) mod event_attributes;
 mod json_file;

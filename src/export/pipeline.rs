@@ -147,6 +147,9 @@ impl Pipeline {
                 Worker {
                     rx,
                     config,
+                    circuits: std::iter::repeat_with(Default::default)
+                        .take(exporters.len() + 1)
+                        .collect(),
                     exporters,
                     logs,
                     completed,
@@ -311,6 +314,8 @@ struct Worker {
     config: PipelineConfig,
     exporters: Vec<Box<dyn SpanExporter>>,
     logs: Option<Box<dyn LogExport>>,
+    /// One per exporter, then one for the log exporter.
+    circuits: Vec<super::circuit::Circuit>,
     completed: Option<Arc<Mutex<crate::trace::tracer::Completed>>>,
     counters: Arc<Counters>,
     spans: Vec<SpanData>,
@@ -465,7 +470,12 @@ impl Worker {
         let mut batch = std::mem::take(&mut self.spans);
         let n = batch.len() as u64;
         let mut all_ok = true;
-        for exporter in &mut self.exporters {
+        for (exporter, circuit) in self.exporters.iter_mut().zip(&mut self.circuits) {
+            if !circuit.allows() {
+                // Resting after a failure: not delivered, no call.
+                all_ok = false;
+                continue;
+            }
             // Exactly one layer retries: an exporter that retries by the
             // OTLP rules itself (opentelemetry-otlp) is not retried here.
             let retries = if exporter.retries_itself() {
@@ -474,6 +484,7 @@ impl Worker {
                 self.config.retries
             };
             let ok = retrying(retries, &self.counters, || exporter.export(&batch));
+            circuit.record(ok);
             all_ok &= ok;
         }
         let counter = if all_ok {
@@ -494,8 +505,14 @@ impl Worker {
         }
         let batch = std::mem::take(&mut self.events);
         let n = batch.len() as u64;
-        // The OTLP log exporter retries with backoff itself.
-        let ok = retrying(0, &self.counters, || logs.export(&batch));
+        // The OTLP log exporter retries with backoff itself; while it rests
+        // after a failure, batches are not delivered without a call.
+        let circuit = &mut self.circuits[self.exporters.len()];
+        let ok = circuit.allows() && {
+            let ok = retrying(0, &self.counters, || logs.export(&batch));
+            circuit.record(ok);
+            ok
+        };
         let counter = if ok {
             &self.counters.logs_exported
         } else {
