@@ -1,4 +1,4 @@
-//! Exactly one layer retries an OTLP export: opentelemetry-otlp retries by
+//! OTLP export under faults. Exactly one layer retries an export: opentelemetry-otlp retries by
 //! the OTLP rules (UNAVAILABLE is retryable: 1 try + 3 retries), and fcc's
 //! span pipeline does not retry on top of it (it did: 16 calls per batch).
 //! A collector that refuses and then recovers gets the batch.
@@ -88,4 +88,76 @@ fn a_collector_that_stays_down_rests_the_exporter_until_it_is_back() {
     let spans = receiver.received.wait_spans(1);
     assert_eq!(spans[0].span.name, "after");
     assert_eq!(tracer.stats().spans_exported, 1);
+}
+
+/// A collector that accepts connections and never answers.
+fn hung_collector() -> (std::net::TcpListener, String) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    (listener, endpoint)
+}
+
+#[test]
+fn a_hung_collector_costs_one_timeout_then_a_rest() {
+    let (listener, endpoint) = hung_collector();
+    let accepted = std::thread::spawn(move || {
+        // Hold every connection open without a byte of answer.
+        let mut held = Vec::new();
+        listener.set_nonblocking(true).unwrap();
+        for _ in 0..300 {
+            if let Ok((c, _)) = listener.accept() {
+                held.push(c);
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        held.len()
+    });
+    let config = OtlpConfig::new(&endpoint, OtlpProtocol::Grpc)
+        .unwrap()
+        .with_timeout(Duration::from_millis(300));
+    let tracer = FccTracer::builder("hung")
+        .exporter(OtlpSpanExporter::new(&config, "hung").unwrap())
+        .build()
+        .unwrap();
+    drop(tracer.span("first"));
+    let _ = tracer.flush(Duration::from_secs(30));
+    let stats = tracer.stats();
+    assert_eq!(stats.spans_failed, 1, "{stats:?}");
+    let error = stats.last_error.unwrap_or_default();
+    assert!(
+        error.contains("OTEL_EXPORTER_OTLP_TIMEOUT"),
+        "bounded in all: {error}"
+    );
+    let errors = stats.export_errors;
+    drop(tracer.span("second"));
+    let _ = tracer.flush(Duration::from_secs(30));
+    let stats = tracer.stats();
+    assert_eq!(stats.spans_failed, 2);
+    assert_eq!(stats.export_errors, errors, "no call while resting");
+    assert!(accepted.join().unwrap() >= 1, "the collector did accept");
+}
+
+#[test]
+fn the_timeout_variable_is_read_and_a_bad_value_warns() {
+    let vars = |timeout: &'static str| {
+        move |k: &str| match k {
+            "OTEL_EXPORTER_OTLP_ENDPOINT" => Some("http://collector:4318".to_owned()),
+            "OTEL_EXPORTER_OTLP_TIMEOUT" => Some(timeout.to_owned()),
+            _ => None,
+        }
+    };
+    let c = OtlpConfig::from_vars(vars("2500")).unwrap().unwrap();
+    assert_eq!(c.timeout, Duration::from_millis(2500));
+    assert!(c.warnings.is_empty());
+    for bad in ["abc", "0", "-5"] {
+        let c = OtlpConfig::from_vars(vars(bad)).unwrap().unwrap();
+        assert_eq!(c.timeout, fcc::otlp::DEFAULT_TIMEOUT, "{bad}");
+        assert_eq!(c.warnings.len(), 1);
+        assert!(
+            c.warnings[0].contains("OTEL_EXPORTER_OTLP_TIMEOUT")
+                && c.warnings[0].contains("milliseconds"),
+            "{:?}",
+            c.warnings
+        );
+    }
 }

@@ -19,7 +19,7 @@
 //! `FccTracer::builder("my-app").exporter(ConsoleSpanExporter::new()).build()`.
 
 mod backoff;
-mod circuit;
+pub(crate) mod circuit;
 mod console;
 pub(crate) mod event_attributes;
 mod json_file;

@@ -1,6 +1,7 @@
 //! Where OTLP goes, from the standard `OTEL_EXPORTER_OTLP_*` variables.
 
 use std::fmt;
+use std::time::Duration;
 
 /// The OTLP transport.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -46,8 +47,11 @@ impl std::error::Error for OtlpConfigError {}
 /// (`OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`, `..._LOGS_ENDPOINT`) is used as
 /// is; otherwise `OTEL_EXPORTER_OTLP_ENDPOINT` is used, with `/v1/traces` or
 /// `/v1/logs` appended for HTTP. `OTEL_EXPORTER_OTLP_PROTOCOL` is `grpc` or
-/// `http/protobuf` (the default). Headers (`OTEL_EXPORTER_OTLP_HEADERS`) and
-/// the timeout (`OTEL_EXPORTER_OTLP_TIMEOUT`) are read by the exporter itself.
+/// `http/protobuf` (the default). `OTEL_EXPORTER_OTLP_TIMEOUT` (milliseconds,
+/// default 10 000) bounds each export in all, retries included, on every
+/// signal; a value that is not a whole number is a warning (in
+/// [`warnings`](Self::warnings)) and the default is used. Headers
+/// (`OTEL_EXPORTER_OTLP_HEADERS`) are read by the trace and log exporter.
 ///
 /// ```
 /// use fcc::otlp::{OtlpConfig, OtlpProtocol};
@@ -69,7 +73,15 @@ pub struct OtlpConfig {
     pub logs_endpoint: String,
     /// Full URL metrics are sent to.
     pub metrics_endpoint: String,
+    /// How long one export may take in all, retries included.
+    pub timeout: Duration,
+    /// Values that could not be used, each naming the variable, what was
+    /// expected and the default taken instead (set-up prints them).
+    pub warnings: Vec<String>,
 }
+
+/// `OTEL_EXPORTER_OTLP_TIMEOUT`'s default, as the specification sets it.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
 impl OtlpConfig {
     /// From the process environment; `Ok(None)` when no endpoint is set.
@@ -119,11 +131,28 @@ impl OtlpConfig {
         let metrics_endpoint = resolved.pop().unwrap_or_default();
         let logs_endpoint = resolved.pop().unwrap_or_default();
         let traces_endpoint = resolved.pop().unwrap_or_default();
+        let mut warnings = Vec::new();
+        let timeout = match get("OTEL_EXPORTER_OTLP_TIMEOUT") {
+            None => DEFAULT_TIMEOUT,
+            Some(v) => match v.parse::<u64>() {
+                Ok(ms) if ms > 0 => Duration::from_millis(ms),
+                _ => {
+                    warnings.push(format!(
+                        "OTEL_EXPORTER_OTLP_TIMEOUT={v:?}: expected milliseconds, a whole \
+                         number above 0; using {} ms",
+                        DEFAULT_TIMEOUT.as_millis()
+                    ));
+                    DEFAULT_TIMEOUT
+                }
+            },
+        };
         Ok(Some(OtlpConfig {
             protocol,
             traces_endpoint,
             logs_endpoint,
             metrics_endpoint,
+            timeout,
+            warnings,
         }))
     }
 
@@ -136,7 +165,15 @@ impl OtlpConfig {
             traces_endpoint: join(endpoint, "v1/traces", protocol),
             logs_endpoint: join(endpoint, "v1/logs", protocol),
             metrics_endpoint: join(endpoint, "v1/metrics", protocol),
+            timeout: DEFAULT_TIMEOUT,
+            warnings: Vec::new(),
         })
+    }
+
+    /// The same, with another bound on each export (retries included).
+    pub fn with_timeout(mut self, timeout: Duration) -> OtlpConfig {
+        self.timeout = timeout;
+        self
     }
 }
 

@@ -1,6 +1,7 @@
 //! The OTLP exporters, running on the tracer's export thread.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use opentelemetry::logs::{
     AnyValue, LogRecord as _, Logger as _, LoggerProvider as _, Severity as OtelSeverity,
@@ -41,6 +42,22 @@ fn runtime() -> Result<Arc<Runtime>, ExportError> {
         .map_err(|e| ExportError::new("otlp", format!("cannot start the export runtime: {e}")))
 }
 
+/// Runs one export on `rt`, bounded in all (retries included) by `timeout`.
+fn bounded<T, E: std::fmt::Display>(
+    rt: &Runtime,
+    timeout: Duration,
+    what: &'static str,
+    export: impl std::future::Future<Output = Result<T, E>>,
+) -> Result<T, ExportError> {
+    match rt.block_on(async { tokio::time::timeout(timeout, export).await }) {
+        Ok(result) => result.map_err(|e| ExportError::new(what, e.to_string())),
+        Err(_) => Err(ExportError::new(
+            what,
+            format!("no answer within {timeout:?} (OTEL_EXPORTER_OTLP_TIMEOUT)"),
+        )),
+    }
+}
+
 fn resource(service_name: &str) -> Resource {
     Resource::builder()
         .with_service_name(service_name.to_owned())
@@ -51,6 +68,7 @@ fn resource(service_name: &str) -> Resource {
 /// tracer's export thread does this for you through [`Telemetry`](crate::Telemetry)).
 pub struct OtlpSpanExporter {
     rt: Arc<Runtime>,
+    timeout: Duration,
     inner: opentelemetry_otlp::SpanExporter,
     scope: InstrumentationScope,
 }
@@ -81,11 +99,13 @@ impl OtlpSpanExporter {
                 OtlpProtocol::Grpc => b
                     .with_tonic()
                     .with_endpoint(&config.traces_endpoint)
+                    .with_timeout(config.timeout)
                     .build(),
                 OtlpProtocol::HttpProtobuf => b
                     .with_http()
                     .with_protocol(Protocol::HttpBinary)
                     .with_endpoint(&config.traces_endpoint)
+                    .with_timeout(config.timeout)
                     .build(),
             }
         };
@@ -93,6 +113,7 @@ impl OtlpSpanExporter {
         inner.set_resource(&resource(service_name));
         Ok(OtlpSpanExporter {
             rt,
+            timeout: config.timeout,
             inner,
             scope: scope(),
         })
@@ -159,9 +180,12 @@ impl OtlpSpanExporter {
 impl SpanExporter for OtlpSpanExporter {
     fn export(&mut self, spans: &[SpanData]) -> Result<(), ExportError> {
         let batch = spans.iter().map(|s| self.convert(s)).collect();
-        self.rt
-            .block_on(self.inner.export(batch))
-            .map_err(|e| ExportError::new("otlp traces", e))
+        bounded(
+            &self.rt,
+            self.timeout,
+            "otlp traces",
+            self.inner.export(batch),
+        )
     }
 
     fn name(&self) -> &str {
@@ -183,6 +207,7 @@ impl SpanExporter for OtlpSpanExporter {
 /// Sends events as OTel log records over OTLP.
 struct OtlpLogExporter {
     rt: Arc<Runtime>,
+    timeout: Duration,
     inner: opentelemetry_otlp::LogExporter,
     logger: SdkLogger,
     _provider: SdkLoggerProvider,
@@ -199,11 +224,16 @@ impl OtlpLogExporter {
             let _enter = rt.enter();
             let b = opentelemetry_otlp::LogExporter::builder();
             match config.protocol {
-                OtlpProtocol::Grpc => b.with_tonic().with_endpoint(&config.logs_endpoint).build(),
+                OtlpProtocol::Grpc => b
+                    .with_tonic()
+                    .with_endpoint(&config.logs_endpoint)
+                    .with_timeout(config.timeout)
+                    .build(),
                 OtlpProtocol::HttpProtobuf => b
                     .with_http()
                     .with_protocol(Protocol::HttpBinary)
                     .with_endpoint(&config.logs_endpoint)
+                    .with_timeout(config.timeout)
                     .build(),
             }
         };
@@ -214,6 +244,7 @@ impl OtlpLogExporter {
         let logger = provider.logger("fcc");
         Ok(OtlpLogExporter {
             rt,
+            timeout: config.timeout,
             inner,
             logger,
             _provider: provider,
@@ -313,9 +344,12 @@ impl LogExport for OtlpLogExporter {
             .collect();
         let pairs: Vec<(&SdkLogRecord, &InstrumentationScope)> =
             records.iter().map(|r| (r, &self.scope)).collect();
-        self.rt
-            .block_on(self.inner.export(LogBatch::new(&pairs)))
-            .map_err(|e| ExportError::new("otlp logs", e))
+        bounded(
+            &self.rt,
+            self.timeout,
+            "otlp logs",
+            self.inner.export(LogBatch::new(&pairs)),
+        )
     }
 
     fn shutdown(&mut self) -> Result<(), ExportError> {

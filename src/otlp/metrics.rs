@@ -269,6 +269,8 @@ impl OtlpMetricsExporter {
                 let worker = Worker {
                     rt,
                     client,
+                    timeout: config.timeout,
+                    circuit: Default::default(),
                     metrics,
                     resource,
                     start: SystemTime::now(),
@@ -356,6 +358,11 @@ impl Drop for OtlpMetricsExporter {
 struct Worker {
     rt: tokio::runtime::Runtime,
     client: Client,
+    /// Each export in all, retries included (`OTEL_EXPORTER_OTLP_TIMEOUT`).
+    timeout: Duration,
+    /// Rests after a failed export, so a collector that is down or hung
+    /// costs one failed export per rest.
+    circuit: crate::export::circuit::Circuit,
     metrics: FccMetrics,
     resource: Resource,
     start: SystemTime,
@@ -402,8 +409,9 @@ impl Worker {
         }
     }
 
-    /// One export, retried 3 times with [`Backoff`](crate::export::Backoff)
-    /// from 100 ms.
+    /// One export, tried up to 4 times with [`Backoff`](crate::export::Backoff)
+    /// from 100 ms, all within the timeout; none while the circuit rests
+    /// after a failure (counted failed).
     fn export_retrying(&mut self) {
         let request = encode(
             &self.metrics.snapshot(),
@@ -411,13 +419,21 @@ impl Worker {
             self.start,
             SystemTime::now(),
         );
+        if !self.circuit.allows() {
+            self.failed.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        let deadline = std::time::Instant::now() + self.timeout;
         let mut backoff =
             crate::export::Backoff::new(Duration::from_millis(100), Duration::from_secs(2))
-                .tries(4);
+                .tries(4)
+                .within(self.timeout);
         loop {
-            match self.send(&request) {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self.send(&request, left) {
                 Ok(()) => {
                     self.exports.fetch_add(1, Ordering::Relaxed);
+                    self.circuit.record(true);
                     return;
                 }
                 Err(e) => {
@@ -430,11 +446,18 @@ impl Worker {
                 }
             }
         }
+        self.circuit.record(false);
         self.failed.fetch_add(1, Ordering::Relaxed);
     }
 
-    fn send(&mut self, request: &ExportMetricsServiceRequest) -> Result<(), String> {
-        let timeout = Duration::from_secs(10);
+    fn send(
+        &mut self,
+        request: &ExportMetricsServiceRequest,
+        timeout: Duration,
+    ) -> Result<(), String> {
+        if timeout.is_zero() {
+            return Err("no time left (OTEL_EXPORTER_OTLP_TIMEOUT)".to_owned());
+        }
         match &mut self.client {
             Client::Grpc(c) => {
                 let request = request.clone();

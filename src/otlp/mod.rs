@@ -16,7 +16,7 @@ mod exporter;
 #[cfg(feature = "otlp")]
 mod metrics;
 
-pub use config::{parse_protocol, OtlpConfig, OtlpConfigError, OtlpProtocol};
+pub use config::{parse_protocol, OtlpConfig, OtlpConfigError, OtlpProtocol, DEFAULT_TIMEOUT};
 #[cfg(feature = "otlp")]
 pub(crate) use exporter::factory;
 #[cfg(feature = "otlp")]

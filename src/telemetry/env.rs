@@ -19,7 +19,8 @@ pub const VARIABLES: &[(&str, &str)] = &[
     ("OTEL_EXPORTER_OTLP_ENDPOINT", "export spans and events (as log records) over OTLP to this collector URL; unset: no OTLP"),
     ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, OTEL_EXPORTER_OTLP_LOGS_ENDPOINT", "per-signal URLs, used as they are"),
     ("OTEL_EXPORTER_OTLP_PROTOCOL", "`http/protobuf` (default) or `grpc`"),
-    ("OTEL_EXPORTER_OTLP_HEADERS, OTEL_EXPORTER_OTLP_TIMEOUT", "read by the OTLP exporter as in every OTel SDK"),
+    ("OTEL_EXPORTER_OTLP_HEADERS", "read by the trace and log exporter (not yet by the metrics client)"),
+    ("OTEL_EXPORTER_OTLP_TIMEOUT", "each export in all, retries included, every signal, in ms (default 10000; a bad value warns, default used)"),
     ("OTEL_RESOURCE_ATTRIBUTES", "extra resource attributes (`key=value,...`)"),
     ("OTEL_TRACES_SAMPLER, OTEL_TRACES_SAMPLER_ARG", "sampling: `parentbased_always_on` (default), `always_on`, `always_off`, `traceidratio`, `parentbased_traceidratio`, ..."),
     ("OTEL_BSP_SCHEDULE_DELAY, OTEL_BSP_MAX_QUEUE_SIZE, OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "export batching (defaults 5000 ms, 2048, 512)"),
@@ -55,6 +56,7 @@ impl TelemetryBuilder {
     pub fn from_vars(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, InstallError> {
         let mut b = TelemetryBuilder::default();
         b.traces.read_env(&lookup)?;
+        b.warnings.extend(b.traces.otlp_warnings());
         b.metric_settings.read_env(&lookup)?;
         if let Some(name) = lookup("OTEL_SERVICE_NAME").filter(|s| !s.is_empty()) {
             b = b.service_name(name);

@@ -75,6 +75,14 @@ impl TraceSettings {
         Ok(())
     }
 
+    /// What reading the OTLP variables warned about.
+    pub(super) fn otlp_warnings(&self) -> Vec<String> {
+        self.otlp
+            .as_ref()
+            .map(|c| c.warnings.clone())
+            .unwrap_or_default()
+    }
+
     pub(super) fn otlp_config(&self) -> Option<OtlpConfig> {
         self.otlp.clone()
     }
