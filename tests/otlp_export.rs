@@ -191,6 +191,9 @@ fn collector_down_drops_with_a_count_and_export_resumes_when_it_is_back() {
     assert!(stats.last_error.is_some());
 
     let back = OtlpReceiver::grpc_with(&addr, received.clone());
+    // After a failed batch the exporter rests (at most 1 s the first time);
+    // the first batch after the rest goes through.
+    std::thread::sleep(Duration::from_millis(1100));
     drop(tracer.span("after.restart"));
     t.flush(Duration::from_secs(30)).unwrap();
     let spans = back.received.wait_spans(1);
