@@ -124,9 +124,11 @@ fn a_hung_collector_costs_one_timeout_then_a_rest() {
     let stats = tracer.stats();
     assert_eq!(stats.spans_failed, 1, "{stats:?}");
     let error = stats.last_error.unwrap_or_default();
+    // The bound hit: fcc's (all tries) or the client's own per-try timeout,
+    // which is set to the same value; whichever fires first.
     assert!(
-        error.contains("OTEL_EXPORTER_OTLP_TIMEOUT"),
-        "bounded in all: {error}"
+        error.contains("OTEL_EXPORTER_OTLP_TIMEOUT") || error.contains("Timeout expired"),
+        "bounded: {error}"
     );
     let errors = stats.export_errors;
     drop(tracer.span("second"));
