@@ -11,7 +11,7 @@ use opentelemetry::trace::{
     TraceId as OtelTraceId, TraceState,
 };
 use opentelemetry::InstrumentationScope;
-use opentelemetry_otlp::{Protocol, WithExportConfig};
+use opentelemetry_otlp::{Protocol, WithExportConfig, WithHttpConfig};
 use opentelemetry_sdk::logs::{
     LogBatch, LogExporter as _, SdkLogRecord, SdkLogger, SdkLoggerProvider,
 };
@@ -103,6 +103,7 @@ impl OtlpSpanExporter {
                     .build(),
                 OtlpProtocol::HttpProtobuf => b
                     .with_http()
+                    .with_http_client(reqwest::Client::new())
                     .with_protocol(Protocol::HttpBinary)
                     .with_endpoint(&config.traces_endpoint)
                     .with_timeout(config.timeout)
@@ -231,6 +232,7 @@ impl OtlpLogExporter {
                     .build(),
                 OtlpProtocol::HttpProtobuf => b
                     .with_http()
+                    .with_http_client(reqwest::Client::new())
                     .with_protocol(Protocol::HttpBinary)
                     .with_endpoint(&config.logs_endpoint)
                     .with_timeout(config.timeout)
