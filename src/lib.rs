@@ -65,6 +65,7 @@ pub mod export;
 pub mod metrics;
 pub mod otel;
 pub mod otlp;
+pub mod secrets;
 
 /// The OpenTelemetry API fcc implements (0.33): write libraries against this
 /// re-export and they are bridged to fcc, whatever else is in the build.

@@ -153,3 +153,27 @@ fn the_timeout_variable_is_read_and_a_bad_value_warns() {
         );
     }
 }
+
+#[test]
+fn a_password_in_the_endpoint_never_shows() {
+    let vars = |endpoint: &'static str| {
+        move |k: &str| (k == "OTEL_EXPORTER_OTLP_ENDPOINT").then(|| endpoint.to_owned())
+    };
+    let bad = OtlpConfig::from_vars(vars("http://app:hunter2@collector:notaport")).unwrap_err();
+    for shown in [bad.to_string(), format!("{bad:?}")] {
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(shown.contains("app:***@collector"), "{shown}");
+    }
+    let good = OtlpConfig::from_vars(vars("http://app:hunter2@collector:4318"))
+        .unwrap()
+        .unwrap();
+    let debug = format!("{good:?}");
+    assert!(
+        !debug.contains("hunter2") && debug.contains("app:***@collector:4318"),
+        "{debug}"
+    );
+    assert!(
+        good.traces_endpoint.contains("hunter2"),
+        "the exporter still gets the real URL"
+    );
+}

@@ -27,7 +27,7 @@ impl OtlpProtocol {
 pub struct OtlpConfigError {
     /// The variable (or builder setting) at fault.
     pub variable: String,
-    /// Its value.
+    /// Its value (a password in a URL replaced by `***`).
     pub value: String,
     /// What is accepted.
     pub reason: String,
@@ -63,7 +63,7 @@ impl std::error::Error for OtlpConfigError {}
 /// assert_eq!(c.protocol, OtlpProtocol::HttpProtobuf);
 /// assert_eq!(c.traces_endpoint, "http://collector:4318/v1/traces");
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct OtlpConfig {
     /// The transport.
     pub protocol: OtlpProtocol,
@@ -78,6 +78,21 @@ pub struct OtlpConfig {
     /// Values that could not be used, each naming the variable, what was
     /// expected and the default taken instead (set-up prints them).
     pub warnings: Vec<String>,
+}
+
+/// Endpoints with any password replaced by `***`.
+impl fmt::Debug for OtlpConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use crate::secrets::redact_url;
+        f.debug_struct("OtlpConfig")
+            .field("protocol", &self.protocol)
+            .field("traces_endpoint", &redact_url(&self.traces_endpoint))
+            .field("logs_endpoint", &redact_url(&self.logs_endpoint))
+            .field("metrics_endpoint", &redact_url(&self.metrics_endpoint))
+            .field("timeout", &self.timeout)
+            .field("warnings", &self.warnings)
+            .finish()
+    }
 }
 
 /// `OTEL_EXPORTER_OTLP_TIMEOUT`'s default, as the specification sets it.
@@ -208,7 +223,7 @@ fn join(base: &str, path: &str, protocol: OtlpProtocol) -> String {
 fn check_endpoint(variable: &str, value: &str) -> Result<(), OtlpConfigError> {
     let err = |reason: &str| OtlpConfigError {
         variable: variable.to_owned(),
-        value: value.to_owned(),
+        value: crate::secrets::redact_url(value),
         reason: reason.to_owned(),
     };
     let rest = if let Some(r) = value.strip_prefix("http://") {

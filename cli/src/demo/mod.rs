@@ -293,7 +293,8 @@ impl Report<'_> {
         println!("  spans      {}", self.args.spans.display());
         match self.otlp {
             Some(e) => println!(
-                "  OTLP       {e} (traces, metrics, {} log records)",
+                "  OTLP       {} (traces, metrics, {} log records)",
+                fcc::secrets::redact_url(e),
                 t.logs_exported
             ),
             None => println!("  OTLP       not exported (set OTEL_EXPORTER_OTLP_ENDPOINT)"),

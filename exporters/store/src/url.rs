@@ -30,20 +30,10 @@ impl fmt::Display for StoreUrl {
     }
 }
 
-/// `scheme://user:secret@host` becomes `scheme://user:***@host`.
+/// `scheme://user:secret@host` becomes `scheme://user:***@host`: fcc's one
+/// redaction ([`fcc::secrets::redact_url`]), for store URLs.
 pub fn redact(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
-    };
-    let authority_end = rest.find('/').unwrap_or(rest.len());
-    let (authority, tail) = rest.split_at(authority_end);
-    match authority.rsplit_once('@') {
-        Some((userinfo, host)) => match userinfo.split_once(':') {
-            Some((user, _)) => format!("{scheme}://{user}:***@{host}{tail}"),
-            None => url.to_owned(),
-        },
-        None => url.to_owned(),
-    }
+    fcc::secrets::redact_url(url)
 }
 
 /// Why a URL was not accepted.
