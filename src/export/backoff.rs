@@ -55,6 +55,13 @@ impl Backoff {
         self
     }
 
+    /// The time left before the deadline set by [`within`](Self::within)
+    /// (`None`: no deadline).
+    pub fn time_left(&self) -> Option<Duration> {
+        self.deadline
+            .map(|d| d.saturating_duration_since(Instant::now()))
+    }
+
     /// The delay before the next try, or `None` when no try is left.
     pub fn next_delay(&mut self) -> Option<Duration> {
         self.next_delay_at_least(Duration::ZERO)

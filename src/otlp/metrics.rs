@@ -413,23 +413,22 @@ impl Worker {
     /// from 100 ms, all within the timeout; none while the circuit rests
     /// after a failure (counted failed).
     fn export_retrying(&mut self) {
+        if !self.circuit.allows() {
+            self.failed.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
         let request = encode(
             &self.metrics.snapshot(),
             &self.resource,
             self.start,
             SystemTime::now(),
         );
-        if !self.circuit.allows() {
-            self.failed.fetch_add(1, Ordering::Relaxed);
-            return;
-        }
-        let deadline = std::time::Instant::now() + self.timeout;
         let mut backoff =
             crate::export::Backoff::new(Duration::from_millis(100), Duration::from_secs(2))
                 .tries(4)
                 .within(self.timeout);
         loop {
-            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            let left = backoff.time_left().unwrap_or(self.timeout);
             match self.send(&request, left) {
                 Ok(()) => {
                     self.exports.fetch_add(1, Ordering::Relaxed);

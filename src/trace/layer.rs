@@ -74,6 +74,14 @@ pub(crate) struct TracingSpanExtra {
 }
 
 impl TracingSpan {
+    fn new(span: Span) -> TracingSpan {
+        TracingSpan {
+            span,
+            started: AtomicBool::new(false),
+            extra: None,
+        }
+    }
+
     /// After `set_parent` made an unsampled root sampled: record the fields
     /// it was created with.
     pub(crate) fn record_kept_fields(&mut self) {
@@ -96,16 +104,6 @@ struct KeptFields(Vec<(&'static str, opentelemetry::Value)>);
 impl PutField for KeptFields {
     fn put(&mut self, field: &Field, value: opentelemetry::Value) {
         self.0.push((field.name(), value));
-    }
-}
-
-impl TracingSpan {
-    fn new(span: Span) -> TracingSpan {
-        TracingSpan {
-            span,
-            started: AtomicBool::new(false),
-            extra: None,
-        }
     }
 }
 
