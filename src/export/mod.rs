@@ -18,11 +18,13 @@
 //! or attached to a tracer, so it receives every finished span:
 //! `FccTracer::builder("my-app").exporter(ConsoleSpanExporter::new()).build()`.
 
+pub(crate) mod attribute_pool;
 mod backoff;
 pub(crate) mod circuit;
 mod console;
 pub(crate) mod event_attributes;
 mod json_file;
+pub(crate) mod lanes;
 mod metric_exporters;
 pub(crate) mod pipeline;
 
@@ -37,9 +39,11 @@ use crate::trace::SpanData;
 
 /// Receives finished spans. Implement it for your own destination.
 ///
-/// Attached to a tracer, `export` is called on the tracer's export thread,
-/// never concurrently, with batches in the order the spans ended. A failed
-/// export is retried a few times and then dropped and counted.
+/// Attached to a tracer, each exporter gets its own export thread (a lane)
+/// with a bounded queue: `export` is called there, never concurrently, with
+/// batches in the order the spans ended, and a slow exporter holds up no
+/// other. A failed export is retried a few times and then dropped and
+/// counted; while the queue is full, batches for it are dropped and counted.
 pub trait SpanExporter: Send {
     /// Writes a batch of spans.
     fn export(&mut self, spans: &[SpanData]) -> Result<(), ExportError>;
@@ -53,6 +57,14 @@ pub trait SpanExporter: Send {
     /// honouring the collector's throttling hints); the pipeline then tries
     /// each batch once instead of retrying it again.
     fn retries_itself(&self) -> bool {
+        false
+    }
+
+    /// True when the exporter sends over the network (OTLP does). A network
+    /// exporter is never waited on by back-pressure
+    /// ([`TraceStats::queue_depth`] leaves it out), and a shutdown can give it
+    /// less time than local exporters get (`Telemetry::shutdown_within`).
+    fn is_remote(&self) -> bool {
         false
     }
 
@@ -101,11 +113,13 @@ impl std::error::Error for ExportError {}
 pub struct TraceStats {
     /// Spans that entered the export queue.
     pub spans_queued: u64,
-    /// Spans every exporter accepted.
+    /// Spans every exporter accepted (see [`exporters`](Self::exporters) for
+    /// each one's own count).
     pub spans_exported: u64,
     /// Spans refused because the queue was full.
     pub spans_dropped: u64,
-    /// Spans given up on after the retries (an exporter kept failing).
+    /// Spans some exporter did not deliver: it kept failing, or its queue
+    /// was full (see [`exporters`](Self::exporters) for which).
     pub spans_failed: u64,
     /// Export calls that failed (each retry counts).
     pub export_errors: u64,
@@ -117,9 +131,37 @@ pub struct TraceStats {
     pub logs_failed: u64,
     /// Span events dropped: the span never ended, or had too many.
     pub span_events_dropped: u64,
-    /// Spans and events waiting on the export queue now (a producer that
-    /// must lose nothing can wait while it is high).
+    /// Spans and events waiting on the export queue now, and in the queues
+    /// of local exporters (files, console): a producer that must lose nothing
+    /// locally can wait while it is high. Network exporters are left out, so
+    /// that such a producer never waits on a collector that is down.
     pub queue_depth: u64,
+    /// Each exporter's own counts, in the order they were attached (OTLP
+    /// traces, then OTLP logs, last).
+    pub exporters: Vec<ExporterStats>,
     /// The last export error, if any.
     pub last_error: Option<String>,
+}
+
+/// One exporter's counts: what reached its destination and what did not.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ExporterStats {
+    /// The exporter's [`name`](SpanExporter::name) (`otlp traces`, `otlp logs`, ...).
+    pub name: String,
+    /// Whether it sends over the network ([`SpanExporter::is_remote`]).
+    pub remote: bool,
+    /// Items (spans or log records) it delivered.
+    pub exported: u64,
+    /// Items it failed to deliver, after its retries or at a shutdown that
+    /// could not wait for it.
+    pub failed: u64,
+    /// Items dropped because its queue was full.
+    pub dropped: u64,
+    /// Items queued for it or being exported now.
+    pub pending: u64,
+    /// How long the export now running has been waiting, if one is.
+    pub busy_for: Option<std::time::Duration>,
+    /// The longest an export it completed took.
+    pub slowest_answer: Option<std::time::Duration>,
 }

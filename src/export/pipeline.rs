@@ -2,15 +2,14 @@
 //!
 //! Spans and events share one bounded queue, so an event emitted inside a
 //! span is always seen before that span's end and can be attached to it as a
-//! span event. The thread exports when a batch is full, every
-//! `schedule_delay`, on `flush` and at shutdown; a failing exporter is retried
-//! with [`Backoff`](super::Backoff) a bounded number of times and its batch
-//! then dropped and counted. Exactly one layer retries: an exporter that
-//! retries itself (`SpanExporter::retries_itself`, the OTLP exporter) is
-//! tried once here. Nothing here ever blocks the threads that end spans.
+//! span event. The thread makes a batch when one is full, every
+//! `schedule_delay`, on `flush` and at shutdown, and hands it to each
+//! exporter's [lane](super::lanes), which exports it on its own thread: a
+//! collector that is down or hung holds up only its own lane. Nothing here
+//! ever blocks the threads that end spans, and this thread never waits for
+//! an exporter.
 
 use std::collections::HashMap;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -19,6 +18,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{bounded, Receiver, RecvTimeoutError, Sender, TryRecvError, TrySendError};
 
 use super::event_attributes::span_event;
+use super::lanes::{Batch, Lane, LaneState, LaneWait};
 use super::{ExportError, SpanExporter, TraceStats};
 use crate::layer::logs::LogRecord;
 use crate::sinks::runtime::mark_internal_thread;
@@ -73,24 +73,32 @@ enum Item {
     // By value: the box a span lived in is freed on the thread that made it
     // (a cheap thread-cache free), not on the export thread.
     Span(SpanData),
-    Event { event: Event, join: bool },
-    Log { record: LogRecord, join: bool },
-    Flush(Sender<()>),
-    Shutdown(Sender<()>),
+    Event {
+        event: Event,
+        join: bool,
+    },
+    Log {
+        record: LogRecord,
+        join: bool,
+    },
+    /// Flush every lane; the answer is what to wait on.
+    Flush(Sender<Vec<LaneWait>>),
+    /// Stop every lane and end; the answer is what to wait on.
+    Shutdown(Sender<Vec<LaneWait>>),
 }
 
 #[derive(Default)]
-struct Counters {
-    spans_queued: AtomicU64,
-    spans_exported: AtomicU64,
-    spans_dropped: AtomicU64,
-    spans_failed: AtomicU64,
-    export_errors: AtomicU64,
-    logs_exported: AtomicU64,
-    logs_dropped: AtomicU64,
-    logs_failed: AtomicU64,
-    span_events_dropped: AtomicU64,
-    last_error: Mutex<Option<String>>,
+pub(crate) struct Counters {
+    pub(crate) spans_queued: AtomicU64,
+    pub(crate) spans_exported: AtomicU64,
+    pub(crate) spans_dropped: AtomicU64,
+    pub(crate) spans_failed: AtomicU64,
+    pub(crate) export_errors: AtomicU64,
+    pub(crate) logs_exported: AtomicU64,
+    pub(crate) logs_dropped: AtomicU64,
+    pub(crate) logs_failed: AtomicU64,
+    pub(crate) span_events_dropped: AtomicU64,
+    pub(crate) last_error: Mutex<Option<String>>,
 }
 
 pub(crate) struct Pipeline {
@@ -101,6 +109,7 @@ pub(crate) struct Pipeline {
     wake_at: usize,
     otlp: bool,
     exports_logs: bool,
+    lanes: Vec<Arc<LaneState>>,
 }
 
 /// How often the export thread looks at its queue when nobody wakes it.
@@ -122,36 +131,33 @@ impl Pipeline {
         let config_max_queue = config.max_queue;
         let counters = Arc::new(Counters::default());
         let factory = config.factory.take();
-        let (ready_tx, ready_rx) = bounded::<Result<bool, ExportError>>(1);
+        type Ready = Result<(bool, Vec<Arc<LaneState>>), ExportError>;
+        let (ready_tx, ready_rx) = bounded::<Ready>(1);
         let worker_counters = Arc::clone(&counters);
         let otlp = config.otlp;
         let handle = std::thread::Builder::new()
             .name("fcc-trace-export".into())
             .spawn(move || {
                 mark_internal_thread();
-                let mut exporters = exporters;
-                let mut logs = None;
-                if let Some(f) = factory {
-                    match f() {
-                        Ok((more, l)) => {
-                            exporters.extend(more);
-                            logs = l;
-                        }
-                        Err(e) => {
-                            let _ = ready_tx.send(Err(e));
-                            return;
-                        }
+                let lanes = start_lanes(exporters, factory, &config, &worker_counters);
+                let (span_lanes, log_lane) = match lanes {
+                    Ok(l) => l,
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e));
+                        return;
                     }
-                }
-                let _ = ready_tx.send(Ok(logs.is_some()));
+                };
+                let states = span_lanes
+                    .iter()
+                    .map(|l| l.state().clone())
+                    .chain(log_lane.iter().map(|l| l.state().clone()))
+                    .collect();
+                let _ = ready_tx.send(Ok((log_lane.is_some(), states)));
                 Worker {
                     rx,
                     config,
-                    circuits: std::iter::repeat_with(Default::default)
-                        .take(exporters.len() + 1)
-                        .collect(),
-                    exporters,
-                    logs,
+                    span_lanes,
+                    log_lane,
                     completed,
                     counters: worker_counters,
                     spans: Vec::new(),
@@ -163,8 +169,8 @@ impl Pipeline {
             .map_err(|e| {
                 ExportError::new("pipeline", format!("cannot start the export thread: {e}"))
             })?;
-        let exports_logs = match ready_rx.recv() {
-            Ok(Ok(logs)) => logs,
+        let (exports_logs, lanes) = match ready_rx.recv() {
+            Ok(Ok(ready)) => ready,
             Ok(Err(e)) => {
                 let _ = handle.join();
                 return Err(e);
@@ -179,6 +185,7 @@ impl Pipeline {
         };
         Ok(Pipeline {
             exports_logs,
+            lanes,
             wake_at: (config_max_queue / 2).max(1),
             tx,
             counters,
@@ -245,6 +252,12 @@ impl Pipeline {
     pub(crate) fn stats(&self) -> TraceStats {
         let c = &self.counters;
         let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        let local: usize = self
+            .lanes
+            .iter()
+            .filter(|l| !l.is_remote())
+            .map(|l| l.pending())
+            .sum();
         TraceStats {
             spans_queued: get(&c.spans_queued),
             spans_exported: get(&c.spans_exported),
@@ -255,51 +268,105 @@ impl Pipeline {
             logs_dropped: get(&c.logs_dropped),
             logs_failed: get(&c.logs_failed),
             span_events_dropped: get(&c.span_events_dropped),
-            queue_depth: self.tx.len() as u64,
+            queue_depth: (self.tx.len() + local) as u64,
+            exporters: self.lanes.iter().map(|l| l.stats()).collect(),
             last_error: c.last_error.lock().ok().and_then(|e| e.clone()),
         }
     }
 
-    fn request(
-        &self,
-        make: fn(Sender<()>) -> Item,
-        timeout: Duration,
-        what: &str,
-    ) -> Result<(), ExportError> {
-        let deadline = Instant::now() + timeout;
+    /// Sends a flush or (`stop`) a shutdown to the export thread and waits for its
+    /// lanes: local ones until `timeout`, network ones until `network`
+    /// (at most `timeout`). A lane that stops in time is joined; one that
+    /// does not is abandoned (what it holds is counted failed).
+    fn request(&self, stop: bool, timeout: Duration, network: Duration) -> Result<(), ExportError> {
+        let (make, what): (fn(_) -> Item, _) = if stop {
+            (Item::Shutdown, "shutdown")
+        } else {
+            (Item::Flush, "flush")
+        };
+        let start = Instant::now();
+        let deadline = start + timeout;
+        let network_deadline = start + network.min(timeout);
+        let late = |lane: &str| {
+            ExportError::new(
+                "pipeline",
+                format!("{what}: {lane} did not finish within {timeout:?}"),
+            )
+        };
         let (ack_tx, ack_rx) = bounded(1);
         self.thread.unpark();
         match self.tx.send_timeout(make(ack_tx), timeout) {
             Ok(()) => self.thread.unpark(),
             Err(crossbeam_channel::SendTimeoutError::Disconnected(_)) => return Ok(()),
             Err(crossbeam_channel::SendTimeoutError::Timeout(_)) => {
-                return Err(ExportError::new(
-                    "pipeline",
-                    format!("{what} timed out after {timeout:?}"),
-                ))
+                return Err(late("the export queue"))
             }
         }
-        match ack_rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
-            Ok(()) | Err(RecvTimeoutError::Disconnected) => Ok(()),
-            Err(RecvTimeoutError::Timeout) => Err(ExportError::new(
-                "pipeline",
-                format!("{what} timed out after {timeout:?}"),
-            )),
+        let waits = match ack_rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+            Ok(waits) => waits,
+            Err(RecvTimeoutError::Disconnected) => return Ok(()),
+            Err(RecvTimeoutError::Timeout) => return Err(late("the export thread")),
+        };
+        // Local lanes first: their time is the whole timeout.
+        let (local, remote): (Vec<_>, Vec<_>) =
+            waits.into_iter().partition(|w| !w.state.is_remote());
+        let mut result = Ok(());
+        for (wait, until) in local
+            .into_iter()
+            .map(|w| (w, deadline))
+            .chain(remote.into_iter().map(|w| (w, network_deadline)))
+        {
+            // A lane whose thread is gone (it panicked) has nothing to wait for.
+            let finished = !matches!(
+                wait.done
+                    .recv_timeout(until.saturating_duration_since(Instant::now())),
+                Err(RecvTimeoutError::Timeout)
+            );
+            match wait.lane {
+                Some(lane) if finished => lane.join(),
+                Some(lane) => lane.abandon(),
+                None => {}
+            }
+            if !finished && result.is_ok() {
+                result = Err(late(&wait.state.stats().name));
+            }
         }
-    }
-
-    pub(crate) fn flush(&self, timeout: Duration) -> Result<(), ExportError> {
-        self.request(Item::Flush, timeout, "flush")
-    }
-
-    pub(crate) fn shutdown(&self, timeout: Duration) -> Result<(), ExportError> {
-        let r = self.request(Item::Shutdown, timeout, "shutdown");
-        if r.is_ok() {
+        if stop {
             if let Some(h) = self.worker.lock().ok().and_then(|mut w| w.take()) {
                 let _ = h.join();
             }
         }
-        r
+        result
+    }
+
+    /// Waits until what was queued before the call is exported by every
+    /// exporter, or `timeout` passes.
+    pub(crate) fn flush(&self, timeout: Duration) -> Result<(), ExportError> {
+        self.request(false, timeout, timeout)
+    }
+
+    /// Like [`flush`](Self::flush), waiting for network exporters at most `network`.
+    pub(crate) fn flush_within(
+        &self,
+        timeout: Duration,
+        network: Duration,
+    ) -> Result<(), ExportError> {
+        self.request(false, timeout, network)
+    }
+
+    /// Exports what is queued and stops every exporter, within `timeout`
+    /// (network exporters within `network`); an exporter still busy then is
+    /// abandoned and what it held counted failed.
+    pub(crate) fn shutdown_within(
+        &self,
+        timeout: Duration,
+        network: Duration,
+    ) -> Result<(), ExportError> {
+        self.request(true, timeout, network)
+    }
+
+    pub(crate) fn shutdown(&self, timeout: Duration) -> Result<(), ExportError> {
+        self.shutdown_within(timeout, timeout)
     }
 }
 
@@ -309,13 +376,39 @@ impl Drop for Pipeline {
     }
 }
 
+/// Starts a lane for each exporter (and the factory's), on the export thread.
+#[allow(clippy::type_complexity)]
+fn start_lanes(
+    mut exporters: Vec<Box<dyn SpanExporter>>,
+    factory: Option<ExporterFactory>,
+    config: &PipelineConfig,
+    counters: &Arc<Counters>,
+) -> Result<(Vec<Lane<SpanData>>, Option<Lane<LogItem>>), ExportError> {
+    let mut logs = None;
+    if let Some(f) = factory {
+        let (more, l) = f()?;
+        exporters.extend(more);
+        logs = l;
+    }
+    let lane = |e| Lane::start(e, config.max_queue, config.retries, counters.clone());
+    let spans = exporters.into_iter().map(lane).collect::<Result<_, _>>()?;
+    let logs = match logs {
+        Some(l) => Some(Lane::start(
+            l,
+            config.max_queue,
+            config.retries,
+            counters.clone(),
+        )?),
+        None => None,
+    };
+    Ok((spans, logs))
+}
+
 struct Worker {
     rx: Receiver<Item>,
     config: PipelineConfig,
-    exporters: Vec<Box<dyn SpanExporter>>,
-    logs: Option<Box<dyn LogExport>>,
-    /// One per exporter, then one for the log exporter.
-    circuits: Vec<super::circuit::Circuit>,
+    span_lanes: Vec<Lane<SpanData>>,
+    log_lane: Option<Lane<LogItem>>,
     completed: Option<Arc<Mutex<crate::trace::tracer::Completed>>>,
     counters: Arc<Counters>,
     spans: Vec<SpanData>,
@@ -351,19 +444,21 @@ impl Worker {
                     Ok(Item::Log { record, join }) => self.log(record, join),
                     Ok(Item::Flush(ack)) => {
                         self.export_all();
-                        for e in &mut self.exporters {
-                            let _ = e.flush();
-                        }
-                        let _ = ack.send(());
+                        let waits = self.span_lanes.iter().map(Lane::flush);
+                        let _ =
+                            ack.send(waits.chain(self.log_lane.iter().map(Lane::flush)).collect());
                     }
                     Ok(Item::Shutdown(ack)) => {
-                        self.finish();
-                        let _ = ack.send(());
+                        let _ = ack.send(self.finish());
                         return;
                     }
                     Err(TryRecvError::Empty) => break,
                     Err(TryRecvError::Disconnected) => {
-                        self.finish();
+                        for wait in self.finish() {
+                            if let Some(lane) = wait.lane {
+                                lane.join();
+                            }
+                        }
                         return;
                     }
                 }
@@ -387,7 +482,7 @@ impl Worker {
             }
             span.events.sort_by_key(|e| e.timestamp);
         }
-        if self.exporters.is_empty() {
+        if self.span_lanes.is_empty() {
             if let Some(Ok(mut c)) = self.completed.as_ref().map(|c| c.lock()) {
                 c.push(span);
             }
@@ -435,7 +530,7 @@ impl Worker {
     }
 
     fn push_log(&mut self, item: LogItem) {
-        if self.logs.is_some() {
+        if self.log_lane.is_some() {
             self.events.push(item);
             if self.events.len() >= self.config.max_batch {
                 self.export_logs();
@@ -448,138 +543,43 @@ impl Worker {
         self.export_logs();
     }
 
-    fn finish(&mut self) {
+    /// Hands out the last batches and stops every lane; returns what the
+    /// caller of shutdown waits on.
+    fn finish(&mut self) -> Vec<LaneWait> {
         self.export_all();
         // Events of spans that never ended have nowhere to go.
         let orphaned: usize = self.open.drain().map(|(_, v)| v.len()).sum();
         self.counters
             .span_events_dropped
             .fetch_add(orphaned as u64, Ordering::Relaxed);
-        for e in &mut self.exporters {
-            let _ = catch_unwind(AssertUnwindSafe(|| e.shutdown()));
-        }
-        if let Some(l) = &mut self.logs {
-            let _ = catch_unwind(AssertUnwindSafe(|| l.shutdown()));
-        }
+        let spans = std::mem::take(&mut self.span_lanes)
+            .into_iter()
+            .map(Lane::stop);
+        spans.chain(self.log_lane.take().map(Lane::stop)).collect()
     }
 
     fn export_spans(&mut self) {
         if self.spans.is_empty() {
             return;
         }
-        let mut batch = std::mem::take(&mut self.spans);
-        let n = batch.len() as u64;
-        let mut all_ok = true;
-        for (exporter, circuit) in self.exporters.iter_mut().zip(&mut self.circuits) {
-            if !circuit.allows() {
-                // Resting after a failure: not delivered, no call.
-                all_ok = false;
-                continue;
-            }
-            // Exactly one layer retries: an exporter that retries by the
-            // OTLP rules itself (opentelemetry-otlp) is not retried here.
-            let retries = if exporter.retries_itself() {
-                0
-            } else {
-                self.config.retries
-            };
-            let ok = retrying(retries, &self.counters, || exporter.export(&batch));
-            circuit.record(ok);
-            all_ok &= ok;
+        let batch = Batch::new(
+            std::mem::take(&mut self.spans),
+            self.span_lanes.len(),
+            self.counters.clone(),
+        );
+        for lane in &self.span_lanes {
+            lane.send(&batch);
         }
-        let counter = if all_ok {
-            &self.counters.spans_exported
-        } else {
-            &self.counters.spans_failed
-        };
-        counter.fetch_add(n, Ordering::Relaxed);
-        for span in &mut batch {
-            attribute_pool::give_back(std::mem::take(&mut span.attributes));
-        }
+        Batch::release(batch);
     }
 
     fn export_logs(&mut self) {
-        let Some(logs) = &mut self.logs else { return };
+        let Some(lane) = &self.log_lane else { return };
         if self.events.is_empty() {
             return;
         }
-        let batch = std::mem::take(&mut self.events);
-        let n = batch.len() as u64;
-        // The OTLP log exporter retries with backoff itself; while it rests
-        // after a failure, batches are not delivered without a call.
-        let circuit = &mut self.circuits[self.exporters.len()];
-        let ok = circuit.allows() && {
-            let ok = retrying(0, &self.counters, || logs.export(&batch));
-            circuit.record(ok);
-            ok
-        };
-        let counter = if ok {
-            &self.counters.logs_exported
-        } else {
-            &self.counters.logs_failed
-        };
-        counter.fetch_add(n, Ordering::Relaxed);
-    }
-}
-
-/// Runs `export` until it succeeds, at most `retries` extra times with
-/// [`Backoff`](super::Backoff) from 100 ms; a panic counts as a failure and
-/// is not retried.
-fn retrying(
-    retries: u32,
-    counters: &Counters,
-    mut export: impl FnMut() -> Result<(), ExportError>,
-) -> bool {
-    let mut backoff = super::Backoff::new(Duration::from_millis(100), Duration::from_secs(2))
-        .tries(retries.saturating_add(1));
-    loop {
-        let error = match catch_unwind(AssertUnwindSafe(&mut export)) {
-            Ok(Ok(())) => return true,
-            Ok(Err(e)) => e.to_string(),
-            Err(_) => "the exporter panicked".to_owned(),
-        };
-        counters.export_errors.fetch_add(1, Ordering::Relaxed);
-        let panicked = error == "the exporter panicked";
-        if let Ok(mut last) = counters.last_error.lock() {
-            *last = Some(error);
-        }
-        if panicked || !backoff.wait() {
-            return false;
-        }
-    }
-}
-
-/// Attribute lists go back to the threads that make spans instead of being
-/// freed here: a free on another thread than the one that allocated takes
-/// the allocator's arena lock, which the span-making thread is using.
-pub(crate) mod attribute_pool {
-    use std::sync::OnceLock;
-
-    use crossbeam_channel::{bounded, Receiver, Sender};
-
-    use crate::trace::KeyValue;
-
-    type Pool = (Sender<Vec<KeyValue>>, Receiver<Vec<KeyValue>>);
-
-    fn pool() -> &'static Pool {
-        static POOL: OnceLock<Pool> = OnceLock::new();
-        POOL.get_or_init(|| bounded(4096))
-    }
-
-    /// An empty list, recycled when one is available.
-    #[inline]
-    pub(crate) fn take() -> Vec<KeyValue> {
-        pool()
-            .1
-            .try_recv()
-            .unwrap_or_else(|_| Vec::with_capacity(4))
-    }
-
-    pub(crate) fn give_back(mut v: Vec<KeyValue>) {
-        if v.capacity() == 0 || v.capacity() > 64 {
-            return;
-        }
-        v.clear();
-        let _ = pool().0.try_send(v);
+        let batch = Batch::new(std::mem::take(&mut self.events), 1, self.counters.clone());
+        lane.send(&batch);
+        Batch::release(batch);
     }
 }

@@ -197,6 +197,10 @@ impl SpanExporter for OtlpSpanExporter {
         true
     }
 
+    fn is_remote(&self) -> bool {
+        true
+    }
+
     fn shutdown(&mut self) -> Result<(), ExportError> {
         let _enter = self.rt.enter();
         self.inner
@@ -362,14 +366,15 @@ impl LogExport for OtlpLogExporter {
     }
 }
 
-/// Builds the OTLP span and log exporters on the export thread, sharing one runtime.
+/// Builds the OTLP span and log exporters on the export thread, each with
+/// its own runtime: they run on separate lanes, and a current-thread
+/// runtime drives its network only from the thread blocked on it.
 pub(crate) fn factory(config: OtlpConfig, service_name: String, logs: bool) -> ExporterFactory {
     Box::new(move || {
-        let rt = runtime()?;
-        let spans = OtlpSpanExporter::with_runtime(Arc::clone(&rt), &config, &service_name)?;
+        let spans = OtlpSpanExporter::with_runtime(runtime()?, &config, &service_name)?;
         let logs: Option<Box<dyn LogExport>> = if logs {
             Some(Box::new(OtlpLogExporter::with_runtime(
-                rt,
+                runtime()?,
                 &config,
                 &service_name,
             )?))

@@ -202,6 +202,7 @@ pub struct OtlpMetricsExporter {
     exports: Arc<AtomicU64>,
     failed: Arc<AtomicU64>,
     last_error: Arc<Mutex<Option<String>>>,
+    abandoned: Arc<Mutex<bool>>,
 }
 
 impl std::fmt::Debug for OtlpMetricsExporter {
@@ -225,7 +226,13 @@ impl OtlpMetricsExporter {
         let exports = Arc::new(AtomicU64::new(0));
         let failed = Arc::new(AtomicU64::new(0));
         let last_error = Arc::new(Mutex::new(None));
-        let (e, f, l) = (exports.clone(), failed.clone(), last_error.clone());
+        let abandoned = Arc::new(Mutex::new(false));
+        let (e, f, l, a) = (
+            exports.clone(),
+            failed.clone(),
+            last_error.clone(),
+            abandoned.clone(),
+        );
         let config = config.clone();
         let resource = resource(service_name);
         let thread = std::thread::Builder::new()
@@ -277,6 +284,7 @@ impl OtlpMetricsExporter {
                     exports: e,
                     failed: f,
                     last_error: l,
+                    abandoned: a,
                 };
                 worker.run(rx, interval);
             })
@@ -300,6 +308,7 @@ impl OtlpMetricsExporter {
             exports,
             failed,
             last_error,
+            abandoned,
         })
     }
 
@@ -337,12 +346,27 @@ impl OtlpMetricsExporter {
         self.request(Msg::Flush, timeout)
     }
 
-    /// Exports a last time and stops the thread.
+    /// Exports a last time and stops the thread. If that export has not
+    /// finished within `timeout` (a hung collector), it is counted failed
+    /// and the thread is left to end by itself.
     pub fn shutdown(&self, timeout: Duration) -> Result<(), ExportError> {
+        if self.abandoned.lock().is_ok_and(|a| *a) {
+            return Ok(()); // a shutdown already gave up on it
+        }
         let r = self.request(Msg::Stop, timeout);
-        if r.is_ok() {
-            if let Some(t) = self.thread.lock().ok().and_then(|mut t| t.take()) {
-                let _ = t.join();
+        match &r {
+            Ok(()) => {
+                if let Some(t) = self.thread.lock().ok().and_then(|mut t| t.take()) {
+                    let _ = t.join();
+                }
+            }
+            Err(_) => {
+                if let Ok(mut abandoned) = self.abandoned.lock() {
+                    if !*abandoned {
+                        *abandoned = true;
+                        self.failed.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
             }
         }
         r
@@ -369,9 +393,20 @@ struct Worker {
     exports: Arc<AtomicU64>,
     failed: Arc<AtomicU64>,
     last_error: Arc<Mutex<Option<String>>>,
+    abandoned: Arc<Mutex<bool>>,
 }
 
 impl Worker {
+    /// Counts one export's outcome, unless a shutdown that could not wait
+    /// has already counted it failed.
+    fn count(&self, counter: &AtomicU64) {
+        if let Ok(abandoned) = self.abandoned.lock() {
+            if !*abandoned {
+                counter.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+
     fn run(mut self, rx: Receiver<Msg>, interval: Duration) {
         let mut next = Instant::now() + interval;
         loop {
@@ -402,7 +437,7 @@ impl Worker {
     fn export(&mut self) {
         let ok = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.export_retrying()));
         if ok.is_err() {
-            self.failed.fetch_add(1, Ordering::Relaxed);
+            self.count(&self.failed);
             if let Ok(mut l) = self.last_error.lock() {
                 *l = Some("the OTLP client panicked".into());
             }
@@ -414,7 +449,7 @@ impl Worker {
     /// after a failure (counted failed).
     fn export_retrying(&mut self) {
         if !self.circuit.allows() {
-            self.failed.fetch_add(1, Ordering::Relaxed);
+            self.count(&self.failed);
             return;
         }
         let request = encode(
@@ -431,7 +466,7 @@ impl Worker {
             let left = backoff.time_left().unwrap_or(self.timeout);
             match self.send(&request, left) {
                 Ok(()) => {
-                    self.exports.fetch_add(1, Ordering::Relaxed);
+                    self.count(&self.exports);
                     self.circuit.record(true);
                     return;
                 }
@@ -446,7 +481,7 @@ impl Worker {
             }
         }
         self.circuit.record(false);
-        self.failed.fetch_add(1, Ordering::Relaxed);
+        self.count(&self.failed);
     }
 
     fn send(

@@ -29,7 +29,10 @@ pub mod env;
 mod globals;
 mod layers;
 mod metrics;
+mod shutdown;
 mod traces;
+
+pub use shutdown::ShutdownError;
 
 pub use layers::FccLayer;
 
@@ -40,15 +43,14 @@ use crate::export::ExportError;
 use crate::layer::{is_quiet_target, FanoutLayer, EVENT_TARGET};
 use crate::otel::FccPropagator;
 use crate::otlp::OtlpConfigError;
-use crate::sinks::runtime::is_internal_thread;
 use crate::sinks::{
-    attach, FlushError, JsonFileSink, LogSink, Sink, SinkError, SinkHandle, SinkOptions, SinkStats,
+    attach, JsonFileSink, LogSink, Sink, SinkError, SinkHandle, SinkOptions, SinkStats,
 };
 use crate::trace::{FccTracer, SpanLayer};
 use globals::Globals;
 use std::fmt;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
 use tracing_subscriber::filter::{filter_fn, LevelFilter};
@@ -138,30 +140,6 @@ impl From<SinkError> for InstallError {
         InstallError::Sink(e)
     }
 }
-
-/// Why a flush or shutdown did not finish cleanly: one error per sink that
-/// did not, and the span/log export pipeline's error if it did not.
-#[derive(Debug)]
-#[non_exhaustive]
-pub struct ShutdownError {
-    /// Sinks that did not finish.
-    pub sinks: Vec<FlushError>,
-    /// The export pipeline (spans, OTel logs), if it did not finish.
-    pub traces: Option<ExportError>,
-    /// The OTLP metrics export, if it did not finish.
-    pub metrics: Option<ExportError>,
-}
-
-impl fmt::Display for ShutdownError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut parts: Vec<String> = self.sinks.iter().map(ToString::to_string).collect();
-        parts.extend(self.traces.iter().map(ToString::to_string));
-        parts.extend(self.metrics.iter().map(ToString::to_string));
-        write!(f, "telemetry shutdown incomplete: {}", parts.join("; "))
-    }
-}
-
-impl std::error::Error for ShutdownError {}
 
 /// Configures a [`Telemetry`]; see the [module docs](self).
 #[must_use]
@@ -542,77 +520,6 @@ impl Telemetry {
     /// Marked `tracing` events that were not valid events.
     pub fn rejected_events(&self) -> u64 {
         self.fanout.rejected()
-    }
-    /// Runs `op` on every sink (all of them, even after a failure), then
-    /// `traces` on the export pipeline, and gathers the failures.
-    fn each_part(
-        &self,
-        op: impl Fn(&SinkHandle) -> Result<(), FlushError>,
-        traces: impl FnOnce(&FccTracer) -> Result<(), ExportError>,
-        stop_metrics: bool,
-        timeout: Duration,
-    ) -> Result<(), ShutdownError> {
-        let sinks: Vec<FlushError> = self.sinks.iter().filter_map(|s| op(s).err()).collect();
-        // Sinks first: events they publish meanwhile still reach the pipeline.
-        let traces = traces(&self.tracer).err();
-        // Metrics last: the health metrics then show the final counts.
-        #[cfg(feature = "otlp")]
-        let metrics = self.metrics.exporter.as_ref().and_then(|e| {
-            if stop_metrics {
-                e.shutdown(timeout).err()
-            } else {
-                e.flush(timeout).err()
-            }
-        });
-        #[cfg(not(feature = "otlp"))]
-        let metrics = {
-            let _ = (stop_metrics, timeout);
-            None
-        };
-        if sinks.is_empty() && traces.is_none() && metrics.is_none() {
-            Ok(())
-        } else {
-            Err(ShutdownError {
-                sinks,
-                traces,
-                metrics,
-            })
-        }
-    }
-
-    /// Waits until every sink has written, and every span and OTel log record
-    /// has been exported, of what was queued before this call.
-    pub fn flush(&self, timeout: Duration) -> Result<(), ShutdownError> {
-        self.each_part(|s| s.flush(timeout), |t| t.flush(timeout), false, timeout)
-    }
-    /// Writes everything queued, flushes and stops every sink and the export
-    /// pipeline. Idempotent.
-    pub fn shutdown(&self) -> Result<(), ShutdownError> {
-        if self.shut_down.swap(true, Ordering::AcqRel) {
-            return Ok(());
-        }
-        let timeout = self.shutdown_timeout;
-        let result = self.each_part(
-            |s| s.shutdown(timeout),
-            |t| t.shutdown(timeout),
-            true,
-            timeout,
-        );
-        crate::event::graveyard::sweep_all();
-        if self.installed.load(Ordering::Acquire) {
-            globals::released();
-        }
-        result
-    }
-}
-
-impl Drop for Telemetry {
-    fn drop(&mut self) {
-        if let Err(e) = self.shutdown() {
-            if !is_internal_thread() {
-                eprintln!("fcc: {e}");
-            }
-        }
     }
 }
 

@@ -130,7 +130,7 @@ pub mod __private {
     ) -> Span {
         let mut span = tracer.start(Cow::Borrowed(name));
         if span.is_recording() {
-            let mut list = crate::export::pipeline::attribute_pool::take();
+            let mut list = crate::export::attribute_pool::take();
             attributes(&mut list);
             span.put_attributes(list);
         }

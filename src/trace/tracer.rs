@@ -303,10 +303,36 @@ impl FccTracer {
         }
     }
 
-    /// Exports what is left, shuts the exporters down and stops the thread.
-    pub fn shutdown(&self, timeout: Duration) -> Result<(), crate::export::ExportError> {
+    /// Like [`flush`](Self::flush), but network exporters (OTLP) are waited
+    /// for at most `network`: what they have not sent by then is still
+    /// queued for them.
+    pub fn flush_within(
+        &self,
+        timeout: Duration,
+        network: Duration,
+    ) -> Result<(), crate::export::ExportError> {
         match &self.inner.pipeline {
-            Some(p) => p.shutdown(timeout),
+            Some(p) => p.flush_within(timeout, network),
+            None => Ok(()),
+        }
+    }
+
+    /// Exports what is left, shuts the exporters down and stops the thread.
+    /// An exporter still busy after `timeout` (a collector that never
+    /// answers) is left behind: what it held is counted failed
+    /// ([`TraceStats::exporters`]).
+    pub fn shutdown(&self, timeout: Duration) -> Result<(), crate::export::ExportError> {
+        self.shutdown_within(timeout, timeout)
+    }
+
+    /// Like [`shutdown`](Self::shutdown), giving network exporters at most `network`.
+    pub fn shutdown_within(
+        &self,
+        timeout: Duration,
+        network: Duration,
+    ) -> Result<(), crate::export::ExportError> {
+        match &self.inner.pipeline {
+            Some(p) => p.shutdown_within(timeout, network),
             None => Ok(()),
         }
     }

@@ -1,0 +1,139 @@
+//! Flush and shutdown: every sink, then the span and log export pipeline,
+//! then the metrics exporter, each within its time; what goes over the
+//! network can be given less time than local parts (`shutdown_within`).
+
+use std::fmt;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use super::{globals, Telemetry};
+use crate::export::ExportError;
+use crate::sinks::runtime::is_internal_thread;
+use crate::sinks::{FlushError, SinkHandle};
+use crate::trace::FccTracer;
+
+/// Why a flush or shutdown did not finish cleanly: one error per sink that
+/// did not, and the span/log export pipeline's error if it did not.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct ShutdownError {
+    /// Sinks that did not finish.
+    pub sinks: Vec<FlushError>,
+    /// The export pipeline (spans, OTel logs), if it did not finish.
+    pub traces: Option<ExportError>,
+    /// The OTLP metrics export, if it did not finish.
+    pub metrics: Option<ExportError>,
+}
+
+impl fmt::Display for ShutdownError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut parts: Vec<String> = self.sinks.iter().map(ToString::to_string).collect();
+        parts.extend(self.traces.iter().map(ToString::to_string));
+        parts.extend(self.metrics.iter().map(ToString::to_string));
+        write!(f, "telemetry shutdown incomplete: {}", parts.join("; "))
+    }
+}
+
+impl std::error::Error for ShutdownError {}
+
+impl Telemetry {
+    /// Runs `op` on every sink (all of them, even after a failure), then
+    /// `traces` on the export pipeline, and gathers the failures.
+    fn each_part(
+        &self,
+        op: impl Fn(&SinkHandle) -> Result<(), FlushError>,
+        traces: impl FnOnce(&FccTracer) -> Result<(), ExportError>,
+        stop_metrics: bool,
+        network: Duration,
+    ) -> Result<(), ShutdownError> {
+        let sinks: Vec<FlushError> = self.sinks.iter().filter_map(|s| op(s).err()).collect();
+        // Sinks first: events they publish meanwhile still reach the pipeline.
+        let traces = traces(&self.tracer).err();
+        // Metrics last: the health metrics then show the final counts.
+        #[cfg(feature = "otlp")]
+        let metrics = self.metrics.exporter.as_ref().and_then(|e| {
+            if stop_metrics {
+                e.shutdown(network).err()
+            } else {
+                e.flush(network).err()
+            }
+        });
+        #[cfg(not(feature = "otlp"))]
+        let metrics = {
+            let _ = (stop_metrics, network);
+            None
+        };
+        if sinks.is_empty() && traces.is_none() && metrics.is_none() {
+            Ok(())
+        } else {
+            Err(ShutdownError {
+                sinks,
+                traces,
+                metrics,
+            })
+        }
+    }
+
+    /// Waits until every sink has written, and every span and OTel log record
+    /// has been exported, of what was queued before this call.
+    pub fn flush(&self, timeout: Duration) -> Result<(), ShutdownError> {
+        self.flush_within(timeout, timeout)
+    }
+
+    /// Like [`flush`](Self::flush), but what goes over the network (OTLP
+    /// spans, log records and metrics) is waited for at most `network`: a
+    /// collector that is down or hung does not hold the caller up, and what
+    /// it has not taken stays queued for it.
+    pub fn flush_within(&self, timeout: Duration, network: Duration) -> Result<(), ShutdownError> {
+        let network = network.min(timeout);
+        self.each_part(
+            |s| s.flush(timeout),
+            |t| t.flush_within(timeout, network),
+            false,
+            network,
+        )
+    }
+
+    /// Writes everything queued, flushes and stops every sink and the export
+    /// pipeline, within the shutdown timeout
+    /// ([`TelemetryBuilder::shutdown_timeout`]). Idempotent.
+    pub fn shutdown(&self) -> Result<(), ShutdownError> {
+        self.shutdown_within(self.shutdown_timeout)
+    }
+
+    /// Like [`shutdown`](Self::shutdown), but what goes over the network is
+    /// given at most `network`: what a collector that is down or hung has not
+    /// taken by then is counted as not delivered ([`TraceStats::exporters`],
+    /// [`metric_export_stats`](Self::metric_export_stats)) and left behind,
+    /// while local sinks and exporters still get the whole shutdown timeout.
+    ///
+    /// [`TraceStats::exporters`]: crate::export::TraceStats::exporters
+    pub fn shutdown_within(&self, network: Duration) -> Result<(), ShutdownError> {
+        if self.shut_down.swap(true, Ordering::AcqRel) {
+            return Ok(());
+        }
+        let timeout = self.shutdown_timeout;
+        let network = network.min(timeout);
+        let result = self.each_part(
+            |s| s.shutdown(timeout),
+            |t| t.shutdown_within(timeout, network),
+            true,
+            network,
+        );
+        crate::event::graveyard::sweep_all();
+        if self.installed.load(Ordering::Acquire) {
+            globals::released();
+        }
+        result
+    }
+}
+
+impl Drop for Telemetry {
+    fn drop(&mut self) {
+        if let Err(e) = self.shutdown() {
+            if !is_internal_thread() {
+                eprintln!("fcc: {e}");
+            }
+        }
+    }
+}
