@@ -151,15 +151,21 @@ fn without_a_layer_emit_does_nothing_and_keeps_nothing() {
         .fmt(None)
         .build()
         .unwrap();
-    let seen = Arc::new(Mutex::new(0));
+    let seen = Arc::new(Mutex::new(Vec::new()));
     let s = seen.clone();
-    t.bus().subscribe(move |_: &Event| *s.lock().unwrap() += 1);
-    fcc::emit(Event::info("x", "y", "")); // no dispatcher set on this thread
-    tracing::dispatcher::with_default(t.dispatch(), || fcc::emit(Event::info("x", "z", "")));
+    t.bus()
+        .subscribe(move |e: &Event| s.lock().unwrap().push(e.event_type().to_string()));
+    // tracing caches a callsite's interest when it is first hit; with one
+    // dispatcher in the process, a first hit outside it would cache "never"
+    // until interest is rebuilt. The first hit is inside, as in a service.
+    let emit = |event_type: &str| fcc::emit(Event::info("x", event_type, ""));
+    tracing::dispatcher::with_default(t.dispatch(), || emit("inside-1"));
+    emit("outside"); // no dispatcher set on this thread
+    tracing::dispatcher::with_default(t.dispatch(), || emit("inside-2"));
     assert_eq!(
         *seen.lock().unwrap(),
-        1,
-        "the first event was not left pending for the second"
+        ["x.inside-1", "x.inside-2"],
+        "the event emitted outside went nowhere and was not left pending"
     );
     t.flush(Duration::from_secs(1)).unwrap();
 }
