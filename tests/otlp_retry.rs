@@ -138,12 +138,13 @@ fn the_timeout_variable_is_read_and_a_bad_value_warns() {
             _ => None,
         }
     };
-    let c = OtlpConfig::from_vars(vars("2500")).unwrap().unwrap();
-    assert_eq!(c.timeout, Duration::from_millis(2500));
+    let c = OtlpConfig::from_vars(vars("2500")).unwrap();
+    assert_eq!(c.traces.timeout, Duration::from_millis(2500));
+    assert_eq!(c.metrics.timeout, Duration::from_millis(2500));
     assert!(c.warnings.is_empty());
     for bad in ["abc", "0", "-5"] {
-        let c = OtlpConfig::from_vars(vars(bad)).unwrap().unwrap();
-        assert_eq!(c.timeout, fcc::otlp::DEFAULT_TIMEOUT, "{bad}");
+        let c = OtlpConfig::from_vars(vars(bad)).unwrap();
+        assert_eq!(c.logs.timeout, fcc::otlp::DEFAULT_TIMEOUT, "{bad}");
         assert_eq!(c.warnings.len(), 1);
         assert!(
             c.warnings[0].contains("OTEL_EXPORTER_OTLP_TIMEOUT")
@@ -159,21 +160,33 @@ fn a_password_in_the_endpoint_never_shows() {
     let vars = |endpoint: &'static str| {
         move |k: &str| (k == "OTEL_EXPORTER_OTLP_ENDPOINT").then(|| endpoint.to_owned())
     };
-    let bad = OtlpConfig::from_vars(vars("http://app:hunter2@collector:notaport")).unwrap_err();
-    for shown in [bad.to_string(), format!("{bad:?}")] {
+    let bad = OtlpConfig::from_vars(vars("http://app:hunter2@collector:notaport")).unwrap();
+    assert_eq!(bad.warnings.len(), 1, "{:?}", bad.warnings);
+    for shown in [bad.warnings[0].clone(), format!("{bad:?}")] {
+        assert!(!shown.contains("hunter2"), "{shown}");
+    }
+    assert!(
+        bad.warnings[0].contains("app:***@collector"),
+        "{:?}",
+        bad.warnings
+    );
+    let built = fcc::otlp::OtlpConfig::new(
+        "http://app:hunter2@collector:notaport",
+        fcc::otlp::OtlpProtocol::Grpc,
+    )
+    .unwrap_err();
+    for shown in [built.to_string(), format!("{built:?}")] {
         assert!(!shown.contains("hunter2"), "{shown}");
         assert!(shown.contains("app:***@collector"), "{shown}");
     }
-    let good = OtlpConfig::from_vars(vars("http://app:hunter2@collector:4318"))
-        .unwrap()
-        .unwrap();
+    let good = OtlpConfig::from_vars(vars("http://app:hunter2@collector:4318")).unwrap();
     let debug = format!("{good:?}");
     assert!(
         !debug.contains("hunter2") && debug.contains("app:***@collector:4318"),
         "{debug}"
     );
     assert!(
-        good.traces_endpoint.contains("hunter2"),
+        good.traces.endpoint.contains("hunter2"),
         "the exporter still gets the real URL"
     );
 }

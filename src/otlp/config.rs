@@ -1,10 +1,17 @@
-//! Where OTLP goes, from the standard `OTEL_EXPORTER_OTLP_*` variables.
+//! Where and how OTLP goes, from the standard `OTEL_EXPORTER_OTLP_*`
+//! variables: one configuration per signal (traces, logs, metrics), each
+//! variable with its per-signal override, as the OpenTelemetry
+//! specification sets them.
 
 use std::fmt;
+use std::path::PathBuf;
 use std::time::Duration;
+
+pub use super::headers::OtlpHeaders;
 
 /// The OTLP transport.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum OtlpProtocol {
     /// OTLP/gRPC (collector port 4317).
     Grpc,
@@ -22,8 +29,87 @@ impl OtlpProtocol {
     }
 }
 
-/// A variable that makes no sense, named with its value and the reason.
+/// How export bodies are compressed (`OTEL_EXPORTER_OTLP_COMPRESSION`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum OtlpCompression {
+    /// Sent as they are (the default).
+    #[default]
+    None,
+    /// gzip: `Content-Encoding: gzip` over HTTP, `grpc-encoding: gzip` over gRPC.
+    Gzip,
+}
+
+/// TLS settings of one signal: extra trust and a client certificate, by
+/// file (PEM). The system's roots and webpki's are always trusted too.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct OtlpTls {
+    /// A CA certificate (PEM) to trust (`..._CERTIFICATE`).
+    pub certificate: Option<PathBuf>,
+    /// The client's certificate chain (PEM) for mTLS (`..._CLIENT_CERTIFICATE`).
+    pub client_certificate: Option<PathBuf>,
+    /// The client's private key (PEM) for mTLS (`..._CLIENT_KEY`).
+    pub client_key: Option<PathBuf>,
+    /// gRPC to an endpoint given without a scheme uses plain text when true,
+    /// TLS when false (`..._INSECURE`, default false).
+    pub insecure: bool,
+}
+
+impl OtlpTls {
+    /// Trusts the CA certificate in `pem_file`.
+    pub fn with_certificate(mut self, pem_file: impl Into<PathBuf>) -> Self {
+        self.certificate = Some(pem_file.into());
+        self
+    }
+    /// Presents this certificate chain and key (PEM files) to the collector.
+    pub fn with_client_identity(
+        mut self,
+        certificate: impl Into<PathBuf>,
+        key: impl Into<PathBuf>,
+    ) -> Self {
+        self.client_certificate = Some(certificate.into());
+        self.client_key = Some(key.into());
+        self
+    }
+}
+
+/// How one signal is exported: endpoint, transport, headers, timeout,
+/// compression and TLS. `Debug` redacts a password in the endpoint and
+/// every header value.
+#[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct OtlpSignal {
+    /// The full URL exports are sent to.
+    pub endpoint: String,
+    /// The transport.
+    pub protocol: OtlpProtocol,
+    /// Headers sent with each export (API keys: never printed).
+    pub headers: OtlpHeaders,
+    /// How long one export may take in all, retries included.
+    pub timeout: Duration,
+    /// Body compression.
+    pub compression: OtlpCompression,
+    /// Extra trust and client identity for `https` endpoints.
+    pub tls: OtlpTls,
+}
+
+impl fmt::Debug for OtlpSignal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OtlpSignal")
+            .field("endpoint", &crate::secrets::redact_url(&self.endpoint))
+            .field("protocol", &self.protocol)
+            .field("headers", &self.headers)
+            .field("timeout", &self.timeout)
+            .field("compression", &self.compression)
+            .field("tls", &self.tls)
+            .finish()
+    }
+}
+
+/// A builder setting that makes no sense, named with its value and the reason.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct OtlpConfigError {
     /// The variable (or builder setting) at fault.
     pub variable: String,
@@ -41,154 +127,283 @@ impl fmt::Display for OtlpConfigError {
 
 impl std::error::Error for OtlpConfigError {}
 
-/// Resolved OTLP endpoints for traces and logs (metrics come in the same way).
+/// OTLP export of traces, logs and metrics, each signal configured on its own.
 ///
-/// Resolution follows the OTel specification: a signal-specific variable
-/// (`OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`, `..._LOGS_ENDPOINT`) is used as
-/// is; otherwise `OTEL_EXPORTER_OTLP_ENDPOINT` is used, with `/v1/traces` or
-/// `/v1/logs` appended for HTTP. `OTEL_EXPORTER_OTLP_PROTOCOL` is `grpc` or
-/// `http/protobuf` (the default). `OTEL_EXPORTER_OTLP_TIMEOUT` (milliseconds,
-/// default 10 000) bounds each export in all, retries included, on every
-/// signal; a value that is not a whole number is a warning (in
-/// [`warnings`](Self::warnings)) and the default is used. Headers
-/// (`OTEL_EXPORTER_OTLP_HEADERS`) are read by the trace and log exporter.
+/// Each setting is read from its per-signal variable
+/// (`OTEL_EXPORTER_OTLP_TRACES_*`, `..._LOGS_*`, `..._METRICS_*`), else from
+/// the general one (`OTEL_EXPORTER_OTLP_*`), else the specification's default:
+///
+/// | setting | variable suffix | default |
+/// |---|---|---|
+/// | endpoint | `ENDPOINT` | `http://localhost:4318/v1/{signal}` (HTTP), `http://localhost:4317` (gRPC) |
+/// | protocol | `PROTOCOL` | `http/protobuf` (or `grpc`) |
+/// | headers | `HEADERS` | none; `k=v,k2=v2`, values percent-decoded |
+/// | timeout | `TIMEOUT` | 10 000 ms |
+/// | compression | `COMPRESSION` | `none` (or `gzip`) |
+/// | CA certificate | `CERTIFICATE` | system and webpki roots only |
+/// | client certificate and key (mTLS) | `CLIENT_CERTIFICATE`, `CLIENT_KEY` | none |
+/// | plain gRPC to a scheme-less endpoint | `INSECURE` | `false` |
+///
+/// A per-signal endpoint is used as it is; the general one gets
+/// `/v1/traces`, `/v1/logs` or `/v1/metrics` appended for HTTP. A value that
+/// cannot be used is a warning in [`warnings`](Self::warnings) naming the
+/// variable and what was expected (never a header value), and the default is
+/// used; set-up prints them.
 ///
 /// ```
-/// use fcc::otlp::{OtlpConfig, OtlpProtocol};
+/// use fcc::otlp::{OtlpCompression, OtlpConfig, OtlpProtocol};
 /// let vars = |k: &str| match k {
-///     "OTEL_EXPORTER_OTLP_ENDPOINT" => Some("http://collector:4318".to_owned()),
+///     "OTEL_EXPORTER_OTLP_ENDPOINT" => Some("https://collector:4318".to_owned()),
+///     "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL" => Some("grpc".to_owned()),
+///     "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT" => Some("https://collector:4317".to_owned()),
+///     "OTEL_EXPORTER_OTLP_COMPRESSION" => Some("gzip".to_owned()),
+///     "OTEL_EXPORTER_OTLP_HEADERS" => Some("api-key=abc%3D".to_owned()),
 ///     _ => None,
 /// };
-/// let c = OtlpConfig::from_vars(vars).unwrap().unwrap();
-/// assert_eq!(c.protocol, OtlpProtocol::HttpProtobuf);
-/// assert_eq!(c.traces_endpoint, "http://collector:4318/v1/traces");
+/// let c = OtlpConfig::from_vars(vars).unwrap();
+/// assert_eq!(c.traces.endpoint, "https://collector:4318/v1/traces");
+/// assert_eq!(c.metrics.protocol, OtlpProtocol::Grpc);
+/// assert_eq!(c.logs.compression, OtlpCompression::Gzip);
+/// assert_eq!(c.logs.headers.get("api-key"), Some("abc="));
+/// assert!(c.warnings.is_empty());
 /// ```
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq, Debug)]
+#[non_exhaustive]
 pub struct OtlpConfig {
-    /// The transport.
-    pub protocol: OtlpProtocol,
-    /// Full URL spans are sent to.
-    pub traces_endpoint: String,
-    /// Full URL log records are sent to.
-    pub logs_endpoint: String,
-    /// Full URL metrics are sent to.
-    pub metrics_endpoint: String,
-    /// How long one export may take in all, retries included.
-    pub timeout: Duration,
+    /// Spans.
+    pub traces: OtlpSignal,
+    /// Log records (events and `tracing` logs).
+    pub logs: OtlpSignal,
+    /// Metrics.
+    pub metrics: OtlpSignal,
     /// Values that could not be used, each naming the variable, what was
     /// expected and the default taken instead (set-up prints them).
     pub warnings: Vec<String>,
 }
 
-/// Endpoints with any password replaced by `***`.
-impl fmt::Debug for OtlpConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        use crate::secrets::redact_url;
-        f.debug_struct("OtlpConfig")
-            .field("protocol", &self.protocol)
-            .field("traces_endpoint", &redact_url(&self.traces_endpoint))
-            .field("logs_endpoint", &redact_url(&self.logs_endpoint))
-            .field("metrics_endpoint", &redact_url(&self.metrics_endpoint))
-            .field("timeout", &self.timeout)
-            .field("warnings", &self.warnings)
-            .finish()
-    }
-}
-
 /// `OTEL_EXPORTER_OTLP_TIMEOUT`'s default, as the specification sets it.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
+const SIGNALS: [(&str, &str); 3] = [
+    ("TRACES", "v1/traces"),
+    ("LOGS", "v1/logs"),
+    ("METRICS", "v1/metrics"),
+];
+
 impl OtlpConfig {
-    /// From the process environment; `Ok(None)` when no endpoint is set.
-    pub fn from_env() -> Result<Option<OtlpConfig>, OtlpConfigError> {
+    /// From the process environment; `None` when no endpoint is set.
+    pub fn from_env() -> Option<OtlpConfig> {
         Self::from_vars(|k| std::env::var(k).ok())
     }
 
-    /// From any variable lookup (tests, config files).
-    pub fn from_vars(
-        get: impl Fn(&str) -> Option<String>,
-    ) -> Result<Option<OtlpConfig>, OtlpConfigError> {
+    /// From any variable lookup (tests, config files); `None` when no
+    /// endpoint variable is set.
+    pub fn from_vars(get: impl Fn(&str) -> Option<String>) -> Option<OtlpConfig> {
         let get = |k: &str| {
             get(k)
                 .map(|v| v.trim().to_owned())
                 .filter(|v| !v.is_empty())
         };
-        let protocol = match get("OTEL_EXPORTER_OTLP_PROTOCOL") {
-            None => OtlpProtocol::HttpProtobuf,
-            Some(p) => parse_protocol("OTEL_EXPORTER_OTLP_PROTOCOL", &p)?,
-        };
-        let generic = get("OTEL_EXPORTER_OTLP_ENDPOINT");
-        let signals = [
-            ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "v1/traces"),
-            ("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT", "v1/logs"),
-            ("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "v1/metrics"),
-        ];
-        if generic.is_none() && signals.iter().all(|(v, _)| get(v).is_none()) {
-            return Ok(None);
+        let any_endpoint = get("OTEL_EXPORTER_OTLP_ENDPOINT").is_some()
+            || SIGNALS
+                .iter()
+                .any(|(s, _)| get(&format!("OTEL_EXPORTER_OTLP_{s}_ENDPOINT")).is_some());
+        if !any_endpoint {
+            return None;
         }
-        if let Some(g) = &generic {
-            check_endpoint("OTEL_EXPORTER_OTLP_ENDPOINT", g)?;
-        }
-        let mut resolved = Vec::with_capacity(3);
-        for (var, path) in signals {
-            let url = match get(var) {
-                Some(v) => {
-                    check_endpoint(var, &v)?;
-                    v
-                }
-                None => match &generic {
-                    Some(g) => join(g, path, protocol),
-                    None => default_endpoint(path, protocol),
-                },
-            };
-            resolved.push(url);
-        }
-        let metrics_endpoint = resolved.pop().unwrap_or_default();
-        let logs_endpoint = resolved.pop().unwrap_or_default();
-        let traces_endpoint = resolved.pop().unwrap_or_default();
+        Some(Self::resolve(get))
+    }
+
+    /// Every signal's settings from the variables, defaults where unset.
+    fn resolve(get: impl Fn(&str) -> Option<String>) -> OtlpConfig {
         let mut warnings = Vec::new();
-        let timeout = match get("OTEL_EXPORTER_OTLP_TIMEOUT") {
-            None => DEFAULT_TIMEOUT,
-            Some(v) => match v.parse::<u64>() {
-                Ok(ms) if ms > 0 => Duration::from_millis(ms),
-                _ => {
-                    warnings.push(format!(
-                        "OTEL_EXPORTER_OTLP_TIMEOUT={v:?}: expected milliseconds, a whole \
-                         number above 0; using {} ms",
-                        DEFAULT_TIMEOUT.as_millis()
-                    ));
-                    DEFAULT_TIMEOUT
+        let mut signals = SIGNALS.iter().map(|(signal, path)| {
+            // The per-signal variable, else the general one: (name, value).
+            let var = |suffix: &str| {
+                let specific = format!("OTEL_EXPORTER_OTLP_{signal}_{suffix}");
+                match get(&specific) {
+                    Some(v) => Some((specific, v, true)),
+                    None => {
+                        let general = format!("OTEL_EXPORTER_OTLP_{suffix}");
+                        get(&general).map(|v| (general, v, false))
+                    }
                 }
-            },
-        };
-        Ok(Some(OtlpConfig {
-            protocol,
-            traces_endpoint,
-            logs_endpoint,
-            metrics_endpoint,
-            timeout,
+            };
+            resolve_signal(&var, path, &mut warnings)
+        });
+        let (traces, logs, metrics) = (
+            signals.next().expect("three signals"),
+            signals.next().expect("three signals"),
+            signals.next().expect("three signals"),
+        );
+        drop(signals);
+        // A general variable is read once per signal: say it once.
+        let mut seen = std::collections::HashSet::new();
+        warnings.retain(|w| seen.insert(w.clone()));
+        OtlpConfig {
+            traces,
+            logs,
+            metrics,
             warnings,
-        }))
+        }
     }
 
     /// One base endpoint for every signal (a builder setting rather than a
     /// variable); paths are appended for HTTP as with `OTEL_EXPORTER_OTLP_ENDPOINT`.
     pub fn new(endpoint: &str, protocol: OtlpProtocol) -> Result<OtlpConfig, OtlpConfigError> {
-        check_endpoint("otlp endpoint", endpoint)?;
-        Ok(OtlpConfig {
+        let endpoint =
+            check_endpoint(endpoint, protocol, false).map_err(|reason| OtlpConfigError {
+                variable: "otlp endpoint".into(),
+                value: crate::secrets::redact_url(endpoint),
+                reason,
+            })?;
+        let signal = |path| OtlpSignal {
+            endpoint: join(&endpoint, path, protocol),
             protocol,
-            traces_endpoint: join(endpoint, "v1/traces", protocol),
-            logs_endpoint: join(endpoint, "v1/logs", protocol),
-            metrics_endpoint: join(endpoint, "v1/metrics", protocol),
+            headers: OtlpHeaders::default(),
             timeout: DEFAULT_TIMEOUT,
+            compression: OtlpCompression::None,
+            tls: OtlpTls::default(),
+        };
+        Ok(OtlpConfig {
+            traces: signal("v1/traces"),
+            logs: signal("v1/logs"),
+            metrics: signal("v1/metrics"),
             warnings: Vec::new(),
         })
     }
 
-    /// The same, with another bound on each export (retries included).
-    pub fn with_timeout(mut self, timeout: Duration) -> OtlpConfig {
-        self.timeout = timeout;
+    fn each(mut self, f: impl Fn(&mut OtlpSignal)) -> OtlpConfig {
+        for s in [&mut self.traces, &mut self.logs, &mut self.metrics] {
+            f(s);
+        }
         self
+    }
+
+    /// Another bound on each export (retries included), on every signal.
+    pub fn with_timeout(self, timeout: Duration) -> OtlpConfig {
+        self.each(|s| s.timeout = timeout)
+    }
+
+    /// These headers on every signal.
+    pub fn with_headers(self, headers: OtlpHeaders) -> OtlpConfig {
+        self.each(|s| s.headers = headers.clone())
+    }
+
+    /// This compression on every signal.
+    pub fn with_compression(self, compression: OtlpCompression) -> OtlpConfig {
+        self.each(|s| s.compression = compression)
+    }
+
+    /// These TLS settings on every signal.
+    pub fn with_tls(self, tls: OtlpTls) -> OtlpConfig {
+        self.each(|s| s.tls = tls.clone())
+    }
+}
+
+/// One signal's settings; `var(suffix)` finds (variable, value, per-signal).
+fn resolve_signal(
+    var: &impl Fn(&str) -> Option<(String, String, bool)>,
+    path: &str,
+    warnings: &mut Vec<String>,
+) -> OtlpSignal {
+    let mut warn = |variable: &str, value: &str, expected: &str, default: &str| {
+        warnings.push(format!(
+            "{variable}={value:?}: expected {expected}; using {default}"
+        ));
+    };
+    let protocol = match var("PROTOCOL") {
+        None => OtlpProtocol::HttpProtobuf,
+        Some((name, v, _)) => match v.as_str() {
+            "grpc" => OtlpProtocol::Grpc,
+            "http/protobuf" => OtlpProtocol::HttpProtobuf,
+            _ => {
+                warn(
+                    &name,
+                    &v,
+                    "grpc or http/protobuf (http/json is not supported)",
+                    "http/protobuf",
+                );
+                OtlpProtocol::HttpProtobuf
+            }
+        },
+    };
+    let insecure = match var("INSECURE") {
+        None => false,
+        Some((name, v, _)) => match v.to_ascii_lowercase().as_str() {
+            "true" => true,
+            "false" => false,
+            _ => {
+                warn(&name, &v, "true or false", "false");
+                false
+            }
+        },
+    };
+    let default = default_endpoint(path, protocol);
+    let endpoint = match var("ENDPOINT") {
+        None => default,
+        Some((name, v, specific)) => match check_endpoint(&v, protocol, insecure) {
+            Ok(url) if specific => url,
+            Ok(url) => join(&url, path, protocol),
+            Err(reason) => {
+                // The general variable's warning reads the same for every signal.
+                let shown = if specific {
+                    default.clone()
+                } else {
+                    default_endpoint("", protocol).trim_end_matches('/').to_owned()
+                };
+                warn(&name, &crate::secrets::redact_url(&v), &reason, &shown);
+                default
+            }
+        },
+    };
+    let timeout = match var("TIMEOUT") {
+        None => DEFAULT_TIMEOUT,
+        Some((name, v, _)) => match v.parse::<u64>() {
+            Ok(ms) if ms > 0 => Duration::from_millis(ms),
+            _ => {
+                warn(
+                    &name,
+                    &v,
+                    "milliseconds, a whole number above 0",
+                    "10000 ms",
+                );
+                DEFAULT_TIMEOUT
+            }
+        },
+    };
+    let compression = match var("COMPRESSION") {
+        None => OtlpCompression::None,
+        Some((name, v, _)) => match v.to_ascii_lowercase().as_str() {
+            "gzip" => OtlpCompression::Gzip,
+            "none" => OtlpCompression::None,
+            _ => {
+                warn(&name, &v, "gzip or none", "none");
+                OtlpCompression::None
+            }
+        },
+    };
+    let headers = match var("HEADERS") {
+        None => OtlpHeaders::default(),
+        Some((name, v, _)) => {
+            let (headers, problems) = OtlpHeaders::parse(&name, &v);
+            warnings.extend(problems);
+            headers
+        }
+    };
+    let file = |suffix| var(suffix).map(|(_, v, _)| PathBuf::from(v));
+    OtlpSignal {
+        endpoint,
+        protocol,
+        headers,
+        timeout,
+        compression,
+        tls: OtlpTls {
+            certificate: file("CERTIFICATE"),
+            client_certificate: file("CLIENT_CERTIFICATE"),
+            client_key: file("CLIENT_KEY"),
+            insecure,
+        },
     }
 }
 
@@ -219,35 +434,41 @@ fn join(base: &str, path: &str, protocol: OtlpProtocol) -> String {
     }
 }
 
-/// `http://host[:port][/path]`: a scheme, a host, a port that is a number.
-fn check_endpoint(variable: &str, value: &str) -> Result<(), OtlpConfigError> {
-    let err = |reason: &str| OtlpConfigError {
-        variable: variable.to_owned(),
-        value: crate::secrets::redact_url(value),
-        reason: reason.to_owned(),
-    };
-    let rest = if let Some(r) = value.strip_prefix("http://") {
-        r
-    } else if value.starts_with("https://") {
-        return Err(err(
-            "https needs TLS, which this build of fcc does not include; send to a local collector over http://",
-        ));
+/// `http(s)://host[:port][/path]`: a scheme, a host, a port that is a
+/// number. For gRPC an endpoint without a scheme is `https://` unless
+/// `insecure` (the specification's `OTEL_EXPORTER_OTLP_INSECURE`). Returns
+/// the URL to use, or why it cannot be used.
+fn check_endpoint(value: &str, protocol: OtlpProtocol, insecure: bool) -> Result<String, String> {
+    let (url, rest) = if let Some(r) = value.strip_prefix("http://") {
+        (value.to_owned(), r)
+    } else if let Some(r) = value.strip_prefix("https://") {
+        (value.to_owned(), r)
+    } else if protocol == OtlpProtocol::Grpc && !value.contains("://") {
+        let scheme = if insecure { "http" } else { "https" };
+        (format!("{scheme}://{value}"), value)
     } else {
-        return Err(err("expected a URL such as http://localhost:4317"));
+        return Err("a URL such as http://localhost:4318".into());
     };
     let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-    let (host, port) = match authority.rsplit_once(':') {
-        Some((h, p)) if !h.ends_with(']') || authority.starts_with('[') => (h, Some(p)),
-        _ => (authority, None),
+    let host_port = authority.rsplit('@').next().unwrap_or("");
+    let (host, port) = match host_port.strip_prefix('[') {
+        Some(v6) => match v6.split_once(']') {
+            Some((h, rest)) => (h, rest.strip_prefix(':')),
+            None => ("", None),
+        },
+        None => match host_port.rsplit_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (host_port, None),
+        },
     };
     if host.is_empty() || host.contains(char::is_whitespace) {
-        return Err(err("the URL has no host"));
+        return Err("a URL with a host, such as http://collector:4318".into());
     }
     if let Some(p) = port {
         match p.parse::<u16>() {
             Ok(n) if n > 0 => {}
-            _ => return Err(err("the port must be a number from 1 to 65535")),
+            _ => return Err("a URL whose port is a number from 1 to 65535".into()),
         }
     }
-    Ok(())
+    Ok(url)
 }

@@ -11,7 +11,7 @@ use opentelemetry::trace::{
     TraceId as OtelTraceId, TraceState,
 };
 use opentelemetry::InstrumentationScope;
-use opentelemetry_otlp::{Protocol, WithExportConfig, WithHttpConfig};
+use opentelemetry_otlp::{Protocol, WithExportConfig, WithHttpConfig, WithTonicConfig};
 use opentelemetry_sdk::logs::{
     LogBatch, LogExporter as _, SdkLogRecord, SdkLogger, SdkLoggerProvider,
 };
@@ -19,7 +19,8 @@ use opentelemetry_sdk::trace::{SpanEvents, SpanExporter as _, SpanLinks};
 use opentelemetry_sdk::Resource;
 use tokio::runtime::Runtime;
 
-use super::{OtlpConfig, OtlpProtocol};
+use super::transport::{grpc_channel, grpc_metadata, HttpClient};
+use super::{OtlpCompression, OtlpConfig, OtlpProtocol, OtlpSignal};
 use crate::export::event_attributes::{event_attributes, static_event_name};
 use crate::export::pipeline::{ExporterFactory, LogExport, LogItem};
 use crate::export::{ExportError, SpanExporter};
@@ -58,6 +59,15 @@ fn bounded<T, E: std::fmt::Display>(
     }
 }
 
+/// The compression to ask opentelemetry-otlp for; `None` leaves it unset
+/// (it then reads the same variables fcc has read, to the same result).
+fn compression(signal: &OtlpSignal) -> Option<opentelemetry_otlp::Compression> {
+    match signal.compression {
+        OtlpCompression::Gzip => Some(opentelemetry_otlp::Compression::Gzip),
+        _ => None,
+    }
+}
+
 fn resource(service_name: &str) -> Resource {
     Resource::builder()
         .with_service_name(service_name.to_owned())
@@ -92,29 +102,41 @@ impl OtlpSpanExporter {
         config: &OtlpConfig,
         service_name: &str,
     ) -> Result<OtlpSpanExporter, ExportError> {
+        let signal = &config.traces;
         let built = {
             let _enter = rt.enter();
             let b = opentelemetry_otlp::SpanExporter::builder();
-            match config.protocol {
-                OtlpProtocol::Grpc => b
-                    .with_tonic()
-                    .with_endpoint(&config.traces_endpoint)
-                    .with_timeout(config.timeout)
-                    .build(),
-                OtlpProtocol::HttpProtobuf => b
-                    .with_http()
-                    .with_http_client(reqwest::Client::new())
-                    .with_protocol(Protocol::HttpBinary)
-                    .with_endpoint(&config.traces_endpoint)
-                    .with_timeout(config.timeout)
-                    .build(),
+            match signal.protocol {
+                OtlpProtocol::Grpc => {
+                    let b = b
+                        .with_tonic()
+                        .with_channel(grpc_channel(signal)?)
+                        .with_metadata(grpc_metadata(&signal.headers))
+                        .with_timeout(signal.timeout);
+                    match compression(signal) {
+                        Some(c) => b.with_compression(c).build(),
+                        None => b.build(),
+                    }
+                }
+                _ => {
+                    let b = b
+                        .with_http()
+                        .with_http_client(HttpClient::new(signal)?)
+                        .with_protocol(Protocol::HttpBinary)
+                        .with_endpoint(&signal.endpoint)
+                        .with_timeout(signal.timeout);
+                    match compression(signal) {
+                        Some(c) => b.with_compression(c).build(),
+                        None => b.build(),
+                    }
+                }
             }
         };
         let mut inner = built.map_err(|e| ExportError::new("otlp traces", e))?;
         inner.set_resource(&resource(service_name));
         Ok(OtlpSpanExporter {
             rt,
-            timeout: config.timeout,
+            timeout: signal.timeout,
             inner,
             scope: scope(),
         })
@@ -225,22 +247,34 @@ impl OtlpLogExporter {
         config: &OtlpConfig,
         service_name: &str,
     ) -> Result<OtlpLogExporter, ExportError> {
+        let signal = &config.logs;
         let built = {
             let _enter = rt.enter();
             let b = opentelemetry_otlp::LogExporter::builder();
-            match config.protocol {
-                OtlpProtocol::Grpc => b
-                    .with_tonic()
-                    .with_endpoint(&config.logs_endpoint)
-                    .with_timeout(config.timeout)
-                    .build(),
-                OtlpProtocol::HttpProtobuf => b
-                    .with_http()
-                    .with_http_client(reqwest::Client::new())
-                    .with_protocol(Protocol::HttpBinary)
-                    .with_endpoint(&config.logs_endpoint)
-                    .with_timeout(config.timeout)
-                    .build(),
+            match signal.protocol {
+                OtlpProtocol::Grpc => {
+                    let b = b
+                        .with_tonic()
+                        .with_channel(grpc_channel(signal)?)
+                        .with_metadata(grpc_metadata(&signal.headers))
+                        .with_timeout(signal.timeout);
+                    match compression(signal) {
+                        Some(c) => b.with_compression(c).build(),
+                        None => b.build(),
+                    }
+                }
+                _ => {
+                    let b = b
+                        .with_http()
+                        .with_http_client(HttpClient::new(signal)?)
+                        .with_protocol(Protocol::HttpBinary)
+                        .with_endpoint(&signal.endpoint)
+                        .with_timeout(signal.timeout);
+                    match compression(signal) {
+                        Some(c) => b.with_compression(c).build(),
+                        None => b.build(),
+                    }
+                }
             }
         };
         let mut inner = built.map_err(|e| ExportError::new("otlp logs", e))?;
@@ -250,7 +284,7 @@ impl OtlpLogExporter {
         let logger = provider.logger("fcc");
         Ok(OtlpLogExporter {
             rt,
-            timeout: config.timeout,
+            timeout: signal.timeout,
             inner,
             logger,
             _provider: provider,

@@ -4,7 +4,9 @@
 //! FccMetrics keeps its own atomic cells (a bound counter is one atomic add),
 //! so it does not record through the OTel SDK's instruments; this exporter
 //! encodes the OTLP messages itself, with `opentelemetry-proto`'s types, and
-//! sends them over gRPC (tonic) or HTTP/protobuf (reqwest) from its own thread.
+//! sends them over gRPC (tonic) or HTTP/protobuf (hyper) from its own thread,
+//! with the same connections, headers, TLS and compression as the other
+//! signals.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -22,7 +24,8 @@ use opentelemetry_proto::tonic::metrics::v1::{
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use prost::Message;
 
-use super::{OtlpConfig, OtlpProtocol};
+use super::retry::Retry;
+use super::{OtlpCompression, OtlpConfig, OtlpProtocol};
 use crate::export::ExportError;
 use crate::metrics::{FccMetrics, MetricSnapshot, SeriesValue};
 use crate::sinks::runtime::mark_internal_thread;
@@ -173,8 +176,11 @@ pub(crate) fn encode(
 }
 
 enum Client {
-    Grpc(MetricsServiceClient<tonic::transport::Channel>),
-    Http(reqwest::Client, String),
+    Grpc(
+        MetricsServiceClient<tonic::transport::Channel>,
+        tonic::metadata::MetadataMap,
+    ),
+    Http(super::transport::HttpClient, String),
 }
 
 enum Msg {
@@ -252,23 +258,23 @@ impl OtlpMetricsExporter {
                 };
                 let client = {
                     let _g = rt.enter();
-                    match config.protocol {
-                        OtlpProtocol::Grpc => {
-                            match tonic::transport::Endpoint::from_shared(
-                                config.metrics_endpoint.clone(),
-                            ) {
-                                Ok(ep) => {
-                                    Client::Grpc(MetricsServiceClient::new(ep.connect_lazy()))
-                                }
-                                Err(err) => {
-                                    let _ =
-                                        ready_tx.send(Err(ExportError::new("otlp metrics", err)));
-                                    return;
-                                }
+                    let signal = &config.metrics;
+                    let client = match signal.protocol {
+                        OtlpProtocol::Grpc => super::transport::grpc_channel(signal).map(|ch| {
+                            let mut c = MetricsServiceClient::new(ch);
+                            if signal.compression == OtlpCompression::Gzip {
+                                c = c.send_compressed(tonic::codec::CompressionEncoding::Gzip);
                             }
-                        }
-                        OtlpProtocol::HttpProtobuf => {
-                            Client::Http(reqwest::Client::new(), config.metrics_endpoint.clone())
+                            Client::Grpc(c, super::transport::grpc_metadata(&signal.headers))
+                        }),
+                        _ => super::transport::HttpClient::new(signal)
+                            .map(|c| Client::Http(c, signal.endpoint.clone())),
+                    };
+                    match client {
+                        Ok(c) => c,
+                        Err(err) => {
+                            let _ = ready_tx.send(Err(ExportError::new("otlp metrics", err)));
+                            return;
                         }
                     }
                 };
@@ -276,7 +282,8 @@ impl OtlpMetricsExporter {
                 let worker = Worker {
                     rt,
                     client,
-                    timeout: config.timeout,
+                    timeout: config.metrics.timeout,
+                    gzip: config.metrics.compression == OtlpCompression::Gzip,
                     circuit: Default::default(),
                     metrics,
                     resource,
@@ -384,6 +391,8 @@ struct Worker {
     client: Client,
     /// Each export in all, retries included (`OTEL_EXPORTER_OTLP_TIMEOUT`).
     timeout: Duration,
+    /// gzip the HTTP bodies (gRPC compresses in the client).
+    gzip: bool,
     /// Rests after a failed export, so a collector that is down or hung
     /// costs one failed export per rest.
     circuit: crate::export::circuit::Circuit,
@@ -464,20 +473,27 @@ impl Worker {
                 .within(self.timeout);
         loop {
             let left = backoff.time_left().unwrap_or(self.timeout);
-            match self.send(&request, left) {
+            let retry = match self.send(&request, left) {
                 Ok(()) => {
                     self.count(&self.exports);
                     self.circuit.record(true);
                     return;
                 }
-                Err(e) => {
+                Err((e, retry)) => {
                     if let Ok(mut l) = self.last_error.lock() {
                         *l = Some(e);
                     }
-                    if !backoff.wait() {
-                        break;
-                    }
+                    retry
                 }
+            };
+            let delay = match retry {
+                Retry::No => None,
+                Retry::Yes(None) => backoff.next_delay(),
+                Retry::Yes(Some(hint)) => backoff.next_delay_at_least(hint),
+            };
+            match delay {
+                Some(d) => std::thread::sleep(d),
+                None => break,
             }
         }
         self.circuit.record(false);
@@ -488,34 +504,48 @@ impl Worker {
         &mut self,
         request: &ExportMetricsServiceRequest,
         timeout: Duration,
-    ) -> Result<(), String> {
+    ) -> Result<(), (String, Retry)> {
         if timeout.is_zero() {
-            return Err("no time left (OTEL_EXPORTER_OTLP_TIMEOUT)".to_owned());
+            return Err((
+                "no time left (OTEL_EXPORTER_OTLP_TIMEOUT)".to_owned(),
+                Retry::No,
+            ));
         }
+        let timed_out = || ("timed out".to_owned(), Retry::Yes(None));
         match &mut self.client {
-            Client::Grpc(c) => {
-                let request = request.clone();
+            Client::Grpc(c, metadata) => {
+                let mut request = tonic::Request::new(request.clone());
+                *request.metadata_mut() = metadata.clone();
                 self.rt
                     .block_on(async { tokio::time::timeout(timeout, c.export(request)).await })
-                    .map_err(|_| "timed out".to_owned())?
+                    .map_err(|_| timed_out())?
                     .map(drop)
-                    .map_err(|s| format!("gRPC {}: {}", s.code(), s.message()))
+                    .map_err(|s| {
+                        let retry = super::retry::grpc(&s);
+                        (format!("gRPC {}: {}", s.code(), s.message()), retry)
+                    })
             }
             Client::Http(c, url) => {
-                let body = request.encode_to_vec();
-                let req = c
-                    .post(url.as_str())
-                    .header("content-type", "application/x-protobuf")
-                    .timeout(timeout)
-                    .body(body);
+                let mut body = request.encode_to_vec();
+                let mut req = http::Request::post(url.as_str())
+                    .header("content-type", "application/x-protobuf");
+                if self.gzip {
+                    body = super::retry::gzip(&body);
+                    req = req.header("content-encoding", "gzip");
+                }
+                let req = req
+                    .body(bytes::Bytes::from(body))
+                    .map_err(|e| (e.to_string(), Retry::No))?;
                 let resp = self
                     .rt
-                    .block_on(async { req.send().await })
-                    .map_err(|e| e.to_string())?;
+                    .block_on(async { tokio::time::timeout(timeout, c.send(req)).await })
+                    .map_err(|_| timed_out())?
+                    .map_err(|e| (e.to_string(), Retry::Yes(None)))?;
                 if resp.status().is_success() {
                     Ok(())
                 } else {
-                    Err(format!("HTTP {}", resp.status()))
+                    let retry = super::retry::http(resp.status(), resp.headers());
+                    Err((format!("HTTP {}", resp.status()), retry))
                 }
             }
         }

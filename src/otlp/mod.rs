@@ -13,10 +13,18 @@
 mod config;
 #[cfg(feature = "otlp")]
 mod exporter;
+mod headers;
 #[cfg(feature = "otlp")]
 mod metrics;
+#[cfg(feature = "otlp")]
+mod retry;
+#[cfg(feature = "otlp")]
+mod transport;
 
-pub use config::{parse_protocol, OtlpConfig, OtlpConfigError, OtlpProtocol, DEFAULT_TIMEOUT};
+pub use config::{
+    parse_protocol, OtlpCompression, OtlpConfig, OtlpConfigError, OtlpHeaders, OtlpProtocol,
+    OtlpSignal, OtlpTls, DEFAULT_TIMEOUT,
+};
 #[cfg(feature = "otlp")]
 pub(crate) use exporter::factory;
 #[cfg(feature = "otlp")]

@@ -199,6 +199,12 @@ impl TelemetryBuilder {
         self
     }
 
+    /// What reading the configuration warned about: each names the variable,
+    /// what was expected and the default used instead. Set-up prints them.
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
+
     /// The service name [`build`](Self::build) will use: the one set (by
     /// [`service_name`](Self::service_name) or `OTEL_SERVICE_NAME` through
     /// `from_env`), else `unknown_service:<executable>`. For extensions that
@@ -476,9 +482,6 @@ pub struct Telemetry {
 }
 
 impl Telemetry {
-    /// Sets the globals (once): fcc's tracer for `#[traced]`, the OTel
-    /// providers and propagator, the `metrics` recorder; prints the
-    /// configuration warnings.
     /// A builder with the defaults (LogSink on stderr, fmt logs at info).
     pub fn builder() -> TelemetryBuilder {
         TelemetryBuilder::default()

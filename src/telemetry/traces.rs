@@ -71,7 +71,7 @@ impl TraceSettings {
         if let Some(v) = lookup("OTEL_BSP_MAX_EXPORT_BATCH_SIZE") {
             self.max_batch = positive("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", &v)? as usize;
         }
-        self.otlp = OtlpConfig::from_vars(lookup).map_err(InstallError::Otlp)?;
+        self.otlp = OtlpConfig::from_vars(lookup);
         Ok(())
     }
 
@@ -125,7 +125,7 @@ fn with_otlp(
 ) -> Result<crate::trace::FccTracerBuilder, InstallError> {
     Err(InstallError::Otlp(crate::otlp::OtlpConfigError {
         variable: "OTEL_EXPORTER_OTLP_ENDPOINT".into(),
-        value: config.traces_endpoint,
+        value: crate::secrets::redact_url(&config.traces.endpoint),
         reason: "this build of fcc has no OTLP support (enable the `otlp` feature)".into(),
     }))
 }
