@@ -350,7 +350,9 @@ fn resolve_signal(
                 let shown = if specific {
                     default.clone()
                 } else {
-                    default_endpoint("", protocol).trim_end_matches('/').to_owned()
+                    default_endpoint("", protocol)
+                        .trim_end_matches('/')
+                        .to_owned()
                 };
                 warn(&name, &crate::secrets::redact_url(&v), &reason, &shown);
                 default

@@ -43,15 +43,39 @@ fn runtime() -> Result<Arc<Runtime>, ExportError> {
         .map_err(|e| ExportError::new("otlp", format!("cannot start the export runtime: {e}")))
 }
 
-/// Runs one export on `rt`, bounded in all (retries included) by `timeout`.
+/// Where the HTTP client leaves its last failure in full.
+type FailureSlot = Arc<std::sync::Mutex<Option<String>>>;
+
+/// The HTTP client of an HTTP signal (`None` for gRPC) and its failure slot.
+fn http_client(signal: &OtlpSignal) -> Result<(Option<HttpClient>, FailureSlot), ExportError> {
+    if signal.protocol == OtlpProtocol::Grpc {
+        return Ok((None, FailureSlot::default()));
+    }
+    let client = HttpClient::new(signal)?;
+    let slot = client.failure_slot();
+    Ok((Some(client), slot))
+}
+
+/// Runs one export on `rt`, bounded in all (retries included) by `timeout`;
+/// an error gets the transport's own account of it (`failure`) appended.
 fn bounded<T, E: std::fmt::Display>(
     rt: &Runtime,
     timeout: Duration,
     what: &'static str,
+    failure: &FailureSlot,
     export: impl std::future::Future<Output = Result<T, E>>,
 ) -> Result<T, ExportError> {
+    if let Ok(mut f) = failure.lock() {
+        f.take();
+    }
     match rt.block_on(async { tokio::time::timeout(timeout, export).await }) {
-        Ok(result) => result.map_err(|e| ExportError::new(what, e.to_string())),
+        Ok(result) => result.map_err(|e| {
+            let detail = failure.lock().ok().and_then(|mut f| f.take());
+            match detail {
+                Some(d) => ExportError::new(what, format!("{e} ({d})")),
+                None => ExportError::new(what, e.to_string()),
+            }
+        }),
         Err(_) => Err(ExportError::new(
             what,
             format!("no answer within {timeout:?} (OTEL_EXPORTER_OTLP_TIMEOUT)"),
@@ -78,6 +102,7 @@ fn resource(service_name: &str) -> Resource {
 /// tracer's export thread does this for you through [`Telemetry`](crate::Telemetry)).
 pub struct OtlpSpanExporter {
     rt: Arc<Runtime>,
+    failure: FailureSlot,
     timeout: Duration,
     inner: opentelemetry_otlp::SpanExporter,
     scope: InstrumentationScope,
@@ -103,11 +128,12 @@ impl OtlpSpanExporter {
         service_name: &str,
     ) -> Result<OtlpSpanExporter, ExportError> {
         let signal = &config.traces;
+        let (http, failure) = http_client(signal)?;
         let built = {
             let _enter = rt.enter();
             let b = opentelemetry_otlp::SpanExporter::builder();
-            match signal.protocol {
-                OtlpProtocol::Grpc => {
+            match http {
+                None => {
                     let b = b
                         .with_tonic()
                         .with_channel(grpc_channel(signal)?)
@@ -118,10 +144,10 @@ impl OtlpSpanExporter {
                         None => b.build(),
                     }
                 }
-                _ => {
+                Some(client) => {
                     let b = b
                         .with_http()
-                        .with_http_client(HttpClient::new(signal)?)
+                        .with_http_client(client)
                         .with_protocol(Protocol::HttpBinary)
                         .with_endpoint(&signal.endpoint)
                         .with_timeout(signal.timeout);
@@ -136,6 +162,7 @@ impl OtlpSpanExporter {
         inner.set_resource(&resource(service_name));
         Ok(OtlpSpanExporter {
             rt,
+            failure,
             timeout: signal.timeout,
             inner,
             scope: scope(),
@@ -207,6 +234,7 @@ impl SpanExporter for OtlpSpanExporter {
             &self.rt,
             self.timeout,
             "otlp traces",
+            &self.failure,
             self.inner.export(batch),
         )
     }
@@ -234,6 +262,7 @@ impl SpanExporter for OtlpSpanExporter {
 /// Sends events as OTel log records over OTLP.
 struct OtlpLogExporter {
     rt: Arc<Runtime>,
+    failure: FailureSlot,
     timeout: Duration,
     inner: opentelemetry_otlp::LogExporter,
     logger: SdkLogger,
@@ -248,11 +277,12 @@ impl OtlpLogExporter {
         service_name: &str,
     ) -> Result<OtlpLogExporter, ExportError> {
         let signal = &config.logs;
+        let (http, failure) = http_client(signal)?;
         let built = {
             let _enter = rt.enter();
             let b = opentelemetry_otlp::LogExporter::builder();
-            match signal.protocol {
-                OtlpProtocol::Grpc => {
+            match http {
+                None => {
                     let b = b
                         .with_tonic()
                         .with_channel(grpc_channel(signal)?)
@@ -263,10 +293,10 @@ impl OtlpLogExporter {
                         None => b.build(),
                     }
                 }
-                _ => {
+                Some(client) => {
                     let b = b
                         .with_http()
-                        .with_http_client(HttpClient::new(signal)?)
+                        .with_http_client(client)
                         .with_protocol(Protocol::HttpBinary)
                         .with_endpoint(&signal.endpoint)
                         .with_timeout(signal.timeout);
@@ -284,6 +314,7 @@ impl OtlpLogExporter {
         let logger = provider.logger("fcc");
         Ok(OtlpLogExporter {
             rt,
+            failure,
             timeout: signal.timeout,
             inner,
             logger,
@@ -388,6 +419,7 @@ impl LogExport for OtlpLogExporter {
             &self.rt,
             self.timeout,
             "otlp logs",
+            &self.failure,
             self.inner.export(LogBatch::new(&pairs)),
         )
     }

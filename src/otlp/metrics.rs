@@ -541,6 +541,7 @@ impl Worker {
                     .block_on(async { tokio::time::timeout(timeout, c.send(req)).await })
                     .map_err(|_| timed_out())?
                     .map_err(|e| (e.to_string(), Retry::Yes(None)))?;
+                // (HttpClient::send's error already holds its whole chain.)
                 if resp.status().is_success() {
                     Ok(())
                 } else {

@@ -155,6 +155,25 @@ pub(crate) fn grpc_metadata(headers: &OtlpHeaders) -> tonic::metadata::MetadataM
 pub(crate) struct HttpClient {
     inner: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
     headers: http::HeaderMap,
+    /// The last failure in full (opentelemetry-otlp reports only "network
+    /// error"; the exporter adds this to its error).
+    last_failure: Arc<std::sync::Mutex<Option<String>>>,
+}
+
+/// An error with every source it holds: "client error (Connect): invalid
+/// peer certificate: UnknownIssuer".
+pub(crate) fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let more = s.to_string();
+        if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        source = s.source();
+    }
+    text
 }
 
 impl std::fmt::Debug for HttpClient {
@@ -176,7 +195,16 @@ impl HttpClient {
                 headers.insert(k, v);
             }
         }
-        Ok(HttpClient { inner, headers })
+        Ok(HttpClient {
+            inner,
+            headers,
+            last_failure: Arc::default(),
+        })
+    }
+
+    /// Takes the last failure's full text, if one happened since.
+    pub(crate) fn failure_slot(&self) -> Arc<std::sync::Mutex<Option<String>>> {
+        Arc::clone(&self.last_failure)
     }
 
     /// Sends `request` with the signal's headers; the answer's body is read
@@ -189,10 +217,20 @@ impl HttpClient {
         for (k, v) in &self.headers {
             parts.headers.entry(k).or_insert_with(|| v.clone());
         }
-        let response = self
+        let response = match self
             .inner
             .request(Request::from_parts(parts, Full::new(body)))
-            .await?;
+            .await
+        {
+            Ok(r) => r,
+            Err(e) => {
+                let text = error_chain(&e);
+                if let Ok(mut slot) = self.last_failure.lock() {
+                    *slot = Some(text.clone());
+                }
+                return Err(text.into());
+            }
+        };
         let (parts, body) = response.into_parts();
         let body = http_body_util::Limited::new(body, MAX_ANSWER)
             .collect()

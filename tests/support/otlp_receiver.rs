@@ -41,9 +41,122 @@ pub struct Received {
     /// Refuse this many of the next gRPC trace exports with UNAVAILABLE
     /// (retryable by the OTLP rules).
     pub refuse_traces: Arc<std::sync::atomic::AtomicUsize>,
+    /// How each export arrived: signal, transport, headers, compression.
+    pub requests: Arc<Mutex<Vec<SeenRequest>>>,
     pub traces: Arc<Mutex<Vec<ExportTraceServiceRequest>>>,
     pub logs: Arc<Mutex<Vec<ExportLogsServiceRequest>>>,
     pub metrics: Arc<Mutex<Vec<ExportMetricsServiceRequest>>>,
+}
+
+/// How one export request arrived.
+#[derive(Debug, Clone)]
+pub struct SeenRequest {
+    /// `traces`, `logs` or `metrics`.
+    pub signal: &'static str,
+    /// Over gRPC (else HTTP).
+    pub grpc: bool,
+    /// Whether the body itself was gzip: over HTTP, `Content-Encoding: gzip`
+    /// and a body this receiver gunzipped before decoding it; over gRPC, the
+    /// message frame's compressed flag (tonic gunzips it).
+    pub gzip: bool,
+    /// The request's headers (gRPC: its metadata), names lower-cased.
+    pub headers: Vec<(String, String)>,
+}
+
+impl SeenRequest {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+impl Received {
+    fn seen(&self, signal: &'static str, grpc: bool, gzip: bool, headers: Vec<(String, String)>) {
+        self.requests.lock().unwrap().push(SeenRequest {
+            signal,
+            grpc,
+            gzip,
+            headers,
+        });
+    }
+
+    /// The requests seen for `signal`.
+    pub fn requests_for(&self, signal: &str) -> Vec<SeenRequest> {
+        self.requests
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|r| r.signal == signal)
+            .cloned()
+            .collect()
+    }
+}
+
+/// The first byte of a gRPC request's first message frame: 1 when the
+/// message is compressed. Set by [`FrameFlags`], read by the services.
+#[derive(Clone, Default)]
+struct CompressedFlag(Arc<std::sync::atomic::AtomicU8>);
+
+impl CompressedFlag {
+    fn of<T>(request: &tonic::Request<T>) -> bool {
+        request
+            .extensions()
+            .get::<CompressedFlag>()
+            .is_some_and(|f| f.0.load(Ordering::SeqCst) == 1)
+    }
+}
+
+fn metadata_headers<T>(request: &tonic::Request<T>) -> Vec<(String, String)> {
+    request
+        .metadata()
+        .clone()
+        .into_headers()
+        .iter()
+        .map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap_or("").to_owned()))
+        .collect()
+}
+
+/// A layer that notes each request's first frame flag before tonic decodes it.
+#[derive(Clone)]
+struct FrameFlags<S>(S);
+
+impl<S> tower::Service<http::Request<tonic::body::Body>> for FrameFlags<S>
+where
+    S: tower::Service<http::Request<tonic::body::Body>>,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = S::Future;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        self.0.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: http::Request<tonic::body::Body>) -> S::Future {
+        use http_body_util::BodyExt;
+        let (mut parts, body) = request.into_parts();
+        let flag = CompressedFlag::default();
+        parts.extensions.insert(flag.clone());
+        let mut first = true;
+        let body = body.map_frame(move |frame| {
+            if first {
+                if let Some(byte) = frame.data_ref().and_then(|d| d.first()) {
+                    flag.0.store(*byte, Ordering::SeqCst);
+                    first = false;
+                }
+            }
+            frame
+        });
+        self.0.call(http::Request::from_parts(
+            parts,
+            tonic::body::Body::new(body),
+        ))
+    }
 }
 
 /// A span as received, with the resource's `service.name` and the
@@ -177,6 +290,9 @@ impl MetricsService for Grpc {
         &self,
         request: tonic::Request<ExportMetricsServiceRequest>,
     ) -> Result<tonic::Response<ExportMetricsServiceResponse>, tonic::Status> {
+        let gzip = CompressedFlag::of(&request);
+        self.0
+            .seen("metrics", true, gzip, metadata_headers(&request));
         self.0.metrics.lock().unwrap().push(request.into_inner());
         Ok(tonic::Response::new(ExportMetricsServiceResponse::default()))
     }
@@ -197,6 +313,9 @@ impl TraceService for Grpc {
         if refuse {
             return Err(tonic::Status::unavailable("refused by the test"));
         }
+        let gzip = CompressedFlag::of(&request);
+        self.0
+            .seen("traces", true, gzip, metadata_headers(&request));
         self.0.traces.lock().unwrap().push(request.into_inner());
         Ok(tonic::Response::new(ExportTraceServiceResponse::default()))
     }
@@ -208,6 +327,8 @@ impl LogsService for Grpc {
         &self,
         request: tonic::Request<ExportLogsServiceRequest>,
     ) -> Result<tonic::Response<ExportLogsServiceResponse>, tonic::Status> {
+        let gzip = CompressedFlag::of(&request);
+        self.0.seen("logs", true, gzip, metadata_headers(&request));
         self.0.logs.lock().unwrap().push(request.into_inner());
         Ok(tonic::Response::new(ExportLogsServiceResponse::default()))
     }
@@ -216,15 +337,22 @@ impl LogsService for Grpc {
 /// A running receiver; [`OtlpReceiver::stop`] (or drop) closes its port.
 pub struct OtlpReceiver {
     pub addr: SocketAddr,
+    /// Served over TLS.
+    secure: bool,
     pub received: Received,
     stop: Option<Box<dyn FnOnce() + Send>>,
     thread: Option<JoinHandle<()>>,
 }
 
 impl OtlpReceiver {
-    /// The base URL (`http://127.0.0.1:<port>`).
+    /// The base URL (`http://127.0.0.1:<port>`, or
+    /// `https://localhost:<port>` over TLS).
     pub fn endpoint(&self) -> String {
-        format!("http://{}", self.addr)
+        if self.secure {
+            format!("https://localhost:{}", self.addr.port())
+        } else {
+            format!("http://{}", self.addr)
+        }
     }
 
     /// An OTLP/gRPC receiver on `addr` (port 0: any free port).
@@ -234,11 +362,26 @@ impl OtlpReceiver {
 
     /// Same, keeping what arrives in `received` (to restart on the same port).
     pub fn grpc_with(addr: &str, received: Received) -> OtlpReceiver {
+        Self::grpc_served(addr, received, None)
+    }
+
+    /// An OTLP/gRPC receiver over TLS with `config` (its base URL is
+    /// `https://localhost:<port>`).
+    pub fn grpc_tls(config: Arc<tokio_rustls::rustls::ServerConfig>) -> OtlpReceiver {
+        Self::grpc_served("127.0.0.1:0", Received::default(), Some(config))
+    }
+
+    fn grpc_served(
+        addr: &str,
+        received: Received,
+        tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
+    ) -> OtlpReceiver {
         let listener = StdListener::bind(addr).expect("bind the gRPC receiver");
         listener.set_nonblocking(true).unwrap();
         let local = listener.local_addr().unwrap();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let r = received.clone();
+        let secure = tls.is_some();
         let thread = std::thread::spawn(move || {
             silence();
             let rt = tokio::runtime::Builder::new_multi_thread()
@@ -248,15 +391,21 @@ impl OtlpReceiver {
                 .build()
                 .unwrap();
             rt.block_on(async move {
+                use tonic::codec::CompressionEncoding::Gzip;
                 let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-                let incoming = tonic::transport::server::TcpIncoming::from(listener);
-                let server = tokio::spawn(
-                    tonic::transport::Server::builder()
-                        .add_service(TraceServiceServer::new(Grpc(r.clone())))
-                        .add_service(LogsServiceServer::new(Grpc(r.clone())))
-                        .add_service(MetricsServiceServer::new(Grpc(r)))
-                        .serve_with_incoming(incoming),
-                );
+                let router = tonic::transport::Server::builder()
+                    .layer(tower::layer::layer_fn(FrameFlags))
+                    .add_service(TraceServiceServer::new(Grpc(r.clone())).accept_compressed(Gzip))
+                    .add_service(LogsServiceServer::new(Grpc(r.clone())).accept_compressed(Gzip))
+                    .add_service(MetricsServiceServer::new(Grpc(r)).accept_compressed(Gzip));
+                let server = match tls {
+                    None => tokio::spawn(router.serve_with_incoming(
+                        tonic::transport::server::TcpIncoming::from(listener),
+                    )),
+                    Some(config) => {
+                        tokio::spawn(router.serve_with_incoming(tls_incoming(listener, config)))
+                    }
+                };
                 let _ = rx.await;
                 // Like a collector that is killed: no waiting for clients.
                 server.abort();
@@ -265,6 +414,7 @@ impl OtlpReceiver {
         });
         OtlpReceiver {
             addr: local,
+            secure,
             received,
             stop: Some(Box::new(move || {
                 let _ = tx.send(());
@@ -275,6 +425,19 @@ impl OtlpReceiver {
 
     /// An OTLP/HTTP (protobuf) receiver on `addr`.
     pub fn http(addr: &str) -> OtlpReceiver {
+        Self::http_served(addr, None)
+    }
+
+    /// An OTLP/HTTP receiver over TLS with `config` (its base URL is
+    /// `https://localhost:<port>`).
+    pub fn http_tls(config: Arc<tokio_rustls::rustls::ServerConfig>) -> OtlpReceiver {
+        Self::http_served("127.0.0.1:0", Some(config))
+    }
+
+    fn http_served(
+        addr: &str,
+        tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
+    ) -> OtlpReceiver {
         let listener = StdListener::bind(addr).expect("bind the HTTP receiver");
         let local = listener.local_addr().unwrap();
         listener.set_nonblocking(true).unwrap();
@@ -282,14 +445,31 @@ impl OtlpReceiver {
         let r = received.clone();
         let stopping = Arc::new(AtomicBool::new(false));
         let s = Arc::clone(&stopping);
+        let secure = tls.is_some();
         let thread = std::thread::spawn(move || {
             while !s.load(Ordering::Relaxed) {
                 match listener.accept() {
                     Ok((stream, _)) => {
                         let r = r.clone();
+                        let tls = tls.clone();
                         std::thread::spawn(move || {
                             silence();
-                            serve_http(stream, &r)
+                            stream.set_nonblocking(false).ok();
+                            stream.set_read_timeout(Some(Duration::from_secs(10))).ok();
+                            match tls {
+                                None => serve_http(stream, &r),
+                                Some(config) => {
+                                    let Ok(conn) =
+                                        tokio_rustls::rustls::ServerConnection::new(config)
+                                    else {
+                                        return;
+                                    };
+                                    serve_http(
+                                        tokio_rustls::rustls::StreamOwned::new(conn, stream),
+                                        &r,
+                                    )
+                                }
+                            }
                         });
                     }
                     Err(_) => std::thread::sleep(Duration::from_millis(2)),
@@ -298,6 +478,7 @@ impl OtlpReceiver {
         });
         OtlpReceiver {
             addr: local,
+            secure,
             received,
             stop: Some(Box::new(move || stopping.store(true, Ordering::Relaxed))),
             thread: Some(thread),
@@ -326,12 +507,72 @@ impl Drop for OtlpReceiver {
     }
 }
 
-/// One HTTP/1.1 connection: POST /v1/traces or /v1/logs with a protobuf body.
-fn serve_http(stream: std::net::TcpStream, received: &Received) {
-    stream.set_nonblocking(false).ok();
-    stream.set_read_timeout(Some(Duration::from_secs(10))).ok();
-    let mut reader = BufReader::new(stream.try_clone().unwrap());
-    let mut out = stream;
+/// TLS connections for tonic: each accepted TCP connection's handshake runs
+/// on its own task; one that fails (a client that does not trust the test
+/// CA, or has no certificate under mTLS) is dropped, the others served.
+fn tls_incoming(
+    listener: tokio::net::TcpListener,
+    config: Arc<tokio_rustls::rustls::ServerConfig>,
+) -> tonic::codegen::tokio_stream::wrappers::UnboundedReceiverStream<std::io::Result<TlsIo>> {
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let acceptor = tokio_rustls::TlsAcceptor::from(config);
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let (acceptor, tx) = (acceptor.clone(), tx.clone());
+            tokio::spawn(async move {
+                if let Ok(tls) = acceptor.accept(tcp).await {
+                    let _ = tx.send(Ok(TlsIo(tls)));
+                }
+            });
+        }
+    });
+    tonic::codegen::tokio_stream::wrappers::UnboundedReceiverStream::new(rx)
+}
+
+/// A TLS connection tonic can serve.
+struct TlsIo(tokio_rustls::server::TlsStream<tokio::net::TcpStream>);
+
+impl tonic::transport::server::Connected for TlsIo {
+    type ConnectInfo = ();
+    fn connect_info(&self) {}
+}
+
+impl tokio::io::AsyncRead for TlsIo {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.0).poll_read(cx, buf)
+    }
+}
+
+impl tokio::io::AsyncWrite for TlsIo {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.0).poll_write(cx, buf)
+    }
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.0).poll_flush(cx)
+    }
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.0).poll_shutdown(cx)
+    }
+}
+
+/// One HTTP/1.1 connection: POST /v1/traces, /v1/logs or /v1/metrics with a
+/// protobuf body, gunzipped here when it says `Content-Encoding: gzip`.
+fn serve_http(stream: impl Read + Write, received: &Received) {
+    let mut reader = BufReader::new(stream);
     loop {
         let mut request_line = String::new();
         if reader.read_line(&mut request_line).unwrap_or(0) == 0 {
@@ -343,6 +584,7 @@ fn serve_http(stream: std::net::TcpStream, received: &Received) {
             .unwrap_or("")
             .to_owned();
         let mut length = 0usize;
+        let mut headers = Vec::new();
         loop {
             let mut h = String::new();
             if reader.read_line(&mut h).unwrap_or(0) == 0 {
@@ -353,46 +595,74 @@ fn serve_http(stream: std::net::TcpStream, received: &Received) {
                 break;
             }
             if let Some((k, v)) = h.split_once(':') {
-                if k.eq_ignore_ascii_case("content-length") {
-                    length = v.trim().parse().unwrap_or(0);
+                let (k, v) = (k.trim().to_ascii_lowercase(), v.trim().to_owned());
+                if k == "content-length" {
+                    length = v.parse().unwrap_or(0);
                 }
+                headers.push((k, v));
             }
         }
         let mut body = vec![0; length];
         if reader.read_exact(&mut body).is_err() {
             return;
         }
-        let status = match path.as_str() {
-            "/v1/traces" => match ExportTraceServiceRequest::decode(body.as_slice()) {
-                Ok(req) => {
-                    received.traces.lock().unwrap().push(req);
-                    "200 OK"
+        let gzip = headers
+            .iter()
+            .any(|(k, v)| k == "content-encoding" && v.eq_ignore_ascii_case("gzip"));
+        if gzip {
+            let mut plain = Vec::new();
+            if flate2::read::GzDecoder::new(body.as_slice())
+                .read_to_end(&mut plain)
+                .is_err()
+            {
+                if reply(reader.get_mut(), "400 Bad Request").is_err() {
+                    return;
                 }
-                Err(_) => "400 Bad Request",
-            },
-            "/v1/logs" => match ExportLogsServiceRequest::decode(body.as_slice()) {
-                Ok(req) => {
-                    received.logs.lock().unwrap().push(req);
-                    "200 OK"
+                continue;
+            }
+            body = plain;
+        }
+        let signal = path.trim_start_matches("/v1/");
+        let decoded = match signal {
+            "traces" => ExportTraceServiceRequest::decode(body.as_slice())
+                .map(|req| received.traces.lock().unwrap().push(req)),
+            "logs" => ExportLogsServiceRequest::decode(body.as_slice())
+                .map(|req| received.logs.lock().unwrap().push(req)),
+            "metrics" => ExportMetricsServiceRequest::decode(body.as_slice())
+                .map(|req| received.metrics.lock().unwrap().push(req)),
+            _ => {
+                if reply(reader.get_mut(), "404 Not Found").is_err() {
+                    return;
                 }
-                Err(_) => "400 Bad Request",
-            },
-            "/v1/metrics" => match ExportMetricsServiceRequest::decode(body.as_slice()) {
-                Ok(req) => {
-                    received.metrics.lock().unwrap().push(req);
-                    "200 OK"
-                }
-                Err(_) => "400 Bad Request",
-            },
-            _ => "404 Not Found",
+                continue;
+            }
         };
-        let reply = format!(
-            "HTTP/1.1 {status}\r\ncontent-type: application/x-protobuf\r\ncontent-length: 0\r\n\r\n"
-        );
-        if out.write_all(reply.as_bytes()).is_err() {
+        let status = match decoded {
+            Ok(()) => {
+                let signal = match signal {
+                    "traces" => "traces",
+                    "logs" => "logs",
+                    _ => "metrics",
+                };
+                received.seen(signal, false, gzip, headers);
+                "200 OK"
+            }
+            Err(_) => "400 Bad Request",
+        };
+        if reply(reader.get_mut(), status).is_err() {
             return;
         }
     }
+}
+
+fn reply(out: &mut impl Write, status: &str) -> std::io::Result<()> {
+    out.write_all(
+        format!(
+            "HTTP/1.1 {status}\r\ncontent-type: application/x-protobuf\r\ncontent-length: 0\r\n\r\n"
+        )
+        .as_bytes(),
+    )?;
+    out.flush()
 }
 
 /// The receiver stands for a collector in another process: its own
