@@ -48,6 +48,7 @@
 //! ```
 
 pub mod bus;
+mod diagnostics;
 pub mod event;
 pub mod serialization;
 

@@ -200,7 +200,7 @@ fn a_series_takes_one_exemplar_per_collection() {
     let e = exemplar(&m).expect("an exemplar");
     assert_eq!(
         (e.value, e.trace_id, e.span_id),
-        (1.0, a.trace_id, a.span_id)
+        (1.0, Some(a.trace_id), Some(a.span_id))
     );
 
     let b = {
@@ -212,7 +212,7 @@ fn a_series_takes_one_exemplar_per_collection() {
     let e = exemplar(&m).expect("an exemplar");
     assert_eq!(
         (e.value, e.trace_id, e.span_id),
-        (3.0, b.trace_id, b.span_id)
+        (3.0, Some(b.trace_id), Some(b.span_id))
     );
     assert_eq!(
         exemplar(&m),
@@ -237,6 +237,6 @@ fn a_series_takes_one_exemplar_per_collection() {
     let e = exemplar(&m).expect("an exemplar");
     assert_eq!(
         (e.value, e.trace_id, e.span_id),
-        (6.0, c.trace_id, c.span_id)
+        (6.0, Some(c.trace_id), Some(c.span_id))
     );
 }

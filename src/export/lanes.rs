@@ -131,14 +131,13 @@ impl LaneExporter<LogItem> for Box<dyn LogExport> {
         (**self).export(items)
     }
     fn name(&self) -> String {
-        "otlp logs".to_owned()
+        (**self).name().to_owned()
     }
-    // The only log exporter is OTLP's, which retries by the OTLP rules.
     fn is_remote(&self) -> bool {
-        true
+        (**self).is_remote()
     }
     fn retries_itself(&self) -> bool {
-        true
+        (**self).retries_itself()
     }
     fn flush(&mut self) -> Result<(), ExportError> {
         Ok(())

@@ -25,6 +25,8 @@ mod console;
 pub(crate) mod event_attributes;
 mod json_file;
 pub(crate) mod lanes;
+mod limits;
+pub(crate) mod logs;
 mod metric_exporters;
 pub(crate) mod pipeline;
 
@@ -33,6 +35,8 @@ use std::fmt;
 pub use backoff::Backoff;
 pub use console::ConsoleSpanExporter;
 pub use json_file::JsonFileSpanExporter;
+pub use limits::{LogLimits, SpanLimits};
+pub(crate) mod metric_reader;
 pub use metric_exporters::{ConsoleMetricExporter, JsonFileMetricExporter, MetricExporter};
 
 use crate::trace::SpanData;

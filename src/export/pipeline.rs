@@ -19,51 +19,71 @@ use crossbeam_channel::{bounded, Receiver, RecvTimeoutError, Sender, TryRecvErro
 
 use super::event_attributes::span_event;
 use super::lanes::{Batch, Lane, LaneState, LaneWait};
+use super::logs::log_span_event;
 use super::{ExportError, SpanExporter, TraceStats};
 use crate::layer::logs::LogRecord;
 use crate::sinks::runtime::mark_internal_thread;
 use crate::trace::{SpanData, SpanEvent};
 use crate::{Event, SpanId};
 
-/// What becomes an OTel log record: a bus event, or a plain `tracing` event.
-#[cfg_attr(not(feature = "otlp"), allow(dead_code))]
-pub(crate) enum LogItem {
-    Event(Event),
-    Record(LogRecord),
-}
-
-/// Receives events bound for OTel logs (OTLP), on the export thread.
-pub(crate) trait LogExport: Send {
-    fn export(&mut self, logs: &[LogItem]) -> Result<(), ExportError>;
-    fn shutdown(&mut self) -> Result<(), ExportError> {
-        Ok(())
-    }
-}
+pub(crate) use super::logs::{LogExport, LogItem};
 
 /// Builds exporters on the export thread itself (OTLP needs its own async
 /// runtime, which must never be dropped on a caller's async thread).
 pub(crate) type ExporterFactory = Box<
-    dyn FnOnce() -> Result<(Vec<Box<dyn SpanExporter>>, Option<Box<dyn LogExport>>), ExportError>
+    dyn FnOnce() -> Result<(Vec<Box<dyn SpanExporter>>, Vec<Box<dyn LogExport>>), ExportError>
         + Send,
 >;
 
-pub(crate) struct PipelineConfig {
+/// How one signal is batched: the OTel batch processors' settings
+/// (`OTEL_BSP_*` for spans, `OTEL_BLRP_*` for log records).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Batching {
+    /// Items each exporter's lane holds.
     pub max_queue: usize,
+    /// Items per export.
     pub max_batch: usize,
+    /// Longest wait before a partial batch goes.
     pub schedule_delay: Duration,
+}
+
+impl Batching {
+    /// The span batch processor's defaults (2048, 512, 5 s).
+    pub(crate) const SPANS: Batching = Batching {
+        max_queue: 2048,
+        max_batch: 512,
+        schedule_delay: Duration::from_secs(5),
+    };
+    /// The log record batch processor's defaults (2048, 512, 1 s).
+    pub(crate) const LOGS: Batching = Batching {
+        max_queue: 2048,
+        max_batch: 512,
+        schedule_delay: Duration::from_secs(1),
+    };
+}
+
+pub(crate) struct PipelineConfig {
+    /// Spans; `spans.max_queue` + `logs.max_queue` is also the size of the
+    /// queue into the export thread.
+    pub spans: Batching,
+    pub logs: Batching,
     pub retries: u32,
     pub factory: Option<ExporterFactory>,
+    /// Log exporters besides the factory's (the console's).
+    pub log_exporters: Vec<Box<dyn LogExport>>,
+    pub span_limits: super::SpanLimits,
     pub otlp: bool,
 }
 
 impl Default for PipelineConfig {
     fn default() -> Self {
         PipelineConfig {
-            max_queue: 2048,
-            max_batch: 512,
-            schedule_delay: Duration::from_secs(5),
+            spans: Batching::SPANS,
+            logs: Batching::LOGS,
             retries: 3,
             factory: None,
+            log_exporters: Vec::new(),
+            span_limits: super::SpanLimits::default(),
             otlp: false,
         }
     }
@@ -127,10 +147,11 @@ impl Pipeline {
         exporters: Vec<Box<dyn SpanExporter>>,
         completed: Option<Arc<Mutex<crate::trace::tracer::Completed>>>,
     ) -> Result<Pipeline, ExportError> {
-        let (tx, rx) = bounded(config.max_queue);
-        let config_max_queue = config.max_queue;
+        let config_max_queue = config.spans.max_queue + config.logs.max_queue;
+        let (tx, rx) = bounded(config_max_queue);
         let counters = Arc::new(Counters::default());
         let factory = config.factory.take();
+        let log_exporters = std::mem::take(&mut config.log_exporters);
         type Ready = Result<(bool, Vec<Arc<LaneState>>), ExportError>;
         let (ready_tx, ready_rx) = bounded::<Ready>(1);
         let worker_counters = Arc::clone(&counters);
@@ -139,8 +160,9 @@ impl Pipeline {
             .name("fcc-trace-export".into())
             .spawn(move || {
                 mark_internal_thread();
-                let lanes = start_lanes(exporters, factory, &config, &worker_counters);
-                let (span_lanes, log_lane) = match lanes {
+                let lanes =
+                    start_lanes(exporters, log_exporters, factory, &config, &worker_counters);
+                let (span_lanes, log_lanes) = match lanes {
                     Ok(l) => l,
                     Err(e) => {
                         let _ = ready_tx.send(Err(e));
@@ -150,14 +172,14 @@ impl Pipeline {
                 let states = span_lanes
                     .iter()
                     .map(|l| l.state().clone())
-                    .chain(log_lane.iter().map(|l| l.state().clone()))
+                    .chain(log_lanes.iter().map(|l| l.state().clone()))
                     .collect();
-                let _ = ready_tx.send(Ok((log_lane.is_some(), states)));
+                let _ = ready_tx.send(Ok((!log_lanes.is_empty(), states)));
                 Worker {
                     rx,
                     config,
                     span_lanes,
-                    log_lane,
+                    log_lanes,
                     completed,
                     counters: worker_counters,
                     spans: Vec::new(),
@@ -244,7 +266,7 @@ impl Pipeline {
         }
     }
 
-    /// Whether OTel log records are exported (OTLP logs on).
+    /// Whether OTel log records are exported (over OTLP or to the console).
     pub(crate) fn exports_logs(&self) -> bool {
         self.exports_logs
     }
@@ -380,27 +402,25 @@ impl Drop for Pipeline {
 #[allow(clippy::type_complexity)]
 fn start_lanes(
     mut exporters: Vec<Box<dyn SpanExporter>>,
+    mut log_exporters: Vec<Box<dyn LogExport>>,
     factory: Option<ExporterFactory>,
     config: &PipelineConfig,
     counters: &Arc<Counters>,
-) -> Result<(Vec<Lane<SpanData>>, Option<Lane<LogItem>>), ExportError> {
-    let mut logs = None;
+) -> Result<(Vec<Lane<SpanData>>, Vec<Lane<LogItem>>), ExportError> {
     if let Some(f) = factory {
-        let (more, l) = f()?;
-        exporters.extend(more);
-        logs = l;
+        let (spans, logs) = f()?;
+        exporters.extend(spans);
+        log_exporters.extend(logs);
     }
-    let lane = |e| Lane::start(e, config.max_queue, config.retries, counters.clone());
-    let spans = exporters.into_iter().map(lane).collect::<Result<_, _>>()?;
-    let logs = match logs {
-        Some(l) => Some(Lane::start(
-            l,
-            config.max_queue,
-            config.retries,
-            counters.clone(),
-        )?),
-        None => None,
-    };
+    let (retries, c) = (config.retries, counters);
+    let spans = exporters
+        .into_iter()
+        .map(|e| Lane::start(e, config.spans.max_queue, retries, c.clone()))
+        .collect::<Result<_, _>>()?;
+    let logs = log_exporters
+        .into_iter()
+        .map(|e| Lane::start(e, config.logs.max_queue, retries, c.clone()))
+        .collect::<Result<_, _>>()?;
     Ok((spans, logs))
 }
 
@@ -408,7 +428,7 @@ struct Worker {
     rx: Receiver<Item>,
     config: PipelineConfig,
     span_lanes: Vec<Lane<SpanData>>,
-    log_lane: Option<Lane<LogItem>>,
+    log_lanes: Vec<Lane<LogItem>>,
     completed: Option<Arc<Mutex<crate::trace::tracer::Completed>>>,
     counters: Arc<Counters>,
     spans: Vec<SpanData>,
@@ -416,26 +436,10 @@ struct Worker {
     open: HashMap<SpanId, Vec<SpanEvent>>,
 }
 
-/// A plain `tracing` event as a span event: its message as the name
-/// (tracing-opentelemetry's convention), level and target as attributes.
-fn log_span_event(r: &LogRecord) -> SpanEvent {
-    let mut attributes = Vec::with_capacity(r.attributes.len() + 2);
-    attributes.push(crate::trace::KeyValue::new("level", r.level.as_str()));
-    attributes.push(crate::trace::KeyValue::new("target", r.target.clone()));
-    attributes.extend(r.attributes.iter().cloned());
-    SpanEvent {
-        name: r
-            .body
-            .clone()
-            .map_or(std::borrow::Cow::Borrowed("log"), Into::into),
-        timestamp: r.timestamp,
-        attributes,
-    }
-}
-
 impl Worker {
     fn run(mut self) {
-        let mut next = Instant::now() + self.config.schedule_delay;
+        let mut next_spans = Instant::now() + self.config.spans.schedule_delay;
+        let mut next_logs = Instant::now() + self.config.logs.schedule_delay;
         loop {
             loop {
                 match self.rx.try_recv() {
@@ -445,8 +449,11 @@ impl Worker {
                     Ok(Item::Flush(ack)) => {
                         self.export_all();
                         let waits = self.span_lanes.iter().map(Lane::flush);
-                        let _ =
-                            ack.send(waits.chain(self.log_lane.iter().map(Lane::flush)).collect());
+                        let _ = ack.send(
+                            waits
+                                .chain(self.log_lanes.iter().map(Lane::flush))
+                                .collect(),
+                        );
                     }
                     Ok(Item::Shutdown(ack)) => {
                         let _ = ack.send(self.finish());
@@ -464,15 +471,21 @@ impl Worker {
                 }
             }
             let now = Instant::now();
-            if now >= next {
-                self.export_all();
-                next = now + self.config.schedule_delay;
+            if now >= next_spans {
+                self.export_spans();
+                next_spans = now + self.config.spans.schedule_delay;
             }
+            if now >= next_logs {
+                self.export_logs();
+                next_logs = now + self.config.logs.schedule_delay;
+            }
+            let next = next_spans.min(next_logs);
             std::thread::park_timeout(POLL_INTERVAL.min(next.saturating_duration_since(now)));
         }
     }
 
     fn span(&mut self, mut span: SpanData) {
+        self.config.span_limits.apply(&mut span);
         if let Some(events) = (!self.open.is_empty())
             .then(|| self.open.remove(&span.span_id))
             .flatten()
@@ -492,7 +505,7 @@ impl Worker {
             c.push(span.clone());
         }
         self.spans.push(span);
-        if self.spans.len() >= self.config.max_batch {
+        if self.spans.len() >= self.config.spans.max_batch {
             self.export_spans();
         }
     }
@@ -530,9 +543,9 @@ impl Worker {
     }
 
     fn push_log(&mut self, item: LogItem) {
-        if self.log_lane.is_some() {
+        if !self.log_lanes.is_empty() {
             self.events.push(item);
-            if self.events.len() >= self.config.max_batch {
+            if self.events.len() >= self.config.logs.max_batch {
                 self.export_logs();
             }
         }
@@ -555,7 +568,10 @@ impl Worker {
         let spans = std::mem::take(&mut self.span_lanes)
             .into_iter()
             .map(Lane::stop);
-        spans.chain(self.log_lane.take().map(Lane::stop)).collect()
+        let logs = std::mem::take(&mut self.log_lanes)
+            .into_iter()
+            .map(Lane::stop);
+        spans.chain(logs).collect()
     }
 
     fn export_spans(&mut self) {
@@ -574,12 +590,17 @@ impl Worker {
     }
 
     fn export_logs(&mut self) {
-        let Some(lane) = &self.log_lane else { return };
-        if self.events.is_empty() {
+        if self.events.is_empty() || self.log_lanes.is_empty() {
             return;
         }
-        let batch = Batch::new(std::mem::take(&mut self.events), 1, self.counters.clone());
-        lane.send(&batch);
+        let batch = Batch::new(
+            std::mem::take(&mut self.events),
+            self.log_lanes.len(),
+            self.counters.clone(),
+        );
+        for lane in &self.log_lanes {
+            lane.send(&batch);
+        }
         Batch::release(batch);
     }
 }

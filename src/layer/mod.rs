@@ -237,11 +237,11 @@ where
             }
             Err(why) => {
                 if self.rejected.fetch_add(1, Ordering::Relaxed) == 0 {
-                    eprintln!(
-                        "fcc: a tracing event at {}:{} is not a bus event: {why}",
+                    crate::diagnostics::warn(format_args!(
+                        "a tracing event at {}:{} is not a bus event: {why}",
                         meta.file().unwrap_or("?"),
                         meta.line().unwrap_or(0)
-                    );
+                    ));
                 }
             }
         }

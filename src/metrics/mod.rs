@@ -71,7 +71,8 @@
 //! # Exemplars
 //!
 //! A value recorded through a named method while a sampled span is current
-//! can become its series' exemplar, exported over OTLP with the trace and
+//! (the [`ExemplarFilter`], `OTEL_METRICS_EXEMPLAR_FILTER`, can make it every
+//! value, or none) can become its series' exemplar, exported over OTLP with the trace and
 //! span id; the point in the log carries the ids too. A series takes one
 //! exemplar per collection (the first value inside a sampled span after each
 //! snapshot or export) and keeps it until the next, so updates inside spans
@@ -80,6 +81,7 @@
 
 mod bridge;
 mod cache;
+mod exemplar;
 mod handles;
 mod hash;
 mod point;
@@ -94,10 +96,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 pub use bridge::FccRecorder;
+pub use exemplar::{Exemplar, ExemplarFilter};
 pub use handles::{CounterHandle, GaugeHandle, HistogramHandle};
 pub use point::{MetricError, MetricPoint, MetricType};
 pub use predefined::PREDEFINED;
-pub use registry::{Exemplar, DEFAULT_BUCKETS, OVERFLOW_LABEL};
+pub use registry::{DEFAULT_BUCKETS, OVERFLOW_LABEL};
 pub use snapshot::{MetricSnapshot, SeriesSnapshot, SeriesValue};
 
 use registry::{Registry, Update};
@@ -406,6 +409,12 @@ impl FccMetrics {
             dropped_points: self.inner.points.lock().map_or(0, |l| l.dropped),
             metrics: families.len(),
         }
+    }
+
+    /// Which recorded values may become exemplars (default
+    /// [`ExemplarFilter::TraceBased`]; `OTEL_METRICS_EXEMPLAR_FILTER`).
+    pub fn set_exemplar_filter(&self, filter: ExemplarFilter) {
+        self.inner.registry.exemplars.set_filter(filter);
     }
 
     /// The current value of every series of every metric (after running

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock, RwLock};
 
+use super::exemplar::{Exemplar, ExemplarState};
 use super::hash::{label_hash, FxBuild};
 use super::point::{valid_name, MetricError, MetricType};
 
@@ -96,19 +97,6 @@ impl Cell {
     }
 }
 
-/// A value recorded inside a sampled span, linking the series to a trace.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Exemplar {
-    /// The value recorded.
-    pub value: f64,
-    /// When.
-    pub timestamp: std::time::SystemTime,
-    /// The trace current then.
-    pub trace_id: crate::TraceId,
-    /// The span current then.
-    pub span_id: crate::SpanId,
-}
-
 /// One label set of one metric.
 pub(crate) struct Series {
     pub(crate) labels: Box<[(Box<str>, Box<str>)]>,
@@ -132,38 +120,6 @@ impl Series {
     pub(crate) fn count(&self, n: u64) {
         if let Cell::Counter { whole, .. } = &self.cell {
             whole.fetch_add(n, Ordering::Relaxed);
-        }
-    }
-
-    /// Keeps `value` as the exemplar when a sampled span is current and
-    /// this series has none since the last collection (`epoch`, the
-    /// registry's count of collections). So a series updated inside spans
-    /// pays the lock and the clock once per export interval, not on every
-    /// update.
-    #[inline(always)]
-    pub(crate) fn maybe_exemplar(&self, epoch: &AtomicU64, value: f64) {
-        if crate::trace::in_sampled_span() {
-            let epoch = epoch.load(Ordering::Relaxed);
-            if self.exemplar_epoch.load(Ordering::Relaxed) != epoch {
-                self.take_exemplar(epoch, value);
-            }
-        }
-    }
-
-    #[cold]
-    fn take_exemplar(&self, epoch: u64, value: f64) {
-        let Some((trace_id, span_id, true)) = crate::trace::current_ids() else {
-            return;
-        };
-        // Another thread may be here too; the last one's value stays.
-        if let Ok(mut e) = self.exemplar.try_lock() {
-            *e = Some(Exemplar {
-                value,
-                timestamp: std::time::SystemTime::now(),
-                trace_id,
-                span_id,
-            });
-            self.exemplar_epoch.store(epoch, Ordering::Relaxed);
         }
     }
 
@@ -302,7 +258,7 @@ impl SeriesOp for Update {
             Update::Observe(v) => series.observe(&family.bounds, v),
             Update::RaiseTo(total) => return series.raise_to(total),
         }
-        series.maybe_exemplar(&family.exemplar_epoch, self.value());
+        series.maybe_exemplar(&family.exemplars, self.value());
     }
 }
 
@@ -329,8 +285,9 @@ pub(crate) struct Family {
     overflow: OnceLock<Arc<Series>>,
     pub(crate) overflowed: AtomicU64,
     rejected: Arc<AtomicU64>,
-    /// The registry's collections so far (see [`Series::maybe_exemplar`]).
-    pub(crate) exemplar_epoch: Arc<AtomicU64>,
+    /// The registry's exemplar filter and collections so far (see
+    /// [`Series::maybe_exemplar`]).
+    pub(crate) exemplars: Arc<ExemplarState>,
 }
 
 /// The label an overflow series carries, as in the OTel SDK.
@@ -425,8 +382,9 @@ pub(crate) struct Registry {
     families: RwLock<HashMap<Box<str>, Arc<Family>, FxBuild>>,
     pub(crate) cardinality_limit: usize,
     rejected: Arc<AtomicU64>,
-    /// Collections (snapshots) so far: each starts a new exemplar period.
-    pub(crate) exemplar_epoch: Arc<AtomicU64>,
+    /// The exemplar filter, and the collections (snapshots) so far: each
+    /// starts a new exemplar period.
+    pub(crate) exemplars: Arc<ExemplarState>,
 }
 
 impl Registry {
@@ -437,7 +395,7 @@ impl Registry {
             families: RwLock::new(HashMap::default()),
             cardinality_limit: cardinality_limit.max(1),
             rejected,
-            exemplar_epoch: Arc::new(AtomicU64::new(1)),
+            exemplars: Arc::new(ExemplarState::default()),
         }
     }
 
@@ -495,7 +453,7 @@ impl Registry {
             rejected: Arc::clone(&self.rejected),
             overflow: OnceLock::new(),
             overflowed: AtomicU64::new(0),
-            exemplar_epoch: Arc::clone(&self.exemplar_epoch),
+            exemplars: Arc::clone(&self.exemplars),
         });
         map.insert(Box::from(name), Arc::clone(&f));
         Ok(f)

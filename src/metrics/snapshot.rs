@@ -57,7 +57,7 @@ pub enum SeriesValue {
 }
 
 pub(super) fn take(registry: &Registry) -> Vec<MetricSnapshot> {
-    registry.exemplar_epoch.fetch_add(1, Ordering::Relaxed);
+    registry.exemplars.epoch.fetch_add(1, Ordering::Relaxed);
     registry
         .all()
         .into_iter()

@@ -85,11 +85,13 @@
 pub(crate) mod bridge;
 mod meter;
 mod propagator;
+mod resource;
 pub(crate) mod tracer;
 
 pub use bridge::activate;
 pub use meter::FccMeterProvider;
 pub use propagator::{FccPropagator, BAGGAGE, KNOWN_PROPAGATORS};
+pub use resource::FccResource;
 pub use tracer::{invalid_parents, FccTracerProvider, OtelSpan, OtelTracer};
 
 /// Sets fcc's providers and `propagator` as the OpenTelemetry globals

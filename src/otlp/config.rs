@@ -214,6 +214,17 @@ impl OtlpConfig {
         Some(Self::resolve(get))
     }
 
+    /// Like [`from_vars`](Self::from_vars), but with no endpoint variable
+    /// set the specification's defaults are used (`http://localhost:4318`,
+    /// or `:4317` for gRPC): for `OTEL_TRACES_EXPORTER=otlp` and friends.
+    pub fn from_vars_or_default(get: impl Fn(&str) -> Option<String>) -> OtlpConfig {
+        Self::resolve(|k: &str| {
+            get(k)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        })
+    }
+
     /// Every signal's settings from the variables, defaults where unset.
     fn resolve(get: impl Fn(&str) -> Option<String>) -> OtlpConfig {
         let mut warnings = Vec::new();

@@ -17,6 +17,9 @@ use opentelemetry_sdk::logs::{
 };
 use opentelemetry_sdk::trace::{SpanEvents, SpanExporter as _, SpanLinks};
 use opentelemetry_sdk::Resource;
+
+use crate::export::LogLimits;
+use crate::otel::FccResource;
 use tokio::runtime::Runtime;
 
 use super::transport::{grpc_channel, grpc_metadata, HttpClient};
@@ -92,9 +95,9 @@ fn compression(signal: &OtlpSignal) -> Option<opentelemetry_otlp::Compression> {
     }
 }
 
-fn resource(service_name: &str) -> Resource {
-    Resource::builder()
-        .with_service_name(service_name.to_owned())
+fn resource(resource: &FccResource) -> Resource {
+    Resource::builder_empty()
+        .with_attributes(resource.attributes().iter().cloned())
         .build()
 }
 
@@ -116,16 +119,17 @@ impl std::fmt::Debug for OtlpSpanExporter {
 
 impl OtlpSpanExporter {
     /// An exporter to `config.traces_endpoint`, reporting as `service_name`
-    /// (plus `OTEL_RESOURCE_ATTRIBUTES`).
+    /// (with the detected resource and `OTEL_RESOURCE_ATTRIBUTES`, see
+    /// [`FccResource`]).
     pub fn new(config: &OtlpConfig, service_name: &str) -> Result<OtlpSpanExporter, ExportError> {
         let rt = runtime()?;
-        Self::with_runtime(rt, config, service_name)
+        Self::with_runtime(rt, config, &FccResource::from_env(service_name))
     }
 
     fn with_runtime(
         rt: Arc<Runtime>,
         config: &OtlpConfig,
-        service_name: &str,
+        service: &FccResource,
     ) -> Result<OtlpSpanExporter, ExportError> {
         let signal = &config.traces;
         let (http, failure) = http_client(signal)?;
@@ -159,7 +163,7 @@ impl OtlpSpanExporter {
             }
         };
         let mut inner = built.map_err(|e| ExportError::new("otlp traces", e))?;
-        inner.set_resource(&resource(service_name));
+        inner.set_resource(&resource(service));
         Ok(OtlpSpanExporter {
             rt,
             failure,
@@ -185,6 +189,7 @@ impl OtlpSpanExporter {
             })
             .collect();
         let mut links = SpanLinks::default();
+        links.dropped_count = s.dropped_links;
         links.links = s
             .links
             .iter()
@@ -213,7 +218,7 @@ impl OtlpSpanExporter {
             start_time: s.start_time,
             end_time: s.end_time,
             attributes: s.attributes.clone(),
-            dropped_attributes_count: 0,
+            dropped_attributes_count: s.dropped_attributes,
             events,
             links,
             status: match &s.status {
@@ -268,13 +273,14 @@ struct OtlpLogExporter {
     logger: SdkLogger,
     _provider: SdkLoggerProvider,
     scope: InstrumentationScope,
+    limits: LogLimits,
 }
 
 impl OtlpLogExporter {
     fn with_runtime(
         rt: Arc<Runtime>,
         config: &OtlpConfig,
-        service_name: &str,
+        service: &FccResource,
     ) -> Result<OtlpLogExporter, ExportError> {
         let signal = &config.logs;
         let (http, failure) = http_client(signal)?;
@@ -308,7 +314,7 @@ impl OtlpLogExporter {
             }
         };
         let mut inner = built.map_err(|e| ExportError::new("otlp logs", e))?;
-        inner.set_resource(&resource(service_name));
+        inner.set_resource(&resource(service));
         // A provider with no processors: only a factory for log records.
         let provider = SdkLoggerProvider::builder().build();
         let logger = provider.logger("fcc");
@@ -320,6 +326,7 @@ impl OtlpLogExporter {
             logger,
             _provider: provider,
             scope: scope(),
+            limits: LogLimits::default(),
         })
     }
 
@@ -339,8 +346,10 @@ impl OtlpLogExporter {
         if let Some(d) = e.detail() {
             r.set_body(AnyValue::from(d.to_owned()));
         }
+        let mut attributes = event_attributes(e);
+        self.limits.apply(&mut attributes);
         r.add_attributes(
-            event_attributes(e)
+            attributes
                 .into_iter()
                 .map(|kv| (kv.key, value_to_any(kv.value))),
         );
@@ -374,10 +383,12 @@ impl OtlpLogExporter {
         if let Some(body) = &l.body {
             r.set_body(AnyValue::from(body.clone()));
         }
+        let mut attributes = l.attributes.clone();
+        self.limits.apply(&mut attributes);
         r.add_attributes(
-            l.attributes
-                .iter()
-                .map(|kv| (kv.key.clone(), value_to_any(kv.value.clone()))),
+            attributes
+                .into_iter()
+                .map(|kv| (kv.key, value_to_any(kv.value))),
         );
         if let Some((t, s, sampled)) = l.span {
             r.set_trace_context(
@@ -405,6 +416,16 @@ fn value_to_any(v: opentelemetry::Value) -> AnyValue {
 }
 
 impl LogExport for OtlpLogExporter {
+    fn name(&self) -> &str {
+        "otlp logs"
+    }
+    fn is_remote(&self) -> bool {
+        true
+    }
+    // opentelemetry-otlp retries by the OTLP rules.
+    fn retries_itself(&self) -> bool {
+        true
+    }
     fn export(&mut self, logs: &[LogItem]) -> Result<(), ExportError> {
         let records: Vec<SdkLogRecord> = logs
             .iter()
@@ -435,18 +456,24 @@ impl LogExport for OtlpLogExporter {
 /// Builds the OTLP span and log exporters on the export thread, each with
 /// its own runtime: they run on separate lanes, and a current-thread
 /// runtime drives its network only from the thread blocked on it.
-pub(crate) fn factory(config: OtlpConfig, service_name: String, logs: bool) -> ExporterFactory {
+pub(crate) fn factory(
+    config: OtlpConfig,
+    service: FccResource,
+    spans: bool,
+    logs: Option<LogLimits>,
+) -> ExporterFactory {
     Box::new(move || {
-        let spans = OtlpSpanExporter::with_runtime(runtime()?, &config, &service_name)?;
-        let logs: Option<Box<dyn LogExport>> = if logs {
-            Some(Box::new(OtlpLogExporter::with_runtime(
-                runtime()?,
-                &config,
-                &service_name,
-            )?))
-        } else {
-            None
-        };
-        Ok((vec![Box::new(spans) as Box<dyn SpanExporter>], logs))
+        let mut span_exporters: Vec<Box<dyn SpanExporter>> = Vec::new();
+        if spans {
+            let e = OtlpSpanExporter::with_runtime(runtime()?, &config, &service)?;
+            span_exporters.push(Box::new(e));
+        }
+        let mut log_exporters: Vec<Box<dyn LogExport>> = Vec::new();
+        if let Some(limits) = logs {
+            let mut e = OtlpLogExporter::with_runtime(runtime()?, &config, &service)?;
+            e.limits = limits;
+            log_exporters.push(Box::new(e));
+        }
+        Ok((span_exporters, log_exporters))
     })
 }

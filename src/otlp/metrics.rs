@@ -47,8 +47,11 @@ fn exemplars(
         .iter()
         .map(|e| opentelemetry_proto::tonic::metrics::v1::Exemplar {
             time_unix_nano: nanos(e.timestamp),
-            trace_id: e.trace_id.to_bytes().to_vec(),
-            span_id: e.span_id.to_bytes().to_vec(),
+            trace_id: e
+                .trace_id
+                .map(|t| t.to_bytes().to_vec())
+                .unwrap_or_default(),
+            span_id: e.span_id.map(|s| s.to_bytes().to_vec()).unwrap_or_default(),
             value: Some(exemplar::Value::AsDouble(e.value)),
             ..Default::default()
         })
@@ -60,13 +63,26 @@ fn nanos(t: SystemTime) -> u64 {
         .map_or(0, |d| d.as_nanos() as u64)
 }
 
-/// `service.name` and `OTEL_RESOURCE_ATTRIBUTES`, as the SDK resolves them.
-fn resource(service_name: &str) -> Resource {
-    let r = opentelemetry_sdk::Resource::builder()
-        .with_service_name(service_name.to_owned())
-        .build();
+/// The resource as OTLP has it.
+fn resource(resource: &crate::otel::FccResource) -> Resource {
     Resource {
-        attributes: r.iter().map(|(k, v)| kv(k.as_str(), &v.as_str())).collect(),
+        attributes: resource
+            .attributes()
+            .iter()
+            .map(|a| {
+                let value = match &a.value {
+                    opentelemetry::Value::I64(i) => any_value::Value::IntValue(*i),
+                    opentelemetry::Value::F64(f) => any_value::Value::DoubleValue(*f),
+                    opentelemetry::Value::Bool(b) => any_value::Value::BoolValue(*b),
+                    other => any_value::Value::StringValue(other.as_str().into_owned()),
+                };
+                KeyValue {
+                    key: a.key.to_string(),
+                    value: Some(AnyValue { value: Some(value) }),
+                    ..Default::default()
+                }
+            })
+            .collect(),
         ..Default::default()
     }
 }
@@ -220,11 +236,24 @@ impl std::fmt::Debug for OtlpMetricsExporter {
 }
 
 impl OtlpMetricsExporter {
-    /// Starts exporting `metrics` to `config.metrics_endpoint` every `interval`.
+    /// Starts exporting `metrics` to `config.metrics_endpoint` every
+    /// `interval`, reporting as `service_name` (with the detected resource
+    /// and `OTEL_RESOURCE_ATTRIBUTES`, see [`FccResource`](crate::otel::FccResource)).
     pub fn start(
         metrics: FccMetrics,
         config: &OtlpConfig,
         service_name: &str,
+        interval: Duration,
+    ) -> Result<OtlpMetricsExporter, ExportError> {
+        let service = crate::otel::FccResource::from_env(service_name);
+        Self::start_with_resource(metrics, config, &service, interval)
+    }
+
+    /// [`start`](Self::start) with a resource already resolved.
+    pub fn start_with_resource(
+        metrics: FccMetrics,
+        config: &OtlpConfig,
+        service: &crate::otel::FccResource,
         interval: Duration,
     ) -> Result<OtlpMetricsExporter, ExportError> {
         let (tx, rx) = bounded::<Msg>(16);
@@ -240,7 +269,7 @@ impl OtlpMetricsExporter {
             abandoned.clone(),
         );
         let config = config.clone();
-        let resource = resource(service_name);
+        let resource = resource(service);
         let thread = std::thread::Builder::new()
             .name("fcc-metrics-export".into())
             .spawn(move || {

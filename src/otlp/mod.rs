@@ -29,5 +29,6 @@ pub use config::{
 pub(crate) use exporter::factory;
 #[cfg(feature = "otlp")]
 pub use exporter::OtlpSpanExporter;
+pub(crate) use headers::percent_decode;
 #[cfg(feature = "otlp")]
 pub use metrics::{MetricExportStats, OtlpMetricsExporter};

@@ -55,11 +55,40 @@ impl TelemetryBuilder {
     /// tests and for configuration that does not come from the environment.
     pub fn from_vars(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, InstallError> {
         let mut b = TelemetryBuilder::default();
-        b.traces.read_env(&lookup)?;
+        let mut warnings = Vec::new();
+        let disabled = super::switches::sdk_disabled(&lookup, &mut warnings);
+        b.traces.read_env(&lookup, &mut warnings);
+        b.metric_settings.read_env(&lookup, &mut warnings);
+        if b.metric_settings.otlp_named {
+            b.traces.ensure_otlp(&lookup);
+        }
+        if disabled {
+            // No-op providers: spans are not recorded, nothing is exported
+            // or served, and the OTel globals stay the API's no-ops. fcc's
+            // own event sinks (the log line, the JSON file, the store) are
+            // not OpenTelemetry and keep working.
+            b.traces.disable();
+            b.metric_settings.disable();
+            b.otel_globals = false;
+        }
+        b.warnings.extend(warnings);
         b.warnings.extend(b.traces.otlp_warnings());
-        b.metric_settings.read_env(&lookup)?;
         if let Some(name) = lookup("OTEL_SERVICE_NAME").filter(|s| !s.is_empty()) {
             b = b.service_name(name);
+        }
+        if let Some(v) = lookup("OTEL_LOG_LEVEL") {
+            match crate::diagnostics::DiagLevel::parse(&v) {
+                Some(level) => b.log_level = Some(level),
+                None => b.warnings.push(format!(
+                    "OTEL_LOG_LEVEL={v:?} not understood; expected none, error, warn, info or \
+                     debug; using info"
+                )),
+            }
+        }
+        if let Some(v) = lookup("OTEL_RESOURCE_ATTRIBUTES") {
+            let (_, warnings) = crate::otel::FccResource::detect(None, |_| Some(v.clone()));
+            b.warnings.extend(warnings);
+            b.resource_attributes = Some(v);
         }
         if let Some(v) = lookup("FCC_LOG") {
             b.log = match v.as_str() {

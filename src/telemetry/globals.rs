@@ -15,6 +15,7 @@ pub(super) struct Globals {
     pub(super) otel: bool,
     pub(super) metrics_recorder: bool,
     pub(super) warnings: Vec<String>,
+    pub(super) log_level: Option<crate::diagnostics::DiagLevel>,
 }
 
 /// Whether a set-up Telemetry is alive (reserved by [`Reservation::take`],
@@ -62,8 +63,11 @@ impl Telemetry {
         let Some(g) = self.globals.lock().ok().and_then(|mut g| g.take()) else {
             return;
         };
+        if let Some(level) = g.log_level {
+            crate::diagnostics::set_level(level);
+        }
         for w in &g.warnings {
-            eprintln!("fcc: {w}");
+            crate::diagnostics::warn(w);
         }
         crate::trace::set_global(Some(self.tracer.clone()));
         self.installed.store(true, Ordering::Release);
@@ -73,7 +77,9 @@ impl Telemetry {
         }
         if g.metrics_recorder {
             if let Err(e) = crate::metrics::FccRecorder::install(self.metrics().clone()) {
-                eprintln!("fcc: {e}; `metrics::` macros keep going to it, not to fcc");
+                crate::diagnostics::warn(format_args!(
+                    "{e}; `metrics::` macros keep going to it, not to fcc"
+                ));
             }
         }
     }
@@ -117,10 +123,10 @@ mod after_shutdown {
     /// Prints the warning, the first time only.
     pub(crate) fn warn() {
         if !WARNED.swap(true, Ordering::AcqRel) {
-            eprintln!(
-                "fcc: a span or event was recorded after telemetry shut down, and is lost: \
+            crate::diagnostics::warn(
+                "a span or event was recorded after telemetry shut down, and is lost: \
                  the Telemetry guard was dropped. Keep it for the life of the program: \
-                 `let _guard = fcc::init()?;` (not `let _ = fcc::init()`)"
+                 `let _guard = fcc::init()?;` (not `let _ = fcc::init()`)",
             );
         }
     }

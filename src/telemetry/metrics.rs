@@ -4,9 +4,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::switches::{exporters, millis, ExporterName::*};
 use super::{InstallError, TelemetryBuilder};
 use crate::bus::EventBus;
-use crate::metrics::{FccMetrics, MetricType};
+use crate::metrics::{ExemplarFilter, FccMetrics, MetricType};
 use crate::otlp::OtlpConfig;
 use crate::sinks::SinkHandle;
 use crate::trace::FccTracer;
@@ -14,7 +15,16 @@ use crate::trace::FccTracer;
 pub(super) struct MetricSettings {
     metrics: Option<FccMetrics>,
     interval: Duration,
+    /// Bounds each OTLP metrics export (`OTEL_METRIC_EXPORT_TIMEOUT`).
+    export_timeout: Duration,
     prometheus: Option<String>,
+    /// Metrics go over OTLP when a configuration is there (`OTEL_METRICS_EXPORTER`).
+    otlp: bool,
+    /// `otlp` was named in `OTEL_METRICS_EXPORTER`.
+    pub(super) otlp_named: bool,
+    /// Printed on stdout every interval (`OTEL_METRICS_EXPORTER=console`).
+    console: bool,
+    exemplar_filter: Option<ExemplarFilter>,
 }
 
 impl Default for MetricSettings {
@@ -22,7 +32,12 @@ impl Default for MetricSettings {
         MetricSettings {
             metrics: None,
             interval: Duration::from_secs(60),
+            export_timeout: Duration::from_secs(30),
             prometheus: None,
+            otlp: true,
+            otlp_named: false,
+            console: false,
+            exemplar_filter: None,
         }
     }
 }
@@ -80,27 +95,88 @@ pub const HEALTH_METRICS: &[(&str, MetricType, &str, &str)] = &[
 ];
 
 impl MetricSettings {
-    /// `OTEL_METRIC_EXPORT_INTERVAL` (milliseconds).
+    /// `OTEL_METRICS_EXPORTER`, `OTEL_METRIC_EXPORT_INTERVAL` / `_TIMEOUT`,
+    /// `OTEL_METRICS_EXEMPLAR_FILTER`, `OTEL_EXPORTER_PROMETHEUS_HOST` /
+    /// `_PORT` and `FCC_PROMETHEUS_ADDR`. What cannot be used is a warning,
+    /// and the default is kept.
     pub(super) fn read_env(
         &mut self,
         lookup: &impl Fn(&str) -> Option<String>,
-    ) -> Result<(), InstallError> {
+        warnings: &mut Vec<String>,
+    ) {
+        self.interval = millis(
+            lookup,
+            "OTEL_METRIC_EXPORT_INTERVAL",
+            self.interval,
+            warnings,
+        );
+        self.export_timeout = millis(
+            lookup,
+            "OTEL_METRIC_EXPORT_TIMEOUT",
+            self.export_timeout,
+            warnings,
+        );
+        if let Some(v) = lookup("OTEL_METRICS_EXEMPLAR_FILTER").filter(|v| !v.trim().is_empty()) {
+            match ExemplarFilter::parse(&v) {
+                Some(f) => self.exemplar_filter = Some(f),
+                None => warnings.push(format!(
+                    "OTEL_METRICS_EXEMPLAR_FILTER={v:?} not understood: expected always_on, \
+                     always_off or trace_based; using trace_based"
+                )),
+            }
+        }
+        let host = lookup("OTEL_EXPORTER_PROMETHEUS_HOST").filter(|v| !v.trim().is_empty());
+        let port = lookup("OTEL_EXPORTER_PROMETHEUS_PORT").filter(|v| !v.trim().is_empty());
+        let mut prometheus = false;
+        if let Some(list) = exporters(
+            lookup,
+            "OTEL_METRICS_EXPORTER",
+            &[Otlp, Console, Prometheus],
+            warnings,
+        ) {
+            self.otlp = list.contains(&Otlp);
+            self.otlp_named = self.otlp;
+            self.console = list.contains(&Console);
+            prometheus = list.contains(&Prometheus);
+        }
+        if prometheus {
+            let host = host.as_deref().map_or("localhost", str::trim);
+            let port = match port.as_deref().map(|p| (p, p.trim().parse::<u16>())) {
+                None => 9464,
+                Some((_, Ok(p))) => p,
+                Some((p, Err(_))) => {
+                    warnings.push(format!(
+                        "OTEL_EXPORTER_PROMETHEUS_PORT={p:?} not used: expected a port \
+                         number (0 to 65535); using 9464"
+                    ));
+                    9464
+                }
+            };
+            // An IPv6 literal takes brackets in an address.
+            let host = if host.contains(':') && !host.starts_with('[') {
+                format!("[{host}]")
+            } else {
+                host.to_owned()
+            };
+            self.prometheus = Some(format!("{host}:{port}"));
+        } else if host.is_some() || port.is_some() {
+            warnings.push(
+                "OTEL_EXPORTER_PROMETHEUS_HOST/_PORT are set but OTEL_METRICS_EXPORTER does not \
+                 name `prometheus`: no Prometheus endpoint is served"
+                    .to_owned(),
+            );
+        }
+        // fcc's own variable, for an address outside the OTel scheme.
         if let Some(v) = lookup("FCC_PROMETHEUS_ADDR").filter(|v| !v.trim().is_empty()) {
             self.prometheus = Some(v);
         }
-        if let Some(v) = lookup("OTEL_METRIC_EXPORT_INTERVAL") {
-            match v.trim().parse::<u64>() {
-                Ok(ms) if ms > 0 => self.interval = Duration::from_millis(ms),
-                _ => {
-                    return Err(InstallError::Config {
-                        variable: "OTEL_METRIC_EXPORT_INTERVAL",
-                        value: v,
-                        reason: "expected milliseconds, a whole number above 0".into(),
-                    })
-                }
-            }
-        }
-        Ok(())
+    }
+
+    /// `OTEL_SDK_DISABLED=true`: nothing is exported or served.
+    pub(super) fn disable(&mut self) {
+        self.otlp = false;
+        self.console = false;
+        self.prometheus = None;
     }
 }
 
@@ -108,6 +184,8 @@ impl MetricSettings {
 pub(super) struct MetricsPart {
     pub(super) metrics: FccMetrics,
     pub(super) prometheus: Option<crate::metrics::prometheus::PrometheusEndpoint>,
+    /// Stops (printing one last time) when dropped.
+    pub(super) _console: Option<crate::export::metric_reader::ConsoleMetricReader>,
     #[cfg(feature = "otlp")]
     pub(super) exporter: Option<crate::otlp::OtlpMetricsExporter>,
 }
@@ -115,7 +193,7 @@ pub(super) struct MetricsPart {
 pub(super) fn start(
     settings: MetricSettings,
     otlp: Option<&OtlpConfig>,
-    service_name: &str,
+    resource: &crate::otel::FccResource,
     bus: &EventBus,
     sinks: &[Arc<SinkHandle>],
     tracer: &FccTracer,
@@ -123,6 +201,15 @@ pub(super) fn start(
     let metrics = settings
         .metrics
         .unwrap_or_else(|| FccMetrics::builder().points_capacity(0).build());
+    if let Some(filter) = settings.exemplar_filter {
+        metrics.set_exemplar_filter(filter);
+    }
+    let otlp = otlp.filter(|_| settings.otlp).map(|c| {
+        let mut c = c.clone();
+        c.metrics.timeout = c.metrics.timeout.min(settings.export_timeout);
+        c
+    });
+    let otlp = otlp.as_ref();
     for (name, kind, unit, description) in HEALTH_METRICS {
         let _ = metrics.describe(name, *kind, *unit, *description, None);
     }
@@ -178,10 +265,10 @@ pub(super) fn start(
     #[cfg(feature = "otlp")]
     let exporter = match otlp {
         Some(config) => Some(
-            crate::otlp::OtlpMetricsExporter::start(
+            crate::otlp::OtlpMetricsExporter::start_with_resource(
                 metrics.clone(),
                 config,
-                service_name,
+                resource,
                 settings.interval,
             )
             .map_err(InstallError::Exporter)?,
@@ -200,12 +287,22 @@ pub(super) fn start(
         });
     }
     #[cfg(not(feature = "otlp"))]
-    let _ = (otlp, service_name);
+    let _ = (otlp, resource);
+    let console = if settings.console {
+        let reader = crate::export::metric_reader::ConsoleMetricReader::start(
+            metrics.clone(),
+            settings.interval,
+        )
+        .map_err(InstallError::Thread)?;
+        Some(reader)
+    } else {
+        None
+    };
     let prometheus = match settings.prometheus {
         Some(addr) => Some(
             crate::metrics::prometheus::PrometheusEndpoint::serve(&addr, metrics.clone()).map_err(
                 |e| InstallError::Config {
-                    variable: "FCC_PROMETHEUS_ADDR",
+                    variable: "FCC_PROMETHEUS_ADDR or OTEL_EXPORTER_PROMETHEUS_HOST/_PORT",
                     value: addr.clone(),
                     reason: format!("cannot listen there: {e}"),
                 },
@@ -216,6 +313,7 @@ pub(super) fn start(
     Ok(MetricsPart {
         metrics,
         prometheus,
+        _console: console,
         #[cfg(feature = "otlp")]
         exporter,
     })

@@ -30,6 +30,7 @@ mod globals;
 mod layers;
 mod metrics;
 mod shutdown;
+mod switches;
 mod traces;
 
 pub use shutdown::ShutdownError;
@@ -161,6 +162,8 @@ pub struct TelemetryBuilder {
     metrics_recorder: bool,
     plain_logs: tracing_subscriber::filter::Targets,
     log_span_events: bool,
+    resource_attributes: Option<String>,
+    log_level: Option<crate::diagnostics::DiagLevel>,
     warnings: Vec<String>,
 }
 
@@ -187,6 +190,8 @@ impl Default for TelemetryBuilder {
             )
             .unwrap_or_default(),
             log_span_events: false,
+            resource_attributes: None,
+            log_level: None,
             warnings: Vec::new(),
         }
     }
@@ -210,9 +215,18 @@ impl TelemetryBuilder {
     /// `from_env`), else `unknown_service:<executable>`. For extensions that
     /// derive names from it (the Kubernetes sink's `reportingController`).
     pub fn resolved_service_name(&self) -> String {
-        self.service_name
-            .clone()
-            .unwrap_or_else(default_service_name)
+        self.resource().service_name()
+    }
+
+    /// The resource every signal reports (see [`FccResource`](crate::otel::FccResource)).
+    fn resource(&self) -> crate::otel::FccResource {
+        let attributes = self.resource_attributes.clone();
+        crate::otel::FccResource::detect(self.service_name.as_deref(), move |k| {
+            (k == "OTEL_RESOURCE_ATTRIBUTES")
+                .then(|| attributes.clone())
+                .flatten()
+        })
+        .0
     }
 
     /// Where LogSink writes (default stderr).
@@ -335,6 +349,7 @@ impl TelemetryBuilder {
     }
 
     fn build_parts(self) -> Result<(FccLayer, FmtLayer, Telemetry), InstallError> {
+        let resource = self.resource();
         let bus = self.bus.unwrap_or_default();
         // Open every file first, so a bad path fails before any thread starts.
         let mut sinks: Vec<(Box<dyn Sink>, SinkOptions)> = Vec::new();
@@ -354,9 +369,9 @@ impl TelemetryBuilder {
         for (sink, options) in sinks {
             handles.push(attach(&bus, sink, options).map_err(InstallError::Thread)?);
         }
-        let service_name = self.service_name.unwrap_or_else(default_service_name);
+        let service_name = resource.service_name();
         let otlp = self.traces.otlp_config();
-        let tracer = self.traces.build_tracer(&service_name)?;
+        let tracer = self.traces.build_tracer(&resource)?;
         traces::forward_events(&bus, &tracer);
         let fanout = FanoutLayer::new(bus.clone());
         // No `Option` here: a `None` layer's level hint (OFF) would disable
@@ -383,7 +398,7 @@ impl TelemetryBuilder {
         let metrics = metrics::start(
             self.metric_settings,
             otlp.as_ref(),
-            &service_name,
+            &resource,
             &bus,
             &handles,
             &tracer,
@@ -403,6 +418,7 @@ impl TelemetryBuilder {
                 otel: self.otel_globals,
                 metrics_recorder: self.metrics_recorder,
                 warnings: self.warnings,
+                log_level: self.log_level,
             })),
             installed: AtomicBool::new(false),
         };
@@ -440,7 +456,8 @@ fn fmt_layer(level: LevelFilter) -> FmtLayer {
         // WARN are not for users.
         let bus_event = meta.target() == EVENT_TARGET
             || meta.is_event() && meta.fields().field("event_type").is_some();
-        let chatter = is_quiet_target(meta.target()) && *meta.level() > tracing::Level::WARN;
+        let chatter = is_quiet_target(meta.target())
+            && *meta.level() > crate::diagnostics::level().tracing_level();
         !bus_event && !chatter
     });
     Box::new(
@@ -452,17 +469,6 @@ fn fmt_layer(level: LevelFilter) -> FmtLayer {
 }
 
 pub(crate) use globals::{shut_down_after_install, warn_after_shutdown};
-
-/// `unknown_service:<executable>`, as the OpenTelemetry SDKs default it.
-fn default_service_name() -> String {
-    let exe = std::env::current_exe()
-        .ok()
-        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()));
-    match exe {
-        Some(name) => format!("unknown_service:{name}"),
-        None => "unknown_service".to_owned(),
-    }
-}
 
 /// The running pipeline. Dropping it flushes and stops every sink.
 #[must_use = "dropping the Telemetry guard shuts fcc down at once, and every later span, \

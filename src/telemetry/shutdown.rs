@@ -132,7 +132,7 @@ impl Drop for Telemetry {
     fn drop(&mut self) {
         if let Err(e) = self.shutdown() {
             if !is_internal_thread() {
-                eprintln!("fcc: {e}");
+                crate::diagnostics::error(e);
             }
         }
     }

@@ -3,9 +3,13 @@
 
 use std::time::Duration;
 
+use super::switches::{exporters, limit, millis, ExporterName::*};
 use super::{InstallError, TelemetryBuilder};
 use crate::bus::EventBus;
-use crate::export::SpanExporter;
+use crate::export::logs::ConsoleLogExporter;
+use crate::export::pipeline::Batching;
+use crate::export::{ConsoleSpanExporter, LogLimits, SpanExporter, SpanLimits};
+use crate::otel::FccResource;
 use crate::otlp::OtlpConfig;
 use crate::trace::{current_ids, FccTracer, Sampler};
 use crate::Event;
@@ -14,11 +18,18 @@ pub(super) struct TraceSettings {
     sampler: Sampler,
     exporters: Vec<Box<dyn SpanExporter>>,
     otlp: Option<OtlpConfig>,
+    /// Spans go over OTLP when a configuration is there (`OTEL_TRACES_EXPORTER`).
+    otlp_spans: bool,
+    /// Events become OTel log records over OTLP when a configuration is
+    /// there (`OTEL_LOGS_EXPORTER`).
     otel_logs: bool,
+    /// Log records printed on stdout (`OTEL_LOGS_EXPORTER=console`).
+    console_logs: bool,
     completed_spans: usize,
-    max_queue: usize,
-    max_batch: usize,
-    schedule_delay: Duration,
+    spans: Batching,
+    logs: Batching,
+    span_limits: SpanLimits,
+    log_limits: LogLimits,
 }
 
 impl Default for TraceSettings {
@@ -27,52 +38,116 @@ impl Default for TraceSettings {
             sampler: Sampler::default(),
             exporters: Vec::new(),
             otlp: None,
+            otlp_spans: true,
             otel_logs: true,
+            console_logs: false,
             completed_spans: 0,
-            max_queue: 2048,
-            max_batch: 512,
-            schedule_delay: Duration::from_secs(5),
+            spans: Batching::SPANS,
+            logs: Batching::LOGS,
+            span_limits: SpanLimits::default(),
+            log_limits: LogLimits::default(),
         }
-    }
-}
-
-fn positive(variable: &'static str, value: &str) -> Result<u64, InstallError> {
-    match value.trim().parse::<u64>() {
-        Ok(n) if n > 0 => Ok(n),
-        _ => Err(InstallError::Config {
-            variable,
-            value: value.to_owned(),
-            reason: "expected a whole number above 0".into(),
-        }),
     }
 }
 
 impl TraceSettings {
-    /// `OTEL_TRACES_SAMPLER(_ARG)`, `OTEL_BSP_*` and the OTLP endpoint variables.
+    /// `OTEL_TRACES_SAMPLER(_ARG)`, `OTEL_BSP_*`, `OTEL_BLRP_*`, the limits,
+    /// `OTEL_TRACES_EXPORTER`, `OTEL_LOGS_EXPORTER` and the OTLP variables.
+    /// What cannot be used is a warning, and the default is kept.
     pub(super) fn read_env(
         &mut self,
         lookup: &impl Fn(&str) -> Option<String>,
-    ) -> Result<(), InstallError> {
-        self.sampler = Sampler::from_env_values(
+        warnings: &mut Vec<String>,
+    ) {
+        match Sampler::from_env_values(
             lookup("OTEL_TRACES_SAMPLER").as_deref(),
             lookup("OTEL_TRACES_SAMPLER_ARG").as_deref(),
-        )
-        .map_err(|e| InstallError::Config {
-            variable: e.variable,
-            value: e.value,
-            reason: e.reason,
-        })?;
-        if let Some(v) = lookup("OTEL_BSP_SCHEDULE_DELAY") {
-            self.schedule_delay = Duration::from_millis(positive("OTEL_BSP_SCHEDULE_DELAY", &v)?);
+        ) {
+            Ok(s) => self.sampler = s,
+            Err(e) => warnings.push(format!(
+                "{}={:?} not used: {}; using parentbased_always_on",
+                e.variable, e.value, e.reason
+            )),
         }
-        if let Some(v) = lookup("OTEL_BSP_MAX_QUEUE_SIZE") {
-            self.max_queue = positive("OTEL_BSP_MAX_QUEUE_SIZE", &v)? as usize;
-        }
-        if let Some(v) = lookup("OTEL_BSP_MAX_EXPORT_BATCH_SIZE") {
-            self.max_batch = positive("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", &v)? as usize;
-        }
+        self.spans = batching(lookup, "OTEL_BSP", Batching::SPANS, warnings);
+        self.logs = batching(lookup, "OTEL_BLRP", Batching::LOGS, warnings);
+        self.read_limits(lookup, warnings);
         self.otlp = OtlpConfig::from_vars(lookup);
-        Ok(())
+        let mut named_otlp = false;
+        let signal = [Otlp, Console];
+        if let Some(list) = exporters(lookup, "OTEL_TRACES_EXPORTER", &signal, warnings) {
+            self.otlp_spans = list.contains(&Otlp);
+            named_otlp |= self.otlp_spans;
+            if list.contains(&Console) {
+                let console = ConsoleSpanExporter::with_writer(std::io::stdout());
+                self.exporters.push(Box::new(console));
+            }
+        }
+        if let Some(list) = exporters(lookup, "OTEL_LOGS_EXPORTER", &signal, warnings) {
+            self.otel_logs = list.contains(&Otlp);
+            named_otlp |= self.otel_logs;
+            self.console_logs = list.contains(&Console);
+        }
+        if named_otlp && self.otlp.is_none() {
+            self.otlp = Some(OtlpConfig::from_vars_or_default(lookup));
+        }
+        // An export is bounded by the batch processor's export timeout as
+        // well as by the exporter's own.
+        let bsp = millis(lookup, "OTEL_BSP_EXPORT_TIMEOUT", EXPORT_TIMEOUT, warnings);
+        let blrp = millis(lookup, "OTEL_BLRP_EXPORT_TIMEOUT", EXPORT_TIMEOUT, warnings);
+        if let Some(c) = &mut self.otlp {
+            c.traces.timeout = c.traces.timeout.min(bsp);
+            c.logs.timeout = c.logs.timeout.min(blrp);
+        }
+    }
+
+    /// `OTEL_ATTRIBUTE_*`, `OTEL_SPAN_*`, `OTEL_EVENT_*`, `OTEL_LINK_*` and
+    /// `OTEL_LOGRECORD_*` limits; a signal's own variable wins over the
+    /// general one.
+    fn read_limits(
+        &mut self,
+        lookup: &impl Fn(&str) -> Option<String>,
+        warnings: &mut Vec<String>,
+    ) {
+        let mut get = |var: &str| limit(lookup, var, warnings);
+        let count = get("OTEL_ATTRIBUTE_COUNT_LIMIT");
+        let length = get("OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT");
+        let d = SpanLimits::default();
+        let s = &mut self.span_limits;
+        s.attribute_count = get("OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT")
+            .or(count)
+            .unwrap_or(d.attribute_count);
+        s.attribute_value_length = get("OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT").or(length);
+        s.event_count = get("OTEL_SPAN_EVENT_COUNT_LIMIT").unwrap_or(d.event_count);
+        s.link_count = get("OTEL_SPAN_LINK_COUNT_LIMIT").unwrap_or(d.link_count);
+        s.event_attribute_count =
+            get("OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT").unwrap_or(d.event_attribute_count);
+        s.link_attribute_count =
+            get("OTEL_LINK_ATTRIBUTE_COUNT_LIMIT").unwrap_or(d.link_attribute_count);
+        let l = &mut self.log_limits;
+        l.attribute_count = get("OTEL_LOGRECORD_ATTRIBUTE_COUNT_LIMIT")
+            .or(count)
+            .unwrap_or(LogLimits::default().attribute_count);
+        l.attribute_value_length = get("OTEL_LOGRECORD_ATTRIBUTE_VALUE_LENGTH_LIMIT").or(length);
+    }
+
+    /// `OTEL_SDK_DISABLED=true`: no span is recorded, nothing is exported.
+    pub(super) fn disable(&mut self) {
+        self.sampler = Sampler::AlwaysOff;
+        self.exporters.clear();
+        self.otlp = None;
+        self.console_logs = false;
+    }
+
+    /// Sets the OTLP configuration when none is (`OTEL_METRICS_EXPORTER=otlp`
+    /// with no endpoint variable): the other signals keep off OTLP unless
+    /// their own variables named it.
+    pub(super) fn ensure_otlp(&mut self, lookup: &impl Fn(&str) -> Option<String>) {
+        if self.otlp.is_none() {
+            self.otlp = Some(OtlpConfig::from_vars_or_default(lookup));
+            self.otlp_spans = false;
+            self.otel_logs = false;
+        }
     }
 
     /// What reading the OTLP variables warned about.
@@ -87,18 +162,25 @@ impl TraceSettings {
         self.otlp.clone()
     }
 
-    pub(super) fn build_tracer(self, service_name: &str) -> Result<FccTracer, InstallError> {
-        let mut b = FccTracer::builder(service_name.to_owned())
+    pub(super) fn build_tracer(self, resource: &FccResource) -> Result<FccTracer, InstallError> {
+        let mut b = FccTracer::builder(resource.service_name())
             .sampler(self.sampler)
-            .completed_capacity(self.completed_spans)
-            .max_queue_size(self.max_queue)
-            .max_export_batch_size(self.max_batch)
-            .schedule_delay(self.schedule_delay);
+            .completed_capacity(self.completed_spans);
+        b.pipeline.spans = self.spans;
+        b.pipeline.logs = self.logs;
+        b.pipeline.span_limits = self.span_limits;
         for e in self.exporters {
             b = b.boxed_exporter(e);
         }
+        if self.console_logs {
+            let console = ConsoleLogExporter::stdout(self.log_limits);
+            b.pipeline.log_exporters.push(Box::new(console));
+        }
         if let Some(config) = self.otlp {
-            b = with_otlp(b, config, service_name, self.otel_logs)?;
+            if self.otlp_spans || self.otel_logs {
+                let logs = self.otel_logs.then_some(self.log_limits);
+                b = with_otlp(b, config, resource, self.otlp_spans, logs)?;
+            }
         }
         b.build().map_err(InstallError::Exporter)
     }
@@ -108,10 +190,12 @@ impl TraceSettings {
 fn with_otlp(
     mut b: crate::trace::FccTracerBuilder,
     config: OtlpConfig,
-    service_name: &str,
-    logs: bool,
+    resource: &FccResource,
+    spans: bool,
+    logs: Option<LogLimits>,
 ) -> Result<crate::trace::FccTracerBuilder, InstallError> {
-    b.pipeline.factory = Some(crate::otlp::factory(config, service_name.to_owned(), logs));
+    let factory = crate::otlp::factory(config, resource.clone(), spans, logs);
+    b.pipeline.factory = Some(factory);
     b.pipeline.otlp = true;
     Ok(b)
 }
@@ -120,14 +204,35 @@ fn with_otlp(
 fn with_otlp(
     _b: crate::trace::FccTracerBuilder,
     config: OtlpConfig,
-    _service_name: &str,
-    _logs: bool,
+    _resource: &FccResource,
+    _spans: bool,
+    _logs: Option<LogLimits>,
 ) -> Result<crate::trace::FccTracerBuilder, InstallError> {
     Err(InstallError::Otlp(crate::otlp::OtlpConfigError {
         variable: "OTEL_EXPORTER_OTLP_ENDPOINT".into(),
         value: crate::secrets::redact_url(&config.traces.endpoint),
         reason: "this build of fcc has no OTLP support (enable the `otlp` feature)".into(),
     }))
+}
+
+/// The batch processors' default export timeout (`OTEL_BSP_EXPORT_TIMEOUT`,
+/// `OTEL_BLRP_EXPORT_TIMEOUT`).
+const EXPORT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// `OTEL_BSP_*` or `OTEL_BLRP_*` (`prefix`), defaults where unset or unusable.
+fn batching(
+    lookup: &impl Fn(&str) -> Option<String>,
+    prefix: &str,
+    d: Batching,
+    warnings: &mut Vec<String>,
+) -> Batching {
+    use super::switches::count;
+    let var = |name: &str| format!("{prefix}_{name}");
+    Batching {
+        max_queue: count(lookup, &var("MAX_QUEUE_SIZE"), d.max_queue, warnings),
+        max_batch: count(lookup, &var("MAX_EXPORT_BATCH_SIZE"), d.max_batch, warnings),
+        schedule_delay: millis(lookup, &var("SCHEDULE_DELAY"), d.schedule_delay, warnings),
+    }
 }
 
 /// Sends bus events to the export thread: as span events when emitted inside
@@ -137,7 +242,11 @@ pub(super) fn forward_events(bus: &EventBus, tracer: &FccTracer) {
     if tracer.inner.pipeline.is_none() {
         return;
     }
-    let logs = tracer.otlp_enabled();
+    let logs = tracer
+        .inner
+        .pipeline
+        .as_ref()
+        .is_some_and(crate::export::pipeline::Pipeline::exports_logs);
     let tracer = tracer.clone();
     bus.subscribe(move |e: &Event| {
         let join = e.span_id().is_some()
@@ -179,10 +288,26 @@ impl TelemetryBuilder {
         self.traces.completed_spans = capacity;
         self
     }
-    /// Longest wait before a partial batch of spans or log records is
-    /// exported (default 5 s; `OTEL_BSP_SCHEDULE_DELAY`).
+    /// Longest wait before a partial batch of spans is exported (default
+    /// 5 s; `OTEL_BSP_SCHEDULE_DELAY`).
     pub fn span_schedule_delay(mut self, delay: Duration) -> Self {
-        self.traces.schedule_delay = delay;
+        self.traces.spans.schedule_delay = delay;
+        self
+    }
+    /// Longest wait before a partial batch of log records is exported
+    /// (default 1 s; `OTEL_BLRP_SCHEDULE_DELAY`).
+    pub fn log_schedule_delay(mut self, delay: Duration) -> Self {
+        self.traces.logs.schedule_delay = delay;
+        self
+    }
+    /// What a span keeps (`OTEL_SPAN_*`, `OTEL_ATTRIBUTE_*` limits).
+    pub fn span_limits(mut self, limits: SpanLimits) -> Self {
+        self.traces.span_limits = limits;
+        self
+    }
+    /// What a log record keeps (`OTEL_LOGRECORD_*`, `OTEL_ATTRIBUTE_*` limits).
+    pub fn log_limits(mut self, limits: LogLimits) -> Self {
+        self.traces.log_limits = limits;
         self
     }
 }

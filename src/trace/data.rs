@@ -107,10 +107,15 @@ pub struct SpanData {
     pub attributes: Vec<KeyValue>,
     /// Events during the span, oldest first.
     pub events: Vec<SpanEvent>,
-    /// Events left out because the span had too many (128, as in the OTel SDK).
+    /// Events left out because the span had too many (128, as in the OTel
+    /// SDK; see [`SpanLimits`](crate::export::SpanLimits)).
     pub dropped_events: u32,
+    /// Attributes left out by the attribute count limit.
+    pub dropped_attributes: u32,
     /// Spans this one is linked to (other traces it relates to).
     pub links: Vec<SpanLink>,
+    /// Links left out by the link count limit.
+    pub dropped_links: u32,
     /// The library that made the span, for spans started through the
     /// OpenTelemetry API (`global::tracer("lib")`); `None`: fcc itself.
     pub scope: Option<Arc<InstrumentationScope>>,
@@ -149,7 +154,9 @@ impl SpanData {
             attributes: Vec::new(),
             events: Vec::new(),
             dropped_events: 0,
+            dropped_attributes: 0,
             links: Vec::new(),
+            dropped_links: 0,
             scope: None,
         }
     }

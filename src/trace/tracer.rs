@@ -128,17 +128,17 @@ impl FccTracerBuilder {
     /// Most spans waiting for export; more are dropped and counted
     /// (default 2048, `OTEL_BSP_MAX_QUEUE_SIZE`).
     pub fn max_queue_size(mut self, spans: usize) -> Self {
-        self.pipeline.max_queue = spans.max(1);
+        self.pipeline.spans.max_queue = spans.max(1);
         self
     }
     /// Most spans per export call (default 512, `OTEL_BSP_MAX_EXPORT_BATCH_SIZE`).
     pub fn max_export_batch_size(mut self, spans: usize) -> Self {
-        self.pipeline.max_batch = spans.max(1);
+        self.pipeline.spans.max_batch = spans.max(1);
         self
     }
     /// Longest wait before a partial batch is exported (default 5 s, `OTEL_BSP_SCHEDULE_DELAY`).
     pub fn schedule_delay(mut self, delay: Duration) -> Self {
-        self.pipeline.schedule_delay = delay;
+        self.pipeline.spans.schedule_delay = delay;
         self
     }
     /// How often a failed export is tried again, with backoff from 100 ms,
@@ -160,7 +160,10 @@ impl FccTracerBuilder {
             dropped: 0,
         }));
         let keep_completed = self.completed_capacity > 0;
-        let pipeline = if self.exporters.is_empty() && self.pipeline.factory.is_none() {
+        let pipeline = if self.exporters.is_empty()
+            && self.pipeline.factory.is_none()
+            && self.pipeline.log_exporters.is_empty()
+        {
             None
         } else {
             let completed = keep_completed.then(|| Arc::clone(&completed));
