@@ -4,7 +4,7 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock, RwLock};
 
 use super::hash::{label_hash, FxBuild};
@@ -300,7 +300,10 @@ impl SeriesOp for Update {
             Update::Fraction(v) => series.add_fraction(v),
             Update::Set(v) => series.set(v),
             Update::Observe(v) => series.observe(&family.bounds, v),
-            Update::RaiseTo(total) => return series.raise_to(total),
+            Update::RaiseTo(total) => {
+                family.fed_totals.store(true, Ordering::Relaxed);
+                return series.raise_to(total);
+            }
         }
         series.maybe_exemplar(&family.exemplar_epoch, self.value());
     }
@@ -331,6 +334,9 @@ pub(crate) struct Family {
     rejected: Arc<AtomicU64>,
     /// The registry's collections so far (see [`Series::maybe_exemplar`]).
     pub(crate) exemplar_epoch: Arc<AtomicU64>,
+    /// A counter raised to totals kept elsewhere (`set_counter_total`): an
+    /// observable counter, as OTLP's temporality preference sees it.
+    pub(crate) fed_totals: AtomicBool,
 }
 
 /// The label an overflow series carries, as in the OTel SDK.
@@ -496,6 +502,7 @@ impl Registry {
             overflow: OnceLock::new(),
             overflowed: AtomicU64::new(0),
             exemplar_epoch: Arc::clone(&self.exemplar_epoch),
+            fed_totals: AtomicBool::new(false),
         });
         map.insert(Box::from(name), Arc::clone(&f));
         Ok(f)

@@ -12,12 +12,15 @@
 
 mod config;
 #[cfg(feature = "otlp")]
+mod encode;
+#[cfg(feature = "otlp")]
 mod exporter;
 mod headers;
 #[cfg(feature = "otlp")]
 mod metrics;
 #[cfg(feature = "otlp")]
 mod retry;
+mod temporality;
 #[cfg(feature = "otlp")]
 mod transport;
 
@@ -31,3 +34,4 @@ pub(crate) use exporter::factory;
 pub use exporter::OtlpSpanExporter;
 #[cfg(feature = "otlp")]
 pub use metrics::{MetricExportStats, OtlpMetricsExporter};
+pub use temporality::Temporality;
