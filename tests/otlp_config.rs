@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use fcc::otlp::{OtlpCompression, OtlpConfig, OtlpProtocol, DEFAULT_TIMEOUT};
+use fcc::otlp::{OtlpCompression, OtlpConfig, OtlpProtocol, Temporality, DEFAULT_TIMEOUT};
 use fcc::TelemetryBuilder;
 
 fn config(vars: &[(&str, &str)]) -> OtlpConfig {
@@ -137,6 +137,12 @@ fn a_value_that_cannot_be_used_warns_and_the_default_is_used() {
             "port",
             |c| c.metrics.endpoint == "http://localhost:4318/v1/metrics",
         ),
+        (
+            "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE",
+            "weekly",
+            "cumulative, delta or lowmemory; using cumulative",
+            |c| c.temporality == Temporality::Cumulative,
+        ),
     ] {
         let mut vars = vec![(var, value)];
         if !var.ends_with("ENDPOINT") {
@@ -199,4 +205,35 @@ fn builder_settings_apply_to_every_signal() {
         assert_eq!(s.timeout, Duration::from_secs(2));
     }
     assert!(OtlpConfig::new("ftp://collector", OtlpProtocol::Grpc).is_err());
+}
+
+#[test]
+fn the_metrics_temporality_preference_is_read_in_any_case() {
+    let temporality = |value: Option<&str>| {
+        let mut vars = vec![("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318")];
+        if let Some(v) = value {
+            vars.push(("OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE", v));
+        }
+        let c = config(&vars);
+        assert!(c.warnings.is_empty(), "{value:?}: {:?}", c.warnings);
+        c.temporality
+    };
+    assert_eq!(temporality(None), Temporality::Cumulative, "the default");
+    assert_eq!(temporality(Some("DELTA")), Temporality::Delta);
+    assert_eq!(temporality(Some("lowmemory")), Temporality::LowMemory);
+    assert_eq!(temporality(Some("LowMemory")), Temporality::LowMemory);
+    assert_eq!(temporality(Some(" Cumulative ")), Temporality::Cumulative);
+    // Metrics only: there is no general variable.
+    let c = config(&[
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318"),
+        ("OTEL_EXPORTER_OTLP_TEMPORALITY_PREFERENCE", "delta"),
+    ]);
+    assert_eq!(c.temporality, Temporality::Cumulative);
+    // The builder's setting.
+    let c = OtlpConfig::new("http://collector:4318", OtlpProtocol::Grpc).unwrap();
+    assert_eq!(c.temporality, Temporality::Cumulative);
+    assert_eq!(
+        c.with_temporality(Temporality::Delta).temporality,
+        Temporality::Delta
+    );
 }

@@ -442,6 +442,17 @@ impl FccMetrics {
         }
     }
 
+    /// Whether counter `name` has been set to totals kept elsewhere
+    /// ([`set_counter_total`](Self::set_counter_total)): fcc's health
+    /// metrics and OTel observable counters, read at each collection.
+    #[cfg(feature = "otlp")]
+    pub(crate) fn fed_by_totals(&self, name: &str) -> bool {
+        self.inner
+            .registry
+            .get(name)
+            .is_some_and(|f| f.fed_totals.load(Ordering::Relaxed))
+    }
+
     /// Sets a counter to a running total kept elsewhere (a count read from
     /// another component). A total below the current value is ignored: a
     /// counter never goes down.

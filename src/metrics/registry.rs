@@ -4,7 +4,7 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock, RwLock};
 
 use super::exemplar::{Exemplar, ExemplarState};
@@ -256,7 +256,10 @@ impl SeriesOp for Update {
             Update::Fraction(v) => series.add_fraction(v),
             Update::Set(v) => series.set(v),
             Update::Observe(v) => series.observe(&family.bounds, v),
-            Update::RaiseTo(total) => return series.raise_to(total),
+            Update::RaiseTo(total) => {
+                family.fed_totals.store(true, Ordering::Relaxed);
+                return series.raise_to(total);
+            }
         }
         series.maybe_exemplar(&family.exemplars, self.value());
     }
@@ -288,6 +291,9 @@ pub(crate) struct Family {
     /// The registry's exemplar filter and collections so far (see
     /// [`Series::maybe_exemplar`]).
     pub(crate) exemplars: Arc<ExemplarState>,
+    /// A counter raised to totals kept elsewhere (`set_counter_total`): an
+    /// observable counter, as OTLP's temporality preference sees it.
+    pub(crate) fed_totals: AtomicBool,
 }
 
 /// The label an overflow series carries, as in the OTel SDK.
@@ -454,6 +460,7 @@ impl Registry {
             overflow: OnceLock::new(),
             overflowed: AtomicU64::new(0),
             exemplars: Arc::clone(&self.exemplars),
+            fed_totals: AtomicBool::new(false),
         });
         map.insert(Box::from(name), Arc::clone(&f));
         Ok(f)

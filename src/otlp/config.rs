@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 pub use super::headers::OtlpHeaders;
+use super::Temporality;
 
 /// The OTLP transport.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -144,6 +145,10 @@ impl std::error::Error for OtlpConfigError {}
 /// | client certificate and key (mTLS) | `CLIENT_CERTIFICATE`, `CLIENT_KEY` | none |
 /// | plain gRPC to a scheme-less endpoint | `INSECURE` | `false` |
 ///
+/// Metrics alone also read `OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE`
+/// (no general variable): `cumulative` (the default), `delta` or
+/// `lowmemory`, in any case; see [`Temporality`].
+///
 /// A per-signal endpoint is used as it is; the general one gets
 /// `/v1/traces`, `/v1/logs` or `/v1/metrics` appended for HTTP. A value that
 /// cannot be used is a warning in [`warnings`](Self::warnings) naming the
@@ -176,6 +181,9 @@ pub struct OtlpConfig {
     pub logs: OtlpSignal,
     /// Metrics.
     pub metrics: OtlpSignal,
+    /// Which metric sums and histograms are sent as deltas
+    /// (`OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE`).
+    pub temporality: Temporality,
     /// Values that could not be used, each naming the variable, what was
     /// expected and the default taken instead (set-up prints them).
     pub warnings: Vec<String>,
@@ -248,6 +256,18 @@ impl OtlpConfig {
             signals.next().expect("three signals"),
         );
         drop(signals);
+        let temporality = match get(TEMPORALITY) {
+            None => Temporality::default(),
+            Some(v) => Temporality::parse(&v).unwrap_or_else(|| {
+                warnings.push(warning(
+                    TEMPORALITY,
+                    &v,
+                    "cumulative, delta or lowmemory",
+                    Temporality::default().as_str(),
+                ));
+                Temporality::default()
+            }),
+        };
         // A general variable is read once per signal: say it once.
         let mut seen = std::collections::HashSet::new();
         warnings.retain(|w| seen.insert(w.clone()));
@@ -255,6 +275,7 @@ impl OtlpConfig {
             traces,
             logs,
             metrics,
+            temporality,
             warnings,
         }
     }
@@ -280,6 +301,7 @@ impl OtlpConfig {
             traces: signal("v1/traces"),
             logs: signal("v1/logs"),
             metrics: signal("v1/metrics"),
+            temporality: Temporality::default(),
             warnings: Vec::new(),
         })
     }
@@ -310,6 +332,19 @@ impl OtlpConfig {
     pub fn with_tls(self, tls: OtlpTls) -> OtlpConfig {
         self.each(|s| s.tls = tls.clone())
     }
+
+    /// This temporality for metric sums and histograms.
+    pub fn with_temporality(mut self, temporality: Temporality) -> OtlpConfig {
+        self.temporality = temporality;
+        self
+    }
+}
+
+const TEMPORALITY: &str = "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE";
+
+/// A value that cannot be used: the variable, what was expected, the default used.
+fn warning(variable: &str, value: &str, expected: &str, default: &str) -> String {
+    format!("{variable}={value:?}: expected {expected}; using {default}")
 }
 
 /// One signal's settings; `var(suffix)` finds (variable, value, per-signal).
@@ -319,9 +354,7 @@ fn resolve_signal(
     warnings: &mut Vec<String>,
 ) -> OtlpSignal {
     let mut warn = |variable: &str, value: &str, expected: &str, default: &str| {
-        warnings.push(format!(
-            "{variable}={value:?}: expected {expected}; using {default}"
-        ));
+        warnings.push(warning(variable, value, expected, default));
     };
     let protocol = match var("PROTOCOL") {
         None => OtlpProtocol::HttpProtobuf,

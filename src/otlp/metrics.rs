@@ -1,5 +1,7 @@
 //! OTLP metrics: FccMetrics' cells, read every `OTEL_METRIC_EXPORT_INTERVAL`
-//! and sent as cumulative sums, gauges and explicit-bucket histograms.
+//! and sent as sums, gauges and explicit-bucket histograms, cumulative or
+//! delta as [`Temporality`] prefers (src/otlp/encode.rs,
+//! src/otlp/temporality.rs).
 //!
 //! FccMetrics keeps its own atomic cells (a bound counter is one atomic add),
 //! so it does not record through the OTel SDK's instruments; this exporter
@@ -11,26 +13,24 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime};
 
 use crossbeam_channel::{bounded, Receiver, RecvTimeoutError, Sender};
 use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_client::MetricsServiceClient;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
-use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, InstrumentationScope, KeyValue};
-use opentelemetry_proto::tonic::metrics::v1::{
-    exemplar, metric, number_data_point, AggregationTemporality, Gauge, Histogram,
-    HistogramDataPoint, Metric, NumberDataPoint, ResourceMetrics, ScopeMetrics, Sum,
-};
+use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue};
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use prost::Message;
 
+use super::encode::encode;
 use super::retry::Retry;
-use super::{OtlpCompression, OtlpConfig, OtlpProtocol};
+use super::temporality::Deltas;
+use super::{OtlpCompression, OtlpConfig, OtlpProtocol, Temporality};
 use crate::export::ExportError;
-use crate::metrics::{FccMetrics, MetricSnapshot, SeriesValue};
+use crate::metrics::FccMetrics;
 use crate::sinks::runtime::mark_internal_thread;
 
-fn kv(key: &str, value: &str) -> KeyValue {
+pub(super) fn kv(key: &str, value: &str) -> KeyValue {
     KeyValue {
         key: key.to_owned(),
         value: Some(AnyValue {
@@ -38,29 +38,6 @@ fn kv(key: &str, value: &str) -> KeyValue {
         }),
         ..Default::default()
     }
-}
-
-fn exemplars(
-    s: &crate::metrics::SeriesSnapshot,
-) -> Vec<opentelemetry_proto::tonic::metrics::v1::Exemplar> {
-    s.exemplar
-        .iter()
-        .map(|e| opentelemetry_proto::tonic::metrics::v1::Exemplar {
-            time_unix_nano: nanos(e.timestamp),
-            trace_id: e
-                .trace_id
-                .map(|t| t.to_bytes().to_vec())
-                .unwrap_or_default(),
-            span_id: e.span_id.map(|s| s.to_bytes().to_vec()).unwrap_or_default(),
-            value: Some(exemplar::Value::AsDouble(e.value)),
-            ..Default::default()
-        })
-        .collect()
-}
-
-fn nanos(t: SystemTime) -> u64 {
-    t.duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as u64)
 }
 
 /// The resource as OTLP has it.
@@ -84,110 +61,6 @@ fn resource(resource: &crate::otel::FccResource) -> Resource {
             })
             .collect(),
         ..Default::default()
-    }
-}
-
-/// The OTLP request for a snapshot.
-pub(crate) fn encode(
-    snapshot: &[MetricSnapshot],
-    resource: &Resource,
-    start: SystemTime,
-    now: SystemTime,
-) -> ExportMetricsServiceRequest {
-    let (start, now) = (nanos(start), nanos(now));
-    let cumulative = AggregationTemporality::Cumulative as i32;
-    let metrics = snapshot
-        .iter()
-        .filter(|m| !m.series.is_empty())
-        .map(|m| {
-            let attrs = |s: &crate::metrics::SeriesSnapshot| -> Vec<KeyValue> {
-                s.labels.iter().map(|(k, v)| kv(k, v)).collect()
-            };
-            let number = |s, v: f64| NumberDataPoint {
-                attributes: attrs(s),
-                start_time_unix_nano: start,
-                time_unix_nano: now,
-                value: Some(number_data_point::Value::AsDouble(v)),
-                exemplars: exemplars(s),
-                ..Default::default()
-            };
-            let data = match &m.series[0].value {
-                SeriesValue::Counter(_) => metric::Data::Sum(Sum {
-                    data_points: m
-                        .series
-                        .iter()
-                        .filter_map(|s| match s.value {
-                            SeriesValue::Counter(v) => Some(number(s, v)),
-                            _ => None,
-                        })
-                        .collect(),
-                    aggregation_temporality: cumulative,
-                    is_monotonic: true,
-                }),
-                SeriesValue::Gauge(_) => metric::Data::Gauge(Gauge {
-                    data_points: m
-                        .series
-                        .iter()
-                        .filter_map(|s| match s.value {
-                            SeriesValue::Gauge(Some(v)) => Some(number(s, v)),
-                            _ => None,
-                        })
-                        .collect(),
-                }),
-                SeriesValue::Histogram { .. } => metric::Data::Histogram(Histogram {
-                    data_points: m
-                        .series
-                        .iter()
-                        .filter_map(|s| match &s.value {
-                            SeriesValue::Histogram {
-                                bounds,
-                                counts,
-                                count,
-                                sum,
-                                min,
-                                max,
-                            } => Some(HistogramDataPoint {
-                                attributes: attrs(s),
-                                start_time_unix_nano: start,
-                                time_unix_nano: now,
-                                count: *count,
-                                sum: Some(*sum),
-                                bucket_counts: counts.clone(),
-                                explicit_bounds: bounds.clone(),
-                                min: *min,
-                                max: *max,
-                                exemplars: exemplars(s),
-                                ..Default::default()
-                            }),
-                            _ => None,
-                        })
-                        .collect(),
-                    aggregation_temporality: cumulative,
-                }),
-            };
-            Metric {
-                name: m.name.clone(),
-                description: m.description.clone(),
-                unit: m.unit.clone(),
-                data: Some(data),
-                ..Default::default()
-            }
-        })
-        .collect();
-    ExportMetricsServiceRequest {
-        resource_metrics: vec![ResourceMetrics {
-            resource: Some(resource.clone()),
-            scope_metrics: vec![ScopeMetrics {
-                scope: Some(InstrumentationScope {
-                    name: "fcc".into(),
-                    version: env!("CARGO_PKG_VERSION").into(),
-                    ..Default::default()
-                }),
-                metrics,
-                ..Default::default()
-            }],
-            ..Default::default()
-        }],
     }
 }
 
@@ -308,6 +181,7 @@ impl OtlpMetricsExporter {
                     }
                 };
                 let _ = ready_tx.send(Ok(()));
+                let start = SystemTime::now();
                 let worker = Worker {
                     rt,
                     client,
@@ -316,7 +190,9 @@ impl OtlpMetricsExporter {
                     circuit: Default::default(),
                     metrics,
                     resource,
-                    start: SystemTime::now(),
+                    start,
+                    temporality: config.temporality,
+                    deltas: Deltas::new(start),
                     exports: e,
                     failed: f,
                     last_error: l,
@@ -428,6 +304,11 @@ struct Worker {
     metrics: FccMetrics,
     resource: Resource,
     start: SystemTime,
+    /// Which sums and histograms go as deltas
+    /// (`OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE`).
+    temporality: Temporality,
+    /// The totals of the last delivered export, for deltas.
+    deltas: Deltas,
     exports: Arc<AtomicU64>,
     failed: Arc<AtomicU64>,
     last_error: Arc<Mutex<Option<String>>>,
@@ -490,12 +371,15 @@ impl Worker {
             self.count(&self.failed);
             return;
         }
-        let request = encode(
-            &self.metrics.snapshot(),
-            &self.resource,
-            self.start,
-            SystemTime::now(),
+        let now = SystemTime::now();
+        let (metrics, temporality) = (&self.metrics, self.temporality);
+        let (intervals, pending) = self.deltas.intervals(
+            metrics.snapshot(),
+            |m| temporality.is_delta(m.metric_type, metrics.fed_by_totals(&m.name)),
+            now,
         );
+        let since = self.deltas.since();
+        let request = encode(&intervals, &self.resource, self.start, since, now);
         let mut backoff =
             crate::export::Backoff::new(Duration::from_millis(100), Duration::from_secs(2))
                 .tries(4)
@@ -504,6 +388,9 @@ impl Worker {
             let left = backoff.time_left().unwrap_or(self.timeout);
             let retry = match self.send(&request, left) {
                 Ok(()) => {
+                    // Only now are these totals the collector's: a failed
+                    // export leaves its interval to the next delta.
+                    self.deltas.delivered(pending);
                     self.count(&self.exports);
                     self.circuit.record(true);
                     return;

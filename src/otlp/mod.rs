@@ -12,12 +12,15 @@
 
 mod config;
 #[cfg(feature = "otlp")]
+mod encode;
+#[cfg(feature = "otlp")]
 mod exporter;
 mod headers;
 #[cfg(feature = "otlp")]
 mod metrics;
 #[cfg(feature = "otlp")]
 mod retry;
+mod temporality;
 #[cfg(feature = "otlp")]
 mod transport;
 
@@ -32,3 +35,4 @@ pub use exporter::OtlpSpanExporter;
 pub(crate) use headers::percent_decode;
 #[cfg(feature = "otlp")]
 pub use metrics::{MetricExportStats, OtlpMetricsExporter};
+pub use temporality::Temporality;
