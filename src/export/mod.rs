@@ -29,6 +29,7 @@ mod limits;
 pub(crate) mod logs;
 mod metric_exporters;
 pub(crate) mod pipeline;
+mod pipeline_config;
 
 use std::fmt;
 

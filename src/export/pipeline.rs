@@ -28,66 +28,7 @@ use crate::{Event, SpanId};
 
 pub(crate) use super::logs::{LogExport, LogItem};
 
-/// Builds exporters on the export thread itself (OTLP needs its own async
-/// runtime, which must never be dropped on a caller's async thread).
-pub(crate) type ExporterFactory = Box<
-    dyn FnOnce() -> Result<(Vec<Box<dyn SpanExporter>>, Vec<Box<dyn LogExport>>), ExportError>
-        + Send,
->;
-
-/// How one signal is batched: the OTel batch processors' settings
-/// (`OTEL_BSP_*` for spans, `OTEL_BLRP_*` for log records).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Batching {
-    /// Items each exporter's lane holds.
-    pub max_queue: usize,
-    /// Items per export.
-    pub max_batch: usize,
-    /// Longest wait before a partial batch goes.
-    pub schedule_delay: Duration,
-}
-
-impl Batching {
-    /// The span batch processor's defaults (2048, 512, 5 s).
-    pub(crate) const SPANS: Batching = Batching {
-        max_queue: 2048,
-        max_batch: 512,
-        schedule_delay: Duration::from_secs(5),
-    };
-    /// The log record batch processor's defaults (2048, 512, 1 s).
-    pub(crate) const LOGS: Batching = Batching {
-        max_queue: 2048,
-        max_batch: 512,
-        schedule_delay: Duration::from_secs(1),
-    };
-}
-
-pub(crate) struct PipelineConfig {
-    /// Spans; `spans.max_queue` + `logs.max_queue` is also the size of the
-    /// queue into the export thread.
-    pub spans: Batching,
-    pub logs: Batching,
-    pub retries: u32,
-    pub factory: Option<ExporterFactory>,
-    /// Log exporters besides the factory's (the console's).
-    pub log_exporters: Vec<Box<dyn LogExport>>,
-    pub span_limits: super::SpanLimits,
-    pub otlp: bool,
-}
-
-impl Default for PipelineConfig {
-    fn default() -> Self {
-        PipelineConfig {
-            spans: Batching::SPANS,
-            logs: Batching::LOGS,
-            retries: 3,
-            factory: None,
-            log_exporters: Vec::new(),
-            span_limits: super::SpanLimits::default(),
-            otlp: false,
-        }
-    }
-}
+pub(crate) use super::pipeline_config::{Batching, ExporterFactory, PipelineConfig};
 
 enum Item {
     // By value: the box a span lived in is freed on the thread that made it
@@ -485,7 +426,6 @@ impl Worker {
     }
 
     fn span(&mut self, mut span: SpanData) {
-        self.config.span_limits.apply(&mut span);
         if let Some(events) = (!self.open.is_empty())
             .then(|| self.open.remove(&span.span_id))
             .flatten()
@@ -495,6 +435,7 @@ impl Worker {
             }
             span.events.sort_by_key(|e| e.timestamp);
         }
+        self.config.span_limits.apply(&mut span);
         if self.span_lanes.is_empty() {
             if let Some(Ok(mut c)) = self.completed.as_ref().map(|c| c.lock()) {
                 c.push(span);

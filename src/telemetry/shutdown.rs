@@ -96,7 +96,7 @@ impl Telemetry {
 
     /// Writes everything queued, flushes and stops every sink and the export
     /// pipeline, within the shutdown timeout
-    /// ([`TelemetryBuilder::shutdown_timeout`]). Idempotent.
+    /// ([`TelemetryBuilder::shutdown_timeout`](super::TelemetryBuilder::shutdown_timeout)). Idempotent.
     pub fn shutdown(&self) -> Result<(), ShutdownError> {
         self.shutdown_within(self.shutdown_timeout)
     }
