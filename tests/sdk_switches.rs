@@ -466,3 +466,26 @@ fn console_exporters_and_the_log_level_show_on_the_process_output() {
     ]);
     assert!(!quiet.contains("fcc:"), "{quiet}");
 }
+
+#[test]
+fn values_are_read_case_insensitively_and_empty_is_unset() {
+    let rx = OtlpReceiver::grpc("127.0.0.1:0");
+    let vars = with(
+        otlp(&rx),
+        &[
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "GRPC"),
+            ("OTEL_TRACES_SAMPLER", "Always_Off"),
+            ("OTEL_PROPAGATORS", " "),
+            ("OTEL_TRACES_EXPORTER", ""),
+        ],
+    );
+    let b =
+        TelemetryBuilder::from_vars(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()))
+            .unwrap();
+    assert!(b.warnings().is_empty(), "{:?}", b.warnings());
+    let t = run_service(&vars, 1);
+    t.shutdown().unwrap();
+    let r = rx.stop();
+    assert!(r.requests_for("traces").is_empty(), "always_off: no span");
+    assert!(!r.requests_for("logs").is_empty(), "over gRPC");
+}

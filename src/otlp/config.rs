@@ -358,7 +358,7 @@ fn resolve_signal(
     };
     let protocol = match var("PROTOCOL") {
         None => OtlpProtocol::HttpProtobuf,
-        Some((name, v, _)) => match v.as_str() {
+        Some((name, v, _)) => match v.to_ascii_lowercase().as_str() {
             "grpc" => OtlpProtocol::Grpc,
             "http/protobuf" => OtlpProtocol::HttpProtobuf,
             _ => {
@@ -455,12 +455,12 @@ fn resolve_signal(
 
 /// Parses `grpc` / `http/protobuf`.
 pub fn parse_protocol(variable: &str, value: &str) -> Result<OtlpProtocol, OtlpConfigError> {
-    match value {
+    match value.trim().to_ascii_lowercase().as_str() {
         "grpc" => Ok(OtlpProtocol::Grpc),
         "http/protobuf" => Ok(OtlpProtocol::HttpProtobuf),
         other => Err(OtlpConfigError {
             variable: variable.to_owned(),
-            value: other.to_owned(),
+            value: value.to_owned(),
             reason: "expected grpc or http/protobuf (http/json is not supported)".into(),
         }),
     }

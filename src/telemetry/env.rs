@@ -6,9 +6,42 @@ use std::path::PathBuf;
 use std::time::Duration;
 use tracing_subscriber::filter::LevelFilter;
 
-/// The variables [`TelemetryBuilder::from_env`] reads, with their meaning.
+/// The variables [`TelemetryBuilder::from_env`] reads, with their meaning
+/// (the README's configuration tables say more). A name may list several
+/// variables, `{TRACES,METRICS,LOGS}` standing for the three per-signal
+/// variables. An `OTEL_*` value that cannot be used is a warning (see
+/// [`TelemetryBuilder::warnings`]) and its default is used; an `FCC_*` value
+/// that cannot be used is an [`InstallError::Config`].
 pub const VARIABLES: &[(&str, &str)] = &[
+    // The OpenTelemetry SDK's variables.
+    ("OTEL_SDK_DISABLED", "`true`: no span sampled, nothing exported or served, OTel globals left as the API's no-ops; fcc's event sinks keep working (default `false`)"),
+    ("OTEL_RESOURCE_ATTRIBUTES", "extra resource attributes, `key=value,...`, percent-decoded; an entry that cannot be read discards the whole value"),
     ("OTEL_SERVICE_NAME", "service name (default `unknown_service:<executable>`)"),
+    ("OTEL_LOG_LEVEL", "how much fcc says about itself on stderr: `none`, `error`, `warn`, `info` (default), `debug`"),
+    ("OTEL_PROPAGATORS", "global text-map propagators: `tracecontext`, `baggage`, `none`, comma-separated (default `tracecontext,baggage`); another name warns and is left out"),
+    ("OTEL_TRACES_SAMPLER, OTEL_TRACES_SAMPLER_ARG", "sampling: `parentbased_always_on` (default), `parentbased_always_off`, `parentbased_traceidratio`, `always_on`, `always_off`, `traceidratio`; the ratio 0 to 1 (default 1.0)"),
+    ("OTEL_BSP_SCHEDULE_DELAY, OTEL_BSP_EXPORT_TIMEOUT, OTEL_BSP_MAX_QUEUE_SIZE, OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "span batching: delay ms, export timeout ms, queue, batch (defaults 5000, 30000, 2048, 512)"),
+    ("OTEL_BLRP_SCHEDULE_DELAY, OTEL_BLRP_EXPORT_TIMEOUT, OTEL_BLRP_MAX_QUEUE_SIZE, OTEL_BLRP_MAX_EXPORT_BATCH_SIZE", "log record batching: delay ms, export timeout ms, queue, batch (defaults 1000, 30000, 2048, 512)"),
+    ("OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT, OTEL_ATTRIBUTE_COUNT_LIMIT", "general limits: characters per string value (default none), attributes per span or log record (default 128)"),
+    ("OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT, OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT, OTEL_SPAN_EVENT_COUNT_LIMIT, OTEL_SPAN_LINK_COUNT_LIMIT, OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT, OTEL_LINK_ATTRIBUTE_COUNT_LIMIT", "span limits, applied once per span on the export thread (defaults: the general ones, else no length limit and 128)"),
+    ("OTEL_LOGRECORD_ATTRIBUTE_VALUE_LENGTH_LIMIT, OTEL_LOGRECORD_ATTRIBUTE_COUNT_LIMIT", "log record limits (defaults: the general ones, else no length limit and 128)"),
+    ("OTEL_TRACES_EXPORTER, OTEL_METRICS_EXPORTER, OTEL_LOGS_EXPORTER", "`otlp`, `console` (stdout), `none`, comma-separated; metrics also `prometheus`; unset: OTLP when an OTLP endpoint variable is set, else none"),
+    ("OTEL_METRIC_EXPORT_INTERVAL", "time between metric exports, in ms (default 60000)"),
+    ("OTEL_METRIC_EXPORT_TIMEOUT", "bounds each OTLP metrics export with the OTLP timeout, in ms (default 30000)"),
+    ("OTEL_METRICS_EXEMPLAR_FILTER", "`trace_based` (default), `always_on` or `always_off`"),
+    ("OTEL_EXPORTER_PROMETHEUS_HOST, OTEL_EXPORTER_PROMETHEUS_PORT", "where `OTEL_METRICS_EXPORTER=prometheus` serves /metrics (default localhost:9464)"),
+    // The OTLP exporter's variables: the signal's own, else the general one.
+    ("OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_EXPORTER_OTLP_{TRACES,METRICS,LOGS}_ENDPOINT", "the collector URL; the general one gets /v1/<signal> appended for HTTP, a signal's own is used as it is; unset: no OTLP unless an exporter variable names `otlp`"),
+    ("OTEL_EXPORTER_OTLP_PROTOCOL, OTEL_EXPORTER_OTLP_{TRACES,METRICS,LOGS}_PROTOCOL", "`http/protobuf` (default) or `grpc`; `http/json` is not supported"),
+    ("OTEL_EXPORTER_OTLP_HEADERS, OTEL_EXPORTER_OTLP_{TRACES,METRICS,LOGS}_HEADERS", "`name=value,...`, percent-decoded, sent with each export"),
+    ("OTEL_EXPORTER_OTLP_TIMEOUT, OTEL_EXPORTER_OTLP_{TRACES,METRICS,LOGS}_TIMEOUT", "each export in all, retries included, in ms (default 10000)"),
+    ("OTEL_EXPORTER_OTLP_COMPRESSION, OTEL_EXPORTER_OTLP_{TRACES,METRICS,LOGS}_COMPRESSION", "`gzip` or `none` (default)"),
+    ("OTEL_EXPORTER_OTLP_CERTIFICATE, OTEL_EXPORTER_OTLP_{TRACES,METRICS,LOGS}_CERTIFICATE", "a CA certificate (PEM file) to trust besides the system's and webpki's roots"),
+    ("OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE, OTEL_EXPORTER_OTLP_{TRACES,METRICS,LOGS}_CLIENT_CERTIFICATE", "the client certificate chain (PEM file) for mTLS"),
+    ("OTEL_EXPORTER_OTLP_CLIENT_KEY, OTEL_EXPORTER_OTLP_{TRACES,METRICS,LOGS}_CLIENT_KEY", "the client private key (PEM file) for mTLS"),
+    ("OTEL_EXPORTER_OTLP_INSECURE, OTEL_EXPORTER_OTLP_{TRACES,METRICS,LOGS}_INSECURE", "`true`: a gRPC endpoint without a scheme is plain text (default `false`: TLS)"),
+    ("OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE", "`cumulative` (default), `delta` or `lowmemory`"),
+    // fcc's own variables.
     ("FCC_LOG", "where LogSink writes: `stderr` (default), `stdout`, `off`, or a file path"),
     ("FCC_JSON_FILE", "attach a JsonFileSink appending NDJSON to this path"),
     ("FCC_JSON_FILE_MAX_BYTES", "rotate the JSON file past this size (default 67108864)"),
@@ -16,18 +49,8 @@ pub const VARIABLES: &[(&str, &str)] = &[
     ("FCC_DROP_POLICY", "`drop_newest` (default) or `block` when a sink queue is full"),
     ("FCC_FMT", "human-readable ordinary logs on stderr: `off`, `error`, `warn`, `info` (default), `debug`, `trace`"),
     ("FCC_SHUTDOWN_TIMEOUT_MS", "how long shutdown waits for sinks to flush (default 5000)"),
-    ("OTEL_EXPORTER_OTLP_ENDPOINT", "export spans and events (as log records) over OTLP to this collector URL; unset: no OTLP"),
-    ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, OTEL_EXPORTER_OTLP_LOGS_ENDPOINT", "per-signal URLs, used as they are"),
-    ("OTEL_EXPORTER_OTLP_PROTOCOL", "`http/protobuf` (default) or `grpc`"),
-    ("OTEL_EXPORTER_OTLP_HEADERS", "read by the trace and log exporter (not yet by the metrics client)"),
-    ("OTEL_EXPORTER_OTLP_TIMEOUT", "each export in all, retries included, every signal, in ms (default 10000; a bad value warns, default used)"),
-    ("OTEL_RESOURCE_ATTRIBUTES", "extra resource attributes (`key=value,...`)"),
-    ("OTEL_TRACES_SAMPLER, OTEL_TRACES_SAMPLER_ARG", "sampling: `parentbased_always_on` (default), `always_on`, `always_off`, `traceidratio`, `parentbased_traceidratio`, ..."),
-    ("OTEL_BSP_SCHEDULE_DELAY, OTEL_BSP_MAX_QUEUE_SIZE, OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "export batching (defaults 5000 ms, 2048, 512)"),
-    ("OTEL_METRIC_EXPORT_INTERVAL", "how often metrics are exported over OTLP, in ms (default 60000)"),
-    ("OTEL_PROPAGATORS", "global text-map propagators: `tracecontext`, `baggage`, `none`, comma-separated (default `tracecontext,baggage`); an unknown name is a warning listing the known ones"),
     ("FCC_OTEL_LOGS", "which plain `tracing` events become OTel log records, `RUST_LOG` syntax (`info`, `warn,my_crate=debug`, `off`); default `RUST_LOG`, else `info`"),
-    ("FCC_PROMETHEUS_ADDR", "serve the metrics for Prometheus at http://ADDR/metrics (e.g. 127.0.0.1:9464); unset: off"),
+    ("FCC_PROMETHEUS_ADDR", "serve the metrics for Prometheus at http://ADDR/metrics (e.g. 127.0.0.1:9464), whatever `OTEL_METRICS_EXPORTER` says; unset: off"),
 ];
 
 fn bad(variable: &'static str, value: &str, reason: impl Into<String>) -> InstallError {
@@ -70,6 +93,7 @@ impl TelemetryBuilder {
             b.traces.disable();
             b.metric_settings.disable();
             b.otel_globals = false;
+            b.sdk_disabled = true;
         }
         b.warnings.extend(warnings);
         b.warnings.extend(b.traces.otlp_warnings());
@@ -133,7 +157,8 @@ impl TelemetryBuilder {
                 }
             };
         }
-        if let Some(v) = lookup("OTEL_PROPAGATORS") {
+        // Empty is unset, as for every OTEL_* variable.
+        if let Some(v) = lookup("OTEL_PROPAGATORS").filter(|v| !v.trim().is_empty()) {
             let (propagator, unknown) = crate::otel::FccPropagator::from_names(&v);
             for name in unknown {
                 b.warnings.push(format!(

@@ -13,6 +13,8 @@ use crate::otel::FccPropagator;
 pub(super) struct Globals {
     pub(super) propagator: FccPropagator,
     pub(super) otel: bool,
+    /// Set the propagator even when `otel` is off (`OTEL_SDK_DISABLED`).
+    pub(super) propagator_only: bool,
     pub(super) metrics_recorder: bool,
     pub(super) warnings: Vec<String>,
     pub(super) log_level: Option<crate::diagnostics::DiagLevel>,
@@ -74,6 +76,11 @@ impl Telemetry {
         after_shutdown::arm(&self.tracer);
         if g.otel {
             crate::otel::set_globals(&self.tracer, self.metrics(), g.propagator);
+        } else if g.propagator_only {
+            // OTEL_SDK_DISABLED: the providers stay the API's no-ops, but
+            // context still propagates (the specification leaves
+            // propagators out of the switch).
+            opentelemetry::global::set_text_map_propagator(g.propagator);
         }
         if g.metrics_recorder {
             if let Err(e) = crate::metrics::FccRecorder::install(self.metrics().clone()) {

@@ -164,6 +164,7 @@ pub struct TelemetryBuilder {
     log_span_events: bool,
     resource_attributes: Option<String>,
     log_level: Option<crate::diagnostics::DiagLevel>,
+    sdk_disabled: bool,
     warnings: Vec<String>,
 }
 
@@ -192,6 +193,7 @@ impl Default for TelemetryBuilder {
             log_span_events: false,
             resource_attributes: None,
             log_level: None,
+            sdk_disabled: false,
             warnings: Vec::new(),
         }
     }
@@ -416,6 +418,7 @@ impl TelemetryBuilder {
             globals: std::sync::Mutex::new(Some(Globals {
                 propagator: self.propagator,
                 otel: self.otel_globals,
+                propagator_only: self.sdk_disabled,
                 metrics_recorder: self.metrics_recorder,
                 warnings: self.warnings,
                 log_level: self.log_level,

@@ -121,7 +121,7 @@ pub(super) fn limit(
         Ok(n) => Some(n),
         Err(_) => {
             warnings.push(format!(
-                "{variable}={v:?} not used: expected a whole number (0 or more); no limit set"
+                "{variable}={v:?} not used: expected a whole number (0 or more); using the default"
             ));
             None
         }

@@ -59,11 +59,23 @@ impl TraceSettings {
         lookup: &impl Fn(&str) -> Option<String>,
         warnings: &mut Vec<String>,
     ) {
+        let name = lookup("OTEL_TRACES_SAMPLER");
         match Sampler::from_env_values(
-            lookup("OTEL_TRACES_SAMPLER").as_deref(),
+            name.as_deref(),
             lookup("OTEL_TRACES_SAMPLER_ARG").as_deref(),
         ) {
             Ok(s) => self.sampler = s,
+            // A bad ratio: the named sampler with ratio 1.0, as the
+            // specification says.
+            Err(e) if e.variable == "OTEL_TRACES_SAMPLER_ARG" => {
+                warnings.push(format!(
+                    "{}={:?} not used: {}; using 1.0",
+                    e.variable, e.value, e.reason
+                ));
+                if let Ok(s) = Sampler::from_env_values(name.as_deref(), None) {
+                    self.sampler = s;
+                }
+            }
             Err(e) => warnings.push(format!(
                 "{}={:?} not used: {}; using parentbased_always_on",
                 e.variable, e.value, e.reason

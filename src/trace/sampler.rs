@@ -77,7 +77,8 @@ impl Sampler {
             }
         };
         let parent = |s: Sampler| Sampler::ParentBased(Box::new(s));
-        Ok(match sampler.map(str::trim).filter(|s| !s.is_empty()) {
+        let sampler = sampler.map(|s| s.trim().to_ascii_lowercase());
+        Ok(match sampler.as_deref().filter(|s| !s.is_empty()) {
             None | Some("parentbased_always_on") => parent(Sampler::AlwaysOn),
             Some("always_on") => Sampler::AlwaysOn,
             Some("always_off") => Sampler::AlwaysOff,
