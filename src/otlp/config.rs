@@ -458,7 +458,7 @@ pub fn parse_protocol(variable: &str, value: &str) -> Result<OtlpProtocol, OtlpC
     match value.trim().to_ascii_lowercase().as_str() {
         "grpc" => Ok(OtlpProtocol::Grpc),
         "http/protobuf" => Ok(OtlpProtocol::HttpProtobuf),
-        other => Err(OtlpConfigError {
+        _ => Err(OtlpConfigError {
             variable: variable.to_owned(),
             value: value.to_owned(),
             reason: "expected grpc or http/protobuf (http/json is not supported)".into(),
