@@ -1,4 +1,5 @@
-//! The OTLP exporters, running on the tracer's export thread.
+//! The OTLP log exporter (through opentelemetry-otlp), and the factory that
+//! builds the OTLP span and log exporters on the export thread.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -6,29 +7,25 @@ use std::time::Duration;
 use opentelemetry::logs::{
     AnyValue, LogRecord as _, Logger as _, LoggerProvider as _, Severity as OtelSeverity,
 };
-use opentelemetry::trace::{
-    SpanContext as OtelSpanContext, SpanId as OtelSpanId, Status, TraceFlags,
-    TraceId as OtelTraceId, TraceState,
-};
+use opentelemetry::trace::{SpanId as OtelSpanId, TraceFlags, TraceId as OtelTraceId};
 use opentelemetry::InstrumentationScope;
 use opentelemetry_otlp::{Protocol, WithExportConfig, WithHttpConfig, WithTonicConfig};
 use opentelemetry_sdk::logs::{
     LogBatch, LogExporter as _, SdkLogRecord, SdkLogger, SdkLoggerProvider,
 };
-use opentelemetry_sdk::trace::{SpanEvents, SpanExporter as _, SpanLinks};
 use opentelemetry_sdk::Resource;
 
 use crate::export::LogLimits;
 use crate::otel::FccResource;
 use tokio::runtime::Runtime;
 
+use super::span_exporter::OtlpSpanExporter;
 use super::transport::{grpc_channel, grpc_metadata, HttpClient};
 use super::{OtlpCompression, OtlpConfig, OtlpProtocol, OtlpSignal};
 use crate::export::event_attributes::{event_attributes, static_event_name};
 use crate::export::pipeline::{ExporterFactory, LogExport, LogItem};
 use crate::export::{ExportError, SpanExporter};
 use crate::layer::logs::LogRecord;
-use crate::trace::{SpanData, SpanStatus};
 use crate::{Event, Severity};
 
 fn scope() -> InstrumentationScope {
@@ -99,169 +96,6 @@ fn resource(resource: &FccResource) -> Resource {
     Resource::builder_empty()
         .with_attributes(resource.attributes().iter().cloned())
         .build()
-}
-
-/// Sends spans over OTLP. Build it on the thread that will use it (the
-/// tracer's export thread does this for you through [`Telemetry`](crate::Telemetry)).
-pub struct OtlpSpanExporter {
-    rt: Arc<Runtime>,
-    failure: FailureSlot,
-    timeout: Duration,
-    inner: opentelemetry_otlp::SpanExporter,
-    scope: InstrumentationScope,
-}
-
-impl std::fmt::Debug for OtlpSpanExporter {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OtlpSpanExporter").finish_non_exhaustive()
-    }
-}
-
-impl OtlpSpanExporter {
-    /// An exporter to `config.traces_endpoint`, reporting as `service_name`
-    /// (with the detected resource and `OTEL_RESOURCE_ATTRIBUTES`, see
-    /// [`FccResource`]).
-    pub fn new(config: &OtlpConfig, service_name: &str) -> Result<OtlpSpanExporter, ExportError> {
-        let rt = runtime()?;
-        Self::with_runtime(rt, config, &FccResource::from_env(service_name))
-    }
-
-    fn with_runtime(
-        rt: Arc<Runtime>,
-        config: &OtlpConfig,
-        service: &FccResource,
-    ) -> Result<OtlpSpanExporter, ExportError> {
-        let signal = &config.traces;
-        let (http, failure) = http_client(signal)?;
-        let built = {
-            let _enter = rt.enter();
-            let b = opentelemetry_otlp::SpanExporter::builder();
-            match http {
-                None => {
-                    let b = b
-                        .with_tonic()
-                        .with_channel(grpc_channel(signal)?)
-                        .with_metadata(grpc_metadata(&signal.headers))
-                        .with_timeout(signal.timeout);
-                    match compression(signal) {
-                        Some(c) => b.with_compression(c).build(),
-                        None => b.build(),
-                    }
-                }
-                Some(client) => {
-                    let b = b
-                        .with_http()
-                        .with_http_client(client)
-                        .with_protocol(Protocol::HttpBinary)
-                        .with_endpoint(&signal.endpoint)
-                        .with_timeout(signal.timeout);
-                    match compression(signal) {
-                        Some(c) => b.with_compression(c).build(),
-                        None => b.build(),
-                    }
-                }
-            }
-        };
-        let mut inner = built.map_err(|e| ExportError::new("otlp traces", e))?;
-        inner.set_resource(&resource(service));
-        Ok(OtlpSpanExporter {
-            rt,
-            failure,
-            timeout: signal.timeout,
-            inner,
-            scope: scope(),
-        })
-    }
-
-    fn convert(&self, s: &SpanData) -> opentelemetry_sdk::trace::SpanData {
-        let mut events = SpanEvents::default();
-        events.dropped_count = s.dropped_events;
-        events.events = s
-            .events
-            .iter()
-            .map(|e| {
-                opentelemetry::trace::Event::new(
-                    e.name.clone(),
-                    e.timestamp,
-                    e.attributes.clone(),
-                    0,
-                )
-            })
-            .collect();
-        let mut links = SpanLinks::default();
-        links.dropped_count = s.dropped_links;
-        links.links = s
-            .links
-            .iter()
-            .map(|l| {
-                opentelemetry::trace::Link::new(
-                    crate::otel::bridge::to_otel(&l.context),
-                    l.attributes.clone(),
-                    0,
-                )
-            })
-            .collect();
-        opentelemetry_sdk::trace::SpanData {
-            span_context: OtelSpanContext::new(
-                OtelTraceId::from_bytes(s.trace_id.to_bytes()),
-                OtelSpanId::from_bytes(s.span_id.to_bytes()),
-                TraceFlags::SAMPLED,
-                false,
-                TraceState::default(),
-            ),
-            parent_span_id: s.parent_span_id.map_or(OtelSpanId::INVALID, |p| {
-                OtelSpanId::from_bytes(p.to_bytes())
-            }),
-            parent_span_is_remote: s.parent_is_remote,
-            span_kind: s.kind.clone(),
-            name: s.name.clone(),
-            start_time: s.start_time,
-            end_time: s.end_time,
-            attributes: s.attributes.clone(),
-            dropped_attributes_count: s.dropped_attributes,
-            events,
-            links,
-            status: match &s.status {
-                SpanStatus::Unset => Status::Unset,
-                SpanStatus::Ok => Status::Ok,
-                SpanStatus::Error { description } => Status::error(description.clone()),
-            },
-            // A library's span (OTel API) keeps its scope; fcc's own, fcc's.
-            instrumentation_scope: s.scope.as_deref().unwrap_or(&self.scope).clone(),
-        }
-    }
-}
-
-impl SpanExporter for OtlpSpanExporter {
-    fn export(&mut self, spans: &[SpanData]) -> Result<(), ExportError> {
-        let batch = spans.iter().map(|s| self.convert(s)).collect();
-        bounded(
-            &self.rt,
-            self.timeout,
-            "otlp traces",
-            &self.failure,
-            self.inner.export(batch),
-        )
-    }
-
-    fn name(&self) -> &str {
-        "otlp traces"
-    }
-
-    fn retries_itself(&self) -> bool {
-        true
-    }
-
-    fn is_remote(&self) -> bool {
-        true
-    }
-
-    fn shutdown(&mut self) -> Result<(), ExportError> {
-        let _enter = self.rt.enter();
-        self.inner
-            .shutdown()
-            .map_err(|e| ExportError::new("otlp traces", e))
-    }
 }
 
 /// Sends events as OTel log records over OTLP.
@@ -465,7 +299,7 @@ pub(crate) fn factory(
     Box::new(move || {
         let mut span_exporters: Vec<Box<dyn SpanExporter>> = Vec::new();
         if spans {
-            let e = OtlpSpanExporter::with_runtime(runtime()?, &config, &service)?;
+            let e = OtlpSpanExporter::for_resource(&config, &service)?;
             span_exporters.push(Box::new(e));
         }
         let mut log_exporters: Vec<Box<dyn LogExport>> = Vec::new();

@@ -16,16 +16,14 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime};
 
 use crossbeam_channel::{bounded, Receiver, RecvTimeoutError, Sender};
-use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_client::MetricsServiceClient;
-use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue};
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use prost::Message;
 
 use super::encode::encode;
-use super::retry::Retry;
+use super::sender::{OtlpSender, METRICS_METHOD};
 use super::temporality::Deltas;
-use super::{OtlpCompression, OtlpConfig, OtlpProtocol, Temporality};
+use super::{OtlpConfig, Temporality};
 use crate::export::ExportError;
 use crate::metrics::FccMetrics;
 use crate::sinks::runtime::mark_internal_thread;
@@ -62,14 +60,6 @@ fn resource(resource: &crate::otel::FccResource) -> Resource {
             .collect(),
         ..Default::default()
     }
-}
-
-enum Client {
-    Grpc(
-        MetricsServiceClient<tonic::transport::Channel>,
-        tonic::metadata::MetadataMap,
-    ),
-    Http(super::transport::HttpClient, String),
 }
 
 enum Msg {
@@ -147,46 +137,18 @@ impl OtlpMetricsExporter {
             .name("fcc-metrics-export".into())
             .spawn(move || {
                 mark_internal_thread();
-                let rt = match tokio::runtime::Builder::new_current_thread()
-                    .on_thread_start(crate::sinks::runtime::mark_internal_thread)
-                    .enable_all()
-                    .build()
+                let sender = match OtlpSender::new(&config.metrics, METRICS_METHOD, "otlp metrics")
                 {
-                    Ok(rt) => rt,
+                    Ok(s) => s,
                     Err(err) => {
-                        let _ = ready_tx.send(Err(ExportError::new("otlp metrics", err)));
+                        let _ = ready_tx.send(Err(err));
                         return;
-                    }
-                };
-                let client = {
-                    let _g = rt.enter();
-                    let signal = &config.metrics;
-                    let client = match signal.protocol {
-                        OtlpProtocol::Grpc => super::transport::grpc_channel(signal).map(|ch| {
-                            let mut c = MetricsServiceClient::new(ch);
-                            if signal.compression == OtlpCompression::Gzip {
-                                c = c.send_compressed(tonic::codec::CompressionEncoding::Gzip);
-                            }
-                            Client::Grpc(c, super::transport::grpc_metadata(&signal.headers))
-                        }),
-                        _ => super::transport::HttpClient::new(signal)
-                            .map(|c| Client::Http(c, signal.endpoint.clone())),
-                    };
-                    match client {
-                        Ok(c) => c,
-                        Err(err) => {
-                            let _ = ready_tx.send(Err(ExportError::new("otlp metrics", err)));
-                            return;
-                        }
                     }
                 };
                 let _ = ready_tx.send(Ok(()));
                 let start = SystemTime::now();
                 let worker = Worker {
-                    rt,
-                    client,
-                    timeout: config.metrics.timeout,
-                    gzip: config.metrics.compression == OtlpCompression::Gzip,
+                    sender,
                     circuit: Default::default(),
                     metrics,
                     resource,
@@ -292,12 +254,9 @@ impl Drop for OtlpMetricsExporter {
 }
 
 struct Worker {
-    rt: tokio::runtime::Runtime,
-    client: Client,
-    /// Each export in all, retries included (`OTEL_EXPORTER_OTLP_TIMEOUT`).
-    timeout: Duration,
-    /// gzip the HTTP bodies (gRPC compresses in the client).
-    gzip: bool,
+    /// Sends each export, retrying by the OTLP rules within the signal's
+    /// timeout (`OTEL_EXPORTER_OTLP_TIMEOUT`).
+    sender: OtlpSender,
     /// Rests after a failed export, so a collector that is down or hung
     /// costs one failed export per rest.
     circuit: crate::export::circuit::Circuit,
@@ -380,90 +339,20 @@ impl Worker {
         );
         let since = self.deltas.since();
         let request = encode(&intervals, &self.resource, self.start, since, now);
-        let mut backoff =
-            crate::export::Backoff::new(Duration::from_millis(100), Duration::from_secs(2))
-                .tries(4)
-                .within(self.timeout);
-        loop {
-            let left = backoff.time_left().unwrap_or(self.timeout);
-            let retry = match self.send(&request, left) {
-                Ok(()) => {
-                    // Only now are these totals the collector's: a failed
-                    // export leaves its interval to the next delta.
-                    self.deltas.delivered(pending);
-                    self.count(&self.exports);
-                    self.circuit.record(true);
-                    return;
-                }
-                Err((e, retry)) => {
-                    if let Ok(mut l) = self.last_error.lock() {
-                        *l = Some(e);
-                    }
-                    retry
-                }
-            };
-            let delay = match retry {
-                Retry::No => None,
-                Retry::Yes(None) => backoff.next_delay(),
-                Retry::Yes(Some(hint)) => backoff.next_delay_at_least(hint),
-            };
-            match delay {
-                Some(d) => std::thread::sleep(d),
-                None => break,
+        match self.sender.send(request.encode_to_vec()) {
+            Ok(()) => {
+                // Only now are these totals the collector's: a failed
+                // export leaves its interval to the next delta.
+                self.deltas.delivered(pending);
+                self.count(&self.exports);
+                self.circuit.record(true);
             }
-        }
-        self.circuit.record(false);
-        self.count(&self.failed);
-    }
-
-    fn send(
-        &mut self,
-        request: &ExportMetricsServiceRequest,
-        timeout: Duration,
-    ) -> Result<(), (String, Retry)> {
-        if timeout.is_zero() {
-            return Err((
-                "no time left (OTEL_EXPORTER_OTLP_TIMEOUT)".to_owned(),
-                Retry::No,
-            ));
-        }
-        let timed_out = || ("timed out".to_owned(), Retry::Yes(None));
-        match &mut self.client {
-            Client::Grpc(c, metadata) => {
-                let mut request = tonic::Request::new(request.clone());
-                *request.metadata_mut() = metadata.clone();
-                self.rt
-                    .block_on(async { tokio::time::timeout(timeout, c.export(request)).await })
-                    .map_err(|_| timed_out())?
-                    .map(drop)
-                    .map_err(|s| {
-                        let retry = super::retry::grpc(&s);
-                        (format!("gRPC {}: {}", s.code(), s.message()), retry)
-                    })
-            }
-            Client::Http(c, url) => {
-                let mut body = request.encode_to_vec();
-                let mut req = http::Request::post(url.as_str())
-                    .header("content-type", "application/x-protobuf");
-                if self.gzip {
-                    body = super::retry::gzip(&body);
-                    req = req.header("content-encoding", "gzip");
+            Err(e) => {
+                if let Ok(mut l) = self.last_error.lock() {
+                    *l = Some(e.to_string());
                 }
-                let req = req
-                    .body(bytes::Bytes::from(body))
-                    .map_err(|e| (e.to_string(), Retry::No))?;
-                let resp = self
-                    .rt
-                    .block_on(async { tokio::time::timeout(timeout, c.send(req)).await })
-                    .map_err(|_| timed_out())?
-                    .map_err(|e| (e.to_string(), Retry::Yes(None)))?;
-                // (HttpClient::send's error already holds its whole chain.)
-                if resp.status().is_success() {
-                    Ok(())
-                } else {
-                    let retry = super::retry::http(resp.status(), resp.headers());
-                    Err((format!("HTTP {}", resp.status()), retry))
-                }
+                self.circuit.record(false);
+                self.count(&self.failed);
             }
         }
     }

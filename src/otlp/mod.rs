@@ -20,7 +20,13 @@ mod headers;
 mod metrics;
 #[cfg(feature = "otlp")]
 mod retry;
+#[cfg(feature = "otlp")]
+mod sender;
+#[cfg(feature = "otlp")]
+mod span_exporter;
 mod temporality;
+#[cfg(feature = "otlp")]
+mod trace_encode;
 #[cfg(feature = "otlp")]
 mod transport;
 
@@ -30,9 +36,9 @@ pub use config::{
 };
 #[cfg(feature = "otlp")]
 pub(crate) use exporter::factory;
-#[cfg(feature = "otlp")]
-pub use exporter::OtlpSpanExporter;
 pub(crate) use headers::percent_decode;
 #[cfg(feature = "otlp")]
 pub use metrics::{MetricExportStats, OtlpMetricsExporter};
+#[cfg(feature = "otlp")]
+pub use span_exporter::OtlpSpanExporter;
 pub use temporality::Temporality;

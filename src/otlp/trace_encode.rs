@@ -1,0 +1,522 @@
+//! fcc's spans written straight into an OTLP `ExportTraceServiceRequest`
+//! (protobuf), with no intermediate message structs: each span is measured,
+//! then written into one reused buffer. The SDK's route (fcc's span to the
+//! SDK's `SpanData`, to `opentelemetry-proto` structs, to bytes) allocated
+//! several times per attribute; this allocates nothing per span.
+//!
+//! Field numbers follow `opentelemetry/proto/trace/v1/trace.proto`,
+//! `common/v1/common.proto` and `resource/v1/resource.proto`; the decoding
+//! side of the tests is `opentelemetry-proto`'s generated code, so any
+//! mismatch fails them.
+
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use opentelemetry::{Array, InstrumentationScope, KeyValue, Value};
+
+use crate::trace::{SpanData, SpanEvent, SpanKind, SpanLink, SpanStatus};
+
+const VARINT: u8 = 0;
+const FIXED64: u8 = 1;
+const LEN: u8 = 2;
+const FIXED32: u8 = 5;
+
+/// Span flags: the trace flags' sampled bit, and whether the parent is
+/// remote (the `HAS_IS_REMOTE` and `IS_REMOTE` bits of the proto).
+const SAMPLED: u32 = 0x01;
+const HAS_IS_REMOTE: u32 = 0x100;
+const IS_REMOTE: u32 = 0x200;
+
+fn varint_len(v: u64) -> usize {
+    (64 - (v | 1).leading_zeros() as usize).div_ceil(7)
+}
+
+fn put_varint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+fn key_len(field: u32) -> usize {
+    varint_len(u64::from(field) << 3)
+}
+
+fn put_key(out: &mut Vec<u8>, field: u32, wire: u8) {
+    put_varint(out, (u64::from(field) << 3) | u64::from(wire));
+}
+
+/// The size of a length-delimited field holding `len` bytes.
+fn len_field(field: u32, len: usize) -> usize {
+    key_len(field) + varint_len(len as u64) + len
+}
+
+fn put_len(out: &mut Vec<u8>, field: u32, len: usize) {
+    put_key(out, field, LEN);
+    put_varint(out, len as u64);
+}
+
+fn put_bytes(out: &mut Vec<u8>, field: u32, b: &[u8]) {
+    put_len(out, field, b.len());
+    out.extend_from_slice(b);
+}
+
+fn put_fixed64(out: &mut Vec<u8>, field: u32, v: u64) {
+    put_key(out, field, FIXED64);
+    out.extend_from_slice(&v.to_le_bytes());
+}
+
+fn nanos(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64)
+}
+
+// --- common.proto: AnyValue, ArrayValue, KeyValue ---------------------------
+
+/// One array element as an `AnyValue` (its size and writer).
+enum Scalar<'a> {
+    Str(&'a str),
+    Bool(bool),
+    Int(i64),
+    Double(f64),
+}
+
+impl Scalar<'_> {
+    fn len(&self) -> usize {
+        match self {
+            Scalar::Str(s) => len_field(1, s.len()),
+            Scalar::Bool(_) => key_len(2) + 1,
+            Scalar::Int(i) => key_len(3) + varint_len(*i as u64),
+            Scalar::Double(_) => key_len(4) + 8,
+        }
+    }
+
+    fn put(&self, out: &mut Vec<u8>) {
+        match self {
+            Scalar::Str(s) => put_bytes(out, 1, s.as_bytes()),
+            Scalar::Bool(b) => {
+                put_key(out, 2, VARINT);
+                out.push(u8::from(*b));
+            }
+            Scalar::Int(i) => {
+                put_key(out, 3, VARINT);
+                put_varint(out, *i as u64);
+            }
+            Scalar::Double(d) => {
+                put_key(out, 4, FIXED64);
+                out.extend_from_slice(&d.to_le_bytes());
+            }
+        }
+    }
+}
+
+fn array_items(a: &Array) -> Box<dyn Iterator<Item = Scalar<'_>> + '_> {
+    match a {
+        Array::Bool(v) => Box::new(v.iter().map(|b| Scalar::Bool(*b))),
+        Array::I64(v) => Box::new(v.iter().map(|i| Scalar::Int(*i))),
+        Array::F64(v) => Box::new(v.iter().map(|d| Scalar::Double(*d))),
+        Array::String(v) => Box::new(v.iter().map(|s| Scalar::Str(s.as_str()))),
+        _ => Box::new(std::iter::empty()),
+    }
+}
+
+/// The `ArrayValue` body's size.
+fn array_len(a: &Array) -> usize {
+    array_items(a).map(|s| len_field(1, s.len())).sum()
+}
+
+/// The `AnyValue` body's size (`value` as one of its cases).
+fn any_len(v: &Value) -> usize {
+    match v {
+        Value::Bool(b) => Scalar::Bool(*b).len(),
+        Value::I64(i) => Scalar::Int(*i).len(),
+        Value::F64(d) => Scalar::Double(*d).len(),
+        Value::String(s) => Scalar::Str(s.as_str()).len(),
+        Value::Array(a) => len_field(5, array_len(a)),
+        other => len_field(1, other.to_string().len()),
+    }
+}
+
+fn put_any(out: &mut Vec<u8>, v: &Value) {
+    match v {
+        Value::Bool(b) => Scalar::Bool(*b).put(out),
+        Value::I64(i) => Scalar::Int(*i).put(out),
+        Value::F64(d) => Scalar::Double(*d).put(out),
+        Value::String(s) => Scalar::Str(s.as_str()).put(out),
+        Value::Array(a) => {
+            put_len(out, 5, array_len(a));
+            for s in array_items(a) {
+                put_len(out, 1, s.len());
+                s.put(out);
+            }
+        }
+        other => put_bytes(out, 1, other.to_string().as_bytes()),
+    }
+}
+
+/// The `KeyValue` body's size.
+fn kv_len(kv: &KeyValue) -> usize {
+    len_field(1, kv.key.as_str().len()) + len_field(2, any_len(&kv.value))
+}
+
+/// Writes `kv` as field `field` of the enclosing message.
+fn put_kv(out: &mut Vec<u8>, field: u32, kv: &KeyValue) {
+    put_len(out, field, kv_len(kv));
+    put_bytes(out, 1, kv.key.as_str().as_bytes());
+    put_len(out, 2, any_len(&kv.value));
+    put_any(out, &kv.value);
+}
+
+fn kvs_len(field: u32, kvs: &[KeyValue]) -> usize {
+    kvs.iter().map(|kv| len_field(field, kv_len(kv))).sum()
+}
+
+fn uint_len(field: u32, v: u32) -> usize {
+    if v == 0 {
+        0
+    } else {
+        key_len(field) + varint_len(u64::from(v))
+    }
+}
+
+fn put_uint(out: &mut Vec<u8>, field: u32, v: u32) {
+    if v != 0 {
+        put_key(out, field, VARINT);
+        put_varint(out, u64::from(v));
+    }
+}
+
+// --- trace.proto: Span, Event, Link, Status --------------------------------
+
+fn event_len(e: &SpanEvent) -> usize {
+    key_len(1) + 8 + len_field(2, e.name.len()) + kvs_len(3, &e.attributes)
+}
+
+fn put_event(out: &mut Vec<u8>, e: &SpanEvent) {
+    put_len(out, 11, event_len(e));
+    put_fixed64(out, 1, nanos(e.timestamp));
+    put_bytes(out, 2, e.name.as_bytes());
+    for kv in &e.attributes {
+        put_kv(out, 3, kv);
+    }
+}
+
+fn link_flags(l: &SpanLink) -> u32 {
+    let sampled = if l.context.sampled { SAMPLED } else { 0 };
+    sampled | HAS_IS_REMOTE | if l.context.remote { IS_REMOTE } else { 0 }
+}
+
+fn link_len(l: &SpanLink) -> usize {
+    let state = l.context.trace_state.as_deref().unwrap_or("");
+    len_field(1, 16)
+        + len_field(2, 8)
+        + if state.is_empty() {
+            0
+        } else {
+            len_field(3, state.len())
+        }
+        + kvs_len(4, &l.attributes)
+        + key_len(6)
+        + 4
+}
+
+fn put_link(out: &mut Vec<u8>, l: &SpanLink) {
+    put_len(out, 13, link_len(l));
+    put_bytes(out, 1, &l.context.trace_id.to_bytes());
+    put_bytes(out, 2, &l.context.span_id.to_bytes());
+    if let Some(state) = l.context.trace_state.as_deref().filter(|s| !s.is_empty()) {
+        put_bytes(out, 3, state.as_bytes());
+    }
+    for kv in &l.attributes {
+        put_kv(out, 4, kv);
+    }
+    put_key(out, 6, FIXED32);
+    out.extend_from_slice(&link_flags(l).to_le_bytes());
+}
+
+/// `Status` as (code, message).
+fn status(s: &SpanStatus) -> (u32, &str) {
+    match s {
+        SpanStatus::Unset => (0, ""),
+        SpanStatus::Ok => (1, ""),
+        SpanStatus::Error { description } => (2, description),
+    }
+}
+
+fn status_len(s: &SpanStatus) -> usize {
+    let (code, message) = status(s);
+    let message = if message.is_empty() {
+        0
+    } else {
+        len_field(2, message.len())
+    };
+    message + uint_len(3, code)
+}
+
+fn kind(k: &SpanKind) -> u32 {
+    match k {
+        SpanKind::Internal => 1,
+        SpanKind::Server => 2,
+        SpanKind::Client => 3,
+        SpanKind::Producer => 4,
+        SpanKind::Consumer => 5,
+    }
+}
+
+fn span_len(s: &SpanData) -> usize {
+    len_field(1, 16)
+        + len_field(2, 8)
+        + s.parent_span_id.map_or(0, |_| len_field(4, 8))
+        + len_field(5, s.name.len())
+        + uint_len(6, kind(&s.kind))
+        + 2 * (key_len(7) + 8)
+        + kvs_len(9, &s.attributes)
+        + uint_len(10, s.dropped_attributes)
+        + s.events
+            .iter()
+            .map(|e| len_field(11, event_len(e)))
+            .sum::<usize>()
+        + uint_len(12, s.dropped_events)
+        + s.links
+            .iter()
+            .map(|l| len_field(13, link_len(l)))
+            .sum::<usize>()
+        + uint_len(14, s.dropped_links)
+        + match status_len(&s.status) {
+            0 => 0,
+            n => len_field(15, n),
+        }
+        + key_len(16)
+        + 4
+}
+
+fn put_span(out: &mut Vec<u8>, s: &SpanData) {
+    put_len(out, 2, span_len(s)); // ScopeSpans.spans
+    put_bytes(out, 1, &s.trace_id.to_bytes());
+    put_bytes(out, 2, &s.span_id.to_bytes());
+    if let Some(p) = s.parent_span_id {
+        put_bytes(out, 4, &p.to_bytes());
+    }
+    put_bytes(out, 5, s.name.as_bytes());
+    put_uint(out, 6, kind(&s.kind));
+    put_fixed64(out, 7, nanos(s.start_time));
+    put_fixed64(out, 8, nanos(s.end_time));
+    for kv in &s.attributes {
+        put_kv(out, 9, kv);
+    }
+    put_uint(out, 10, s.dropped_attributes);
+    for e in &s.events {
+        put_event(out, e);
+    }
+    put_uint(out, 12, s.dropped_events);
+    for l in &s.links {
+        put_link(out, l);
+    }
+    put_uint(out, 14, s.dropped_links);
+    let n = status_len(&s.status);
+    if n > 0 {
+        put_len(out, 15, n);
+        let (code, message) = status(&s.status);
+        if !message.is_empty() {
+            put_bytes(out, 2, message.as_bytes());
+        }
+        put_uint(out, 3, code);
+    }
+    // Exported spans are sampled ones.
+    let remote = if s.parent_is_remote { IS_REMOTE } else { 0 };
+    put_key(out, 16, FIXED32);
+    out.extend_from_slice(&(SAMPLED | HAS_IS_REMOTE | remote).to_le_bytes());
+}
+
+// --- the request ------------------------------------------------------------
+
+/// One scope's spans in a request: the scope (`None`: fcc's), its
+/// `InstrumentationScope` message, and its spans' total size.
+type ScopeGroup<'a> = (Option<&'a Arc<InstrumentationScope>>, Vec<u8>, usize);
+
+/// Writes `ExportTraceServiceRequest`s for one resource.
+pub(crate) struct TraceEncoder {
+    /// The `Resource` message, written once.
+    resource: Vec<u8>,
+    /// fcc's own `InstrumentationScope` message, written once.
+    scope: Vec<u8>,
+}
+
+fn scope_message(name: &str, version: Option<&str>, attributes: &[KeyValue]) -> Vec<u8> {
+    let mut out = Vec::new();
+    put_bytes(&mut out, 1, name.as_bytes());
+    if let Some(v) = version.filter(|v| !v.is_empty()) {
+        put_bytes(&mut out, 2, v.as_bytes());
+    }
+    for kv in attributes {
+        put_kv(&mut out, 3, kv);
+    }
+    out
+}
+
+impl TraceEncoder {
+    pub(crate) fn new(resource: &[KeyValue]) -> TraceEncoder {
+        let mut r = Vec::new();
+        for kv in resource {
+            put_kv(&mut r, 1, kv);
+        }
+        TraceEncoder {
+            resource: r,
+            scope: scope_message("fcc", Some(env!("CARGO_PKG_VERSION")), &[]),
+        }
+    }
+
+    /// The request for `spans`, written into `out` (cleared first). Spans
+    /// go under their instrumentation scope: fcc's, or the library's that
+    /// made them through the OTel API.
+    pub(crate) fn encode(&self, spans: &[SpanData], out: &mut Vec<u8>) {
+        out.clear();
+        // The scopes in order of first appearance (few: fcc's and the
+        // libraries'), each with its message and its spans' total size.
+        let mut scopes: Vec<ScopeGroup<'_>> = Vec::new();
+        for s in spans {
+            let len = len_field(2, span_len(s));
+            match scopes.iter_mut().find(|g| same_scope(g.0, &s.scope)) {
+                Some(g) => g.2 += len,
+                None => {
+                    let message = match &s.scope {
+                        None => self.scope.clone(),
+                        Some(sc) => {
+                            let attrs: Vec<KeyValue> = sc.attributes().cloned().collect();
+                            scope_message(sc.name(), sc.version(), &attrs)
+                        }
+                    };
+                    scopes.push((s.scope.as_ref(), message, len));
+                }
+            }
+        }
+        let scope_spans_len =
+            |(_, message, spans): &(_, Vec<u8>, usize)| len_field(1, message.len()) + spans;
+        let resource_spans_len = len_field(1, self.resource.len())
+            + scopes
+                .iter()
+                .map(|g| len_field(2, scope_spans_len(g)))
+                .sum::<usize>();
+        out.reserve(len_field(1, resource_spans_len));
+        put_len(out, 1, resource_spans_len); // ExportTraceServiceRequest.resource_spans
+        put_bytes(out, 1, &self.resource); // ResourceSpans.resource
+        for g in &scopes {
+            put_len(out, 2, scope_spans_len(g)); // ResourceSpans.scope_spans
+            put_bytes(out, 1, &g.1); // ScopeSpans.scope
+            for s in spans.iter().filter(|s| same_scope(g.0, &s.scope)) {
+                put_span(out, s);
+            }
+        }
+        debug_assert_eq!(out.len(), len_field(1, resource_spans_len));
+    }
+}
+
+/// Whether a span of `scope` belongs to the group of `group` (`None`: fcc's).
+fn same_scope(
+    group: Option<&Arc<InstrumentationScope>>,
+    scope: &Option<Arc<InstrumentationScope>>,
+) -> bool {
+    match (group, scope) {
+        (None, None) => true,
+        (Some(a), Some(b)) => Arc::ptr_eq(a, b) || a == b,
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+    use opentelemetry_proto::tonic::common::v1::any_value;
+    use prost::Message;
+
+    #[test]
+    fn varint_lengths() {
+        for v in [
+            0u64,
+            1,
+            127,
+            128,
+            16_383,
+            16_384,
+            u64::from(u32::MAX),
+            u64::MAX,
+        ] {
+            let mut out = Vec::new();
+            put_varint(&mut out, v);
+            assert_eq!(out.len(), varint_len(v), "{v}");
+        }
+    }
+
+    #[test]
+    fn what_is_written_decodes_as_the_proto_says() {
+        let mut s = SpanData::new(
+            crate::SpanId::new(7).unwrap(),
+            crate::TraceId::new(9).unwrap(),
+            "op",
+            SystemTime::now(),
+        );
+        s.parent_span_id = crate::SpanId::new(3);
+        s.parent_is_remote = true;
+        s.kind = SpanKind::Server;
+        s.status = SpanStatus::error("boom");
+        s.attributes = vec![
+            KeyValue::new("s", "x".repeat(200)),
+            KeyValue::new("i", -5),
+            KeyValue::new("f", 1.5),
+            KeyValue::new("b", true),
+            KeyValue::new(
+                "a",
+                Value::Array(Array::String(vec!["p".into(), "q".into()])),
+            ),
+        ];
+        s.events.push(SpanEvent {
+            name: "e".into(),
+            timestamp: SystemTime::now(),
+            attributes: vec![KeyValue::new("k", 1)],
+        });
+        s.dropped_events = 2;
+        let lib = Arc::new(
+            InstrumentationScope::builder("lib")
+                .with_version("1.0")
+                .build(),
+        );
+        let mut t = s.clone();
+        t.scope = Some(lib);
+        let enc = TraceEncoder::new(&[KeyValue::new("service.name", "svc")]);
+        let mut out = Vec::new();
+        enc.encode(&[s.clone(), t, s.clone()], &mut out);
+        let req = ExportTraceServiceRequest::decode(out.as_slice()).unwrap();
+        let rs = &req.resource_spans[0];
+        assert_eq!(
+            rs.resource.as_ref().unwrap().attributes[0].key,
+            "service.name"
+        );
+        assert_eq!(rs.scope_spans.len(), 2);
+        assert_eq!(rs.scope_spans[0].scope.as_ref().unwrap().name, "fcc");
+        assert_eq!(rs.scope_spans[0].spans.len(), 2);
+        assert_eq!(rs.scope_spans[1].scope.as_ref().unwrap().version, "1.0");
+        let span = &rs.scope_spans[0].spans[0];
+        assert_eq!(span.trace_id, crate::TraceId::new(9).unwrap().to_bytes());
+        assert_eq!(
+            span.parent_span_id,
+            crate::SpanId::new(3).unwrap().to_bytes()
+        );
+        assert_eq!((span.kind, span.flags), (2, 0x301));
+        assert_eq!(span.status.as_ref().unwrap().code, 2);
+        assert_eq!(span.status.as_ref().unwrap().message, "boom");
+        assert_eq!(span.attributes.len(), 5);
+        assert_eq!(
+            span.attributes[1].value.as_ref().unwrap().value,
+            Some(any_value::Value::IntValue(-5))
+        );
+        match &span.attributes[4].value.as_ref().unwrap().value {
+            Some(any_value::Value::ArrayValue(a)) => assert_eq!(a.values.len(), 2),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!((span.events.len(), span.dropped_events_count), (1, 2));
+        assert_eq!(span.start_time_unix_nano, nanos(s.start_time));
+        assert!(span.start_time_unix_nano > 0);
+    }
+}
