@@ -31,6 +31,7 @@ use opentelemetry_proto::tonic::collector::trace::v1::{
 };
 use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue};
 use opentelemetry_proto::tonic::logs::v1::LogRecord;
+use opentelemetry_proto::tonic::metrics::v1::Metric;
 use opentelemetry_proto::tonic::trace::v1::Span;
 use prost::Message;
 
@@ -266,6 +267,32 @@ impl Received {
             (s.len() >= n).then_some(s)
         })
         .unwrap_or_else(|| self.logs())
+    }
+
+    /// Waits (up to 20 s) for spans named `name`.
+    pub fn wait_spans_named(&self, name: &str) -> Vec<ReceivedSpan> {
+        let named = || -> Vec<ReceivedSpan> {
+            self.spans()
+                .into_iter()
+                .filter(|s| s.span.name == name)
+                .collect()
+        };
+        wait(|| Some(named()).filter(|s| !s.is_empty())).unwrap_or_else(named)
+    }
+
+    /// Waits (up to 20 s) for metrics named `name` (from every request).
+    pub fn wait_metric_named(&self, name: &str) -> Vec<Metric> {
+        let named = || -> Vec<Metric> {
+            self.metric_requests()
+                .iter()
+                .flat_map(|r| &r.resource_metrics)
+                .flat_map(|r| &r.scope_metrics)
+                .flat_map(|s| &s.metrics)
+                .filter(|m| m.name == name)
+                .cloned()
+                .collect()
+        };
+        wait(|| Some(named()).filter(|m| !m.is_empty())).unwrap_or_else(named)
     }
 }
 
