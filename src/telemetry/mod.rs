@@ -149,7 +149,8 @@ pub struct TelemetryBuilder {
     log: LogTarget,
     json_file: Option<PathBuf>,
     json_file_max_bytes: u64,
-    sinks: Vec<(Box<dyn Sink>, SinkOptions)>,
+    /// Sinks added; `None`: the builder's [`sink_options`](Self::sink_options).
+    sinks: Vec<(Box<dyn Sink>, Option<SinkOptions>)>,
     sink_options: SinkOptions,
     log_filter: EventFilter,
     fmt: Option<LevelFilter>,
@@ -251,12 +252,24 @@ impl TelemetryBuilder {
         self.json_file_max_bytes = bytes;
         self
     }
-    /// Adds any sink with its own options.
+    /// Adds any sink with its own options (which win over
+    /// [`sink_options`](Self::sink_options) and `FCC_QUEUE_CAPACITY` /
+    /// `FCC_DROP_POLICY`).
     pub fn sink(mut self, sink: impl Sink, options: SinkOptions) -> Self {
-        self.sinks.push((Box::new(sink), options));
+        self.sinks.push((Box::new(sink), Some(options)));
         self
     }
-    /// Queue, batch and drop policy for the built-in sinks.
+    /// Adds any sink with the options every built-in sink gets: the
+    /// builder's [`sink_options`](Self::sink_options), `FCC_QUEUE_CAPACITY`
+    /// and `FCC_DROP_POLICY`, whenever they are set. Extensions that attach
+    /// a sink for the user (the store's `.store(url)`) use this, so the
+    /// user's capacity and drop policy hold for every sink.
+    pub fn sink_with_defaults(mut self, sink: impl Sink) -> Self {
+        self.sinks.push((Box::new(sink), None));
+        self
+    }
+    /// Queue, batch and drop policy for the built-in sinks and those added
+    /// with [`sink_with_defaults`](Self::sink_with_defaults).
     pub fn sink_options(mut self, options: SinkOptions) -> Self {
         self.sink_options = options;
         self
@@ -366,7 +379,12 @@ impl TelemetryBuilder {
             let sink = JsonFileSink::new(path)?.max_bytes(self.json_file_max_bytes);
             sinks.push((Box::new(sink), self.sink_options.clone()));
         }
-        sinks.extend(self.sinks);
+        let defaults = &self.sink_options;
+        sinks.extend(
+            self.sinks
+                .into_iter()
+                .map(|(sink, options)| (sink, options.unwrap_or_else(|| defaults.clone()))),
+        );
         let mut handles = Vec::new();
         for (sink, options) in sinks {
             handles.push(attach(&bus, sink, options).map_err(InstallError::Thread)?);

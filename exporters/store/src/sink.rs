@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use fcc::sinks::{Sink, SinkError, SinkOptions};
+use fcc::sinks::{Sink, SinkError};
 use fcc::{Event, TelemetryBuilder, Timestamp};
 
 use crate::{Backend, StoreError};
@@ -178,7 +178,10 @@ impl Sink for StoreSink {
 /// `.store(url)` on the `Telemetry` builder (the Go seed's control plane:
 /// LogSink always, StoreSink when a store is configured).
 pub trait StoreTelemetryExt: Sized {
-    /// Attaches a [`StoreSink`] for `url`; opening it is checked now.
+    /// Attaches a [`StoreSink`] for `url`; opening it is checked now. It
+    /// gets the builder's sink options (capacity, drop policy:
+    /// `FCC_QUEUE_CAPACITY`, `FCC_DROP_POLICY`, `.sink_options(...)`), like
+    /// every built-in sink.
     fn store(self, url: &str) -> Result<Self, StoreError>;
     /// Attaches one when `FCC_STORE_URL` is set.
     fn store_from_env(self) -> Result<Self, StoreError>;
@@ -186,7 +189,7 @@ pub trait StoreTelemetryExt: Sized {
 
 impl StoreTelemetryExt for TelemetryBuilder {
     fn store(self, url: &str) -> Result<Self, StoreError> {
-        Ok(self.sink(StoreSink::open(url)?, SinkOptions::default()))
+        Ok(self.sink_with_defaults(StoreSink::open(url)?))
     }
 
     fn store_from_env(self) -> Result<Self, StoreError> {

@@ -366,3 +366,52 @@ fn an_idle_sink_still_applies_retention() {
     assert_eq!(store.count().unwrap(), 3);
     drop(t);
 }
+
+/// `FCC_QUEUE_CAPACITY` and `FCC_DROP_POLICY` hold for the StoreSink that
+/// `.store(url)` attaches, as for every built-in sink: while the database is
+/// locked by another writer, a small queue drops (and counts) what does not
+/// fit under `drop_newest`, and makes the emitter wait under `block`.
+#[test]
+fn the_store_sink_takes_the_configured_capacity_and_drop_policy() {
+    const N: i64 = 2_000;
+    for policy in ["drop_newest", "block"] {
+        let dir = tempfile::tempdir().unwrap();
+        let url = url(&dir);
+        drop(EventStore::open(&url).unwrap()); // the schema, before the lock
+        let vars = [("FCC_QUEUE_CAPACITY", "16"), ("FCC_DROP_POLICY", policy)];
+        let t = fcc::TelemetryBuilder::from_vars(|k| {
+            vars.iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string())
+        })
+        .unwrap()
+        .log(LogTarget::Off)
+        .fmt(None)
+        .store(&url)
+        .unwrap()
+        .build()
+        .unwrap();
+        // Another writer holds the database: the sink's writes wait.
+        let lock = rusqlite::Connection::open(dir.path().join("events.db")).unwrap();
+        lock.execute_batch("BEGIN EXCLUSIVE").unwrap();
+        let bus = t.bus().clone();
+        let emitter = std::thread::spawn(move || {
+            for i in 0..N {
+                bus.publish(&sample(i));
+            }
+        });
+        std::thread::sleep(Duration::from_millis(300));
+        lock.execute_batch("COMMIT").unwrap();
+        emitter.join().unwrap();
+        t.flush(Duration::from_secs(30)).unwrap();
+        let stats = t.sink_stats();
+        let store = stats.iter().find(|s| s.name.contains("store")).unwrap();
+        let rows = EventStore::open(&url).unwrap().count().unwrap();
+        assert_eq!(rows + store.dropped, N as u64, "{policy}: {store:?}");
+        match policy {
+            "block" => assert_eq!(store.dropped, 0, "{store:?}"),
+            _ => assert!(store.dropped > 0, "capacity 16 not applied: {store:?}"),
+        }
+        t.shutdown().unwrap();
+    }
+}
