@@ -72,7 +72,7 @@ impl Telemetry {
             crate::diagnostics::warn(w);
         }
         crate::trace::set_global(Some(self.tracer.clone()));
-        self.installed.store(true, Ordering::Release);
+        self.parts.installed.store(true, Ordering::Release);
         after_shutdown::arm(&self.tracer);
         if g.otel {
             crate::otel::set_globals(&self.tracer, self.metrics(), g.propagator);

@@ -187,7 +187,7 @@ pub(super) struct MetricsPart {
     /// Stops (printing one last time) when dropped.
     pub(super) _console: Option<crate::export::metric_reader::ConsoleMetricReader>,
     #[cfg(feature = "otlp")]
-    pub(super) exporter: Option<crate::otlp::OtlpMetricsExporter>,
+    pub(super) exporter: Option<Arc<crate::otlp::OtlpMetricsExporter>>,
 }
 
 pub(super) fn start(
@@ -264,7 +264,7 @@ pub(super) fn start(
     });
     #[cfg(feature = "otlp")]
     let exporter = match otlp {
-        Some(config) => Some(
+        Some(config) => Some(Arc::new(
             crate::otlp::OtlpMetricsExporter::start_with_resource(
                 metrics.clone(),
                 config,
@@ -272,7 +272,7 @@ pub(super) fn start(
                 settings.interval,
             )
             .map_err(InstallError::Exporter)?,
-        ),
+        )),
         None => None,
     };
     #[cfg(feature = "otlp")]

@@ -30,6 +30,7 @@ mod globals;
 mod layers;
 mod metrics;
 mod shutdown;
+mod signals;
 mod switches;
 mod traces;
 
@@ -166,6 +167,7 @@ pub struct TelemetryBuilder {
     resource_attributes: Option<String>,
     log_level: Option<crate::diagnostics::DiagLevel>,
     sdk_disabled: bool,
+    on_signals: bool,
     warnings: Vec<String>,
 }
 
@@ -195,6 +197,7 @@ impl Default for TelemetryBuilder {
             resource_attributes: None,
             log_level: None,
             sdk_disabled: false,
+            on_signals: false,
             warnings: Vec::new(),
         }
     }
@@ -266,6 +269,19 @@ impl TelemetryBuilder {
     /// user's capacity and drop policy hold for every sink.
     pub fn sink_with_defaults(mut self, sink: impl Sink) -> Self {
         self.sinks.push((Box::new(sink), None));
+        self
+    }
+    /// On `SIGINT` or `SIGTERM`, write what the sinks and exporters hold
+    /// (within the [shutdown timeout](Self::shutdown_timeout)) and then exit
+    /// the process with 128 + the signal's number; a second signal exits at
+    /// once. Off by default: a library must not take a process's signals
+    /// unasked. Unix only (elsewhere it does nothing).
+    ///
+    /// Without it (or when the process ends by `std::process::exit` or a
+    /// panic in `main`, where the guard's `Drop` cannot run), what is still
+    /// queued is lost: see [`Telemetry::flush_on_panic`] and [`Telemetry::exit`].
+    pub fn shutdown_on_signals(mut self, on: bool) -> Self {
+        self.on_signals = on;
         self
     }
     /// Queue, batch and drop policy for the built-in sinks and those added
@@ -423,16 +439,27 @@ impl TelemetryBuilder {
             &handles,
             &tracer,
         )?;
+        let parts = Arc::new(shutdown::Parts {
+            sinks: handles.clone(),
+            tracer: tracer.clone(),
+            #[cfg(feature = "otlp")]
+            metrics_exporter: metrics.exporter.clone(),
+            shutdown_timeout: self.shutdown_timeout,
+            shut_down: AtomicBool::new(false),
+            installed: AtomicBool::new(false),
+        });
+        if self.on_signals {
+            signals::watch(Arc::clone(&parts)).map_err(InstallError::Thread)?;
+        }
         let telemetry = Telemetry {
             metrics,
             tracer,
             bus,
             fanout,
+            parts,
             sinks: handles,
             dispatch: tracing::Dispatch::none(),
             service_name,
-            shutdown_timeout: self.shutdown_timeout,
-            shut_down: AtomicBool::new(false),
             globals: std::sync::Mutex::new(Some(Globals {
                 propagator: self.propagator,
                 otel: self.otel_globals,
@@ -441,7 +468,6 @@ impl TelemetryBuilder {
                 warnings: self.warnings,
                 log_level: self.log_level,
             })),
-            installed: AtomicBool::new(false),
         };
         Ok((layer, fmt_layer, telemetry))
     }
@@ -502,10 +528,9 @@ pub struct Telemetry {
     sinks: Vec<Arc<SinkHandle>>,
     dispatch: tracing::Dispatch,
     service_name: String,
-    shutdown_timeout: Duration,
-    shut_down: AtomicBool,
     globals: std::sync::Mutex<Option<Globals>>,
-    installed: AtomicBool,
+    /// What flush and shutdown act on (shared with the signal watcher).
+    parts: Arc<shutdown::Parts>,
 }
 
 impl Telemetry {

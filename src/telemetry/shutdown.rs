@@ -6,11 +6,26 @@ use std::fmt;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
 use super::{globals, Telemetry};
 use crate::export::ExportError;
 use crate::sinks::runtime::is_internal_thread;
 use crate::sinks::{FlushError, SinkHandle};
 use crate::trace::FccTracer;
+
+/// What flush and shutdown act on, shared by the [`Telemetry`] guard and
+/// the signal watcher (`TelemetryBuilder::shutdown_on_signals`).
+pub(super) struct Parts {
+    pub(super) sinks: Vec<Arc<SinkHandle>>,
+    pub(super) tracer: FccTracer,
+    #[cfg(feature = "otlp")]
+    pub(super) metrics_exporter: Option<Arc<crate::otlp::OtlpMetricsExporter>>,
+    pub(super) shutdown_timeout: Duration,
+    pub(super) shut_down: AtomicBool,
+    pub(super) installed: AtomicBool,
+}
 
 /// Why a flush or shutdown did not finish cleanly: one error per sink that
 /// did not, and the span/log export pipeline's error if it did not.
@@ -36,7 +51,7 @@ impl fmt::Display for ShutdownError {
 
 impl std::error::Error for ShutdownError {}
 
-impl Telemetry {
+impl Parts {
     /// Runs `op` on every sink (all of them, even after a failure), then
     /// `traces` on the export pipeline, and gathers the failures.
     fn each_part(
@@ -51,7 +66,7 @@ impl Telemetry {
         let traces = traces(&self.tracer).err();
         // Metrics last: the health metrics then show the final counts.
         #[cfg(feature = "otlp")]
-        let metrics = self.metrics.exporter.as_ref().and_then(|e| {
+        let metrics = self.metrics_exporter.as_ref().and_then(|e| {
             if stop_metrics {
                 e.shutdown(network).err()
             } else {
@@ -74,17 +89,11 @@ impl Telemetry {
         }
     }
 
-    /// Waits until every sink has written, and every span and OTel log record
-    /// has been exported, of what was queued before this call.
-    pub fn flush(&self, timeout: Duration) -> Result<(), ShutdownError> {
-        self.flush_within(timeout, timeout)
-    }
-
-    /// Like [`flush`](Self::flush), but what goes over the network (OTLP
-    /// spans, log records and metrics) is waited for at most `network`: a
-    /// collector that is down or hung does not hold the caller up, and what
-    /// it has not taken stays queued for it.
-    pub fn flush_within(&self, timeout: Duration, network: Duration) -> Result<(), ShutdownError> {
+    pub(super) fn flush_within(
+        &self,
+        timeout: Duration,
+        network: Duration,
+    ) -> Result<(), ShutdownError> {
         let network = network.min(timeout);
         self.each_part(
             |s| s.flush(timeout),
@@ -94,21 +103,7 @@ impl Telemetry {
         )
     }
 
-    /// Writes everything queued, flushes and stops every sink and the export
-    /// pipeline, within the shutdown timeout
-    /// ([`TelemetryBuilder::shutdown_timeout`](super::TelemetryBuilder::shutdown_timeout)). Idempotent.
-    pub fn shutdown(&self) -> Result<(), ShutdownError> {
-        self.shutdown_within(self.shutdown_timeout)
-    }
-
-    /// Like [`shutdown`](Self::shutdown), but what goes over the network is
-    /// given at most `network`: what a collector that is down or hung has not
-    /// taken by then is counted as not delivered ([`TraceStats::exporters`],
-    /// [`metric_export_stats`](Self::metric_export_stats)) and left behind,
-    /// while local sinks and exporters still get the whole shutdown timeout.
-    ///
-    /// [`TraceStats::exporters`]: crate::export::TraceStats::exporters
-    pub fn shutdown_within(&self, network: Duration) -> Result<(), ShutdownError> {
+    pub(super) fn shutdown_within(&self, network: Duration) -> Result<(), ShutdownError> {
         if self.shut_down.swap(true, Ordering::AcqRel) {
             return Ok(());
         }
@@ -125,6 +120,82 @@ impl Telemetry {
             globals::released();
         }
         result
+    }
+}
+
+impl Telemetry {
+    /// Waits until every sink has written, and every span and OTel log record
+    /// has been exported, of what was queued before this call.
+    pub fn flush(&self, timeout: Duration) -> Result<(), ShutdownError> {
+        self.parts.flush_within(timeout, timeout)
+    }
+
+    /// Like [`flush`](Self::flush), but what goes over the network (OTLP
+    /// spans, log records and metrics) is waited for at most `network`: a
+    /// collector that is down or hung does not hold the caller up, and what
+    /// it has not taken stays queued for it.
+    pub fn flush_within(&self, timeout: Duration, network: Duration) -> Result<(), ShutdownError> {
+        self.parts.flush_within(timeout, network)
+    }
+
+    /// Writes everything queued, flushes and stops every sink and the export
+    /// pipeline, within the shutdown timeout
+    /// ([`TelemetryBuilder::shutdown_timeout`](super::TelemetryBuilder::shutdown_timeout)). Idempotent.
+    pub fn shutdown(&self) -> Result<(), ShutdownError> {
+        self.parts.shutdown_within(self.parts.shutdown_timeout)
+    }
+
+    /// Like [`shutdown`](Self::shutdown), but what goes over the network is
+    /// given at most `network`: what a collector that is down or hung has not
+    /// taken by then is counted as not delivered ([`TraceStats::exporters`],
+    /// [`metric_export_stats`](Self::metric_export_stats)) and left behind,
+    /// while local sinks and exporters still get the whole shutdown timeout.
+    ///
+    /// [`TraceStats::exporters`]: crate::export::TraceStats::exporters
+    pub fn shutdown_within(&self, network: Duration) -> Result<(), ShutdownError> {
+        self.parts.shutdown_within(network)
+    }
+}
+
+impl Telemetry {
+    /// Flushes every sink and exporter when any thread panics (after the
+    /// panic hook that was there before, which still prints the message).
+    ///
+    /// The guard's `Drop` runs when `main` unwinds, but not when the build
+    /// aborts on panic (`panic = "abort"`), nor when another thread panics
+    /// and the program then calls `std::process::exit`: there, what is
+    /// still queued would be lost. The hook holds no reference that keeps
+    /// telemetry alive, and does nothing once it has shut down.
+    ///
+    /// ```no_run
+    /// let telemetry = fcc::Telemetry::builder().install()?;
+    /// telemetry.flush_on_panic();
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn flush_on_panic(&self) {
+        let parts = Arc::downgrade(&self.parts);
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            previous(info);
+            if let Some(parts) = parts.upgrade() {
+                if !parts.shut_down.load(Ordering::Acquire) {
+                    let t = parts.shutdown_timeout;
+                    if let Err(e) = parts.flush_within(t, t) {
+                        crate::diagnostics::error(e);
+                    }
+                }
+            }
+        }));
+    }
+
+    /// Shuts telemetry down (within the shutdown timeout), then ends the
+    /// process with `code`: `std::process::exit` runs no destructor, so
+    /// calling it directly loses what the guard still holds.
+    pub fn exit(self, code: i32) -> ! {
+        if let Err(e) = self.shutdown() {
+            crate::diagnostics::error(e);
+        }
+        std::process::exit(code)
     }
 }
 

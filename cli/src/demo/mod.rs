@@ -118,6 +118,19 @@ pub fn demo(args: DemoArgs) -> Result<(), CliError> {
         }
     });
 
+    // Ctrl-C or an orchestrator's SIGTERM ends the run early, cleanly: no
+    // new mission starts, everything queued is written, the summary is
+    // printed, and the exit code is the usual one. A second signal exits at
+    // once (130 / 143).
+    let interrupted = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    #[cfg(unix)]
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        let flag = Arc::clone(&interrupted);
+        signal_hook::flag::register_conditional_shutdown(signal, 128 + signal, Arc::clone(&flag))
+            .and_then(|_| signal_hook::flag::register(signal, flag))
+            .map_err(|e| CliError::runtime(format!("cannot watch signals: {e}")))?;
+    }
+    let stopping = || interrupted.load(std::sync::atomic::Ordering::Relaxed);
     let bar = progress(&args, missions);
     let started = Instant::now();
     let mut orchestrator = Orchestrator {
@@ -126,14 +139,14 @@ pub fn demo(args: DemoArgs) -> Result<(), CliError> {
         emitted: 0,
     };
     let (mut passed, mut run) = (0u64, 0u64);
-    while run < missions && args.duration.is_none_or(|d| started.elapsed() < d) {
+    while run < missions && args.duration.is_none_or(|d| started.elapsed() < d) && !stopping() {
         run += 1;
         let ok = orchestrator.run_mission(&format!("M-{run:04}"), args.objectives.max(1));
         passed += u64::from(ok);
         bar.inc(1);
         // Back-pressure on the export queue (spans and OTel-bound events),
         // which drops when full: the demo must lose nothing.
-        while telemetry.tracer().stats().queue_depth > EXPORT_QUEUE / 4 {
+        while telemetry.tracer().stats().queue_depth > EXPORT_QUEUE / 4 && !stopping() {
             std::thread::sleep(Duration::from_micros(200));
         }
         if let Some(rate) = args.rate {
@@ -151,6 +164,9 @@ pub fn demo(args: DemoArgs) -> Result<(), CliError> {
     let counted = counts
         .lock()
         .map_err(|_| CliError::runtime("the event counter panicked"))?;
+    if stopping() {
+        println!("fcc demo: interrupted; stopped after {run} missions, everything queued written");
+    }
     let report = Report {
         missions: run,
         passed,
