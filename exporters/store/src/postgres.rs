@@ -25,8 +25,27 @@ fn err(what: &str, e: postgres::Error) -> StoreError {
             Some(db) => format!("{}: {}", db.code().code(), db.message()),
             None => e.to_string(),
         },
-        transient: e.is_closed() || e.as_db_error().is_none(),
+        transient: e.is_closed()
+            || e.as_db_error()
+                .is_none_or(|db| transient_sqlstate(db.code().code())),
     }
+}
+
+/// Whether a SQLSTATE says "try again" (the server or the moment) rather
+/// than "this batch cannot go in" (the data, the schema, the permissions),
+/// by its class as Postgres documents them (Appendix A). A retry is safe:
+/// inserts are `ON CONFLICT (event_id) DO NOTHING`, so a batch whose commit
+/// outcome was unknown is counted exactly once.
+pub(crate) fn transient_sqlstate(code: &str) -> bool {
+    matches!(
+        code.get(..2),
+        // connection exception; transaction rollback (serialization failure,
+        // deadlock); insufficient resources (disk full, out of memory, too
+        // many connections); operator intervention (57P01 admin shutdown as
+        // in a failover, 57P02 crash shutdown, 57P03 cannot connect now,
+        // 57014 statement timeout); system error (I/O); lock not available
+        Some("08" | "40" | "53" | "57" | "58")
+    ) || code == "55P03"
 }
 
 /// Postgres text cannot hold NUL: it becomes U+FFFD (also as a JSON escape).
@@ -219,5 +238,23 @@ impl Pg {
             .query_one("SELECT COUNT(*) FROM agent_events", &[])
             .map(|r| r.get::<_, i64>(0) as u64)
             .map_err(|e| err("count", e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::transient_sqlstate;
+
+    #[test]
+    fn sqlstates_by_class() {
+        for code in [
+            "57P01", "57P02", "57P03", "08006", "08001", "40001", "40P01", "53300", "53100",
+            "58030", "55P03",
+        ] {
+            assert!(transient_sqlstate(code), "{code}");
+        }
+        for code in ["23505", "22001", "42P01", "42501", "28P01", "XX000"] {
+            assert!(!transient_sqlstate(code), "{code}");
+        }
     }
 }

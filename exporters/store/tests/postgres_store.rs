@@ -178,3 +178,64 @@ fn an_older_schema_is_upgraded_on_open() {
         vec![e]
     );
 }
+
+/// A failover or `pg_ctl stop` ends a connection in the middle of an insert
+/// with SQLSTATE 57P01 (admin shutdown): that is transient, the batch is
+/// retried on a new connection, and every event is stored and counted once.
+#[test]
+fn an_admin_shutdown_during_an_insert_is_retried_and_counted_exactly() {
+    let name = "fcc_pg_admin_shutdown";
+    let url = fresh(name);
+    let sink = StoreSink::open(&url).unwrap();
+    let stats = sink.stats();
+    let t = Telemetry::builder()
+        .log(LogTarget::Off)
+        .fmt(None)
+        .sink(sink, Default::default())
+        .build()
+        .unwrap();
+    // Hold the table, so the sink's next insert waits inside Postgres.
+    let mut holder = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    let mut lock = holder.transaction().unwrap();
+    lock.batch_execute("LOCK TABLE agent_events IN ACCESS EXCLUSIVE MODE")
+        .unwrap();
+    let bus = t.bus().clone();
+    for i in 0..200 {
+        bus.publish(&sample(i));
+    }
+    // The insert is waiting on the lock: end its connection as an
+    // administrator (or a failover) does.
+    let mut admin = postgres::Client::connect(&base_url(), postgres::NoTls).unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let waiting: i64 = admin
+            .query_one(
+                "SELECT COUNT(*) FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'",
+                &[&name],
+            )
+            .unwrap()
+            .get(0);
+        if waiting > 0 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the insert never waited"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    admin
+        .execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'",
+            &[&name],
+        )
+        .unwrap();
+    lock.rollback().unwrap();
+    t.shutdown().unwrap();
+    let s = stats.get();
+    let sink_stats = &t.sink_stats()[0];
+    assert_eq!((sink_stats.failed, sink_stats.dropped), (0, 0), "{s:?}");
+    assert_eq!(EventStore::open(&url).unwrap().count().unwrap(), 200);
+    assert_eq!(s.inserted, 200);
+    assert!(s.retries >= 1, "{s:?}");
+}
