@@ -155,16 +155,22 @@ impl Sink for JsonFileSink {
             self.rotate()?;
         }
         if let Err(e) = self.file.write_all(&self.buf) {
-            // A partial write may have left half a line: cut it off so the file
-            // stays loadable, then report the batch as failed.
+            // A partial write (a full disk) may have left half a line: cut it
+            // off so the file stays loadable, and count the whole lines that
+            // made it as written (one event per line).
+            let before = self.size;
+            let mut landed = 0;
             if let Ok((file, size, _)) = open_repaired(&self.path) {
+                let kept = (size.saturating_sub(before) as usize).min(self.buf.len());
+                landed = self.buf[..kept].iter().filter(|&&b| b == b'\n').count();
                 self.file = file;
                 self.size = size;
             }
             return Err(SinkError::io(
                 format_args!("json file sink: cannot write {}", self.path.display()),
                 e,
-            ));
+            )
+            .with_written(landed));
         }
         self.size += self.buf.len() as u64;
         Ok(())

@@ -76,6 +76,7 @@ pub trait Sink: Send + 'static {
 pub struct SinkError {
     message: String,
     source: Option<std::io::Error>,
+    written: usize,
 }
 
 impl SinkError {
@@ -84,6 +85,7 @@ impl SinkError {
         Self {
             message: message.to_string(),
             source: None,
+            written: 0,
         }
     }
 
@@ -92,7 +94,26 @@ impl SinkError {
         Self {
             message: format!("{context}: {source}"),
             source: Some(source),
+            written: 0,
         }
+    }
+
+    /// Says that the first `events` of the batch were durably written
+    /// before the failure (a disk that filled up mid-batch): the sink's
+    /// counts then say `written` for those and `failed` for the rest.
+    ///
+    /// ```
+    /// let e = fcc::sinks::SinkError::new("disk full").with_written(3);
+    /// assert_eq!(e.written(), 3);
+    /// ```
+    pub fn with_written(mut self, events: usize) -> Self {
+        self.written = events;
+        self
+    }
+
+    /// How many events of the batch were written before the failure.
+    pub fn written(&self) -> usize {
+        self.written
     }
 }
 

@@ -373,9 +373,12 @@ impl Worker {
         let sink = &mut *self.sink;
         match catch_unwind(AssertUnwindSafe(|| f(sink))) {
             Ok(Ok(())) => true,
-            Ok(Err(_)) => {
+            Ok(Err(e)) => {
+                // What the sink says it wrote before failing is durable.
+                let done = (e.written() as u64).min(n);
                 self.counters.errors.fetch_add(1, Ordering::Relaxed);
-                self.counters.failed.fetch_add(n, Ordering::Relaxed);
+                self.counters.written.fetch_add(done, Ordering::Relaxed);
+                self.counters.failed.fetch_add(n - done, Ordering::Relaxed);
                 false
             }
             Err(_) => {
