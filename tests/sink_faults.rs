@@ -159,3 +159,34 @@ fn dropping_telemetry_flushes_everything_queued() {
     }
     assert_eq!(EventSerializer::load(&path).unwrap().len(), 10_000);
 }
+
+/// A JSON file under folders that do not exist yet is created with them
+/// (sink, span exporter, metric exporter); where a folder cannot be made,
+/// the error names it.
+#[test]
+fn json_files_get_their_folders_made_or_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let nested = |name: &str| dir.path().join("a/b").join(name);
+    JsonFileSink::new(nested("events.ndjson")).unwrap();
+    fcc::export::JsonFileSpanExporter::new(nested("spans.ndjson")).unwrap();
+    fcc::export::JsonFileMetricExporter::new(nested("metrics.ndjson")).unwrap();
+    for name in ["events.ndjson", "spans.ndjson", "metrics.ndjson"] {
+        assert!(nested(name).exists(), "{name}");
+    }
+    // A file where a folder should be.
+    std::fs::write(dir.path().join("blocker"), "").unwrap();
+    let path = dir.path().join("blocker/sub/events.ndjson");
+    let e = JsonFileSink::new(&path)
+        .err()
+        .expect("an error")
+        .to_string();
+    assert!(
+        e.contains("cannot create the folder") && e.contains("blocker"),
+        "{e}"
+    );
+    let e = fcc::export::JsonFileSpanExporter::new(&path)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(e.contains("cannot create the folder"), "{e}");
+}

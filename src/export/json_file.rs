@@ -31,9 +31,7 @@ impl JsonFileSpanExporter {
     /// Opens (creates, appends to) `path`.
     pub fn new(path: impl AsRef<Path>) -> io::Result<JsonFileSpanExporter> {
         let path = path.as_ref().to_path_buf();
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)?;
-        }
+        crate::sinks::json_file::create_parent_dir(&path)?;
         let file = OpenOptions::new().create(true).append(true).open(&path)?;
         Ok(JsonFileSpanExporter {
             path,

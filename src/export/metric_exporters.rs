@@ -95,9 +95,7 @@ impl JsonFileMetricExporter {
     /// Opens (creates, appends to) `path`, making its folder.
     pub fn new(path: impl AsRef<Path>) -> io::Result<JsonFileMetricExporter> {
         let path = path.as_ref().to_path_buf();
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)?;
-        }
+        crate::sinks::json_file::create_parent_dir(&path)?;
         let file = OpenOptions::new().create(true).append(true).open(&path)?;
         Ok(JsonFileMetricExporter {
             path,

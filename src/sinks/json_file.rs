@@ -99,8 +99,33 @@ impl JsonFileSink {
     }
 }
 
+/// Makes the folder `path` goes in, as tracing-appender does, so a file
+/// under a folder that does not exist yet (`target/events.ndjson` outside
+/// the repository) just works; where it cannot, the error names the folder.
+pub(crate) fn create_parent_dir(path: &Path) -> std::io::Result<()> {
+    match path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        Some(dir) if !dir.is_dir() => fs::create_dir_all(dir).map_err(|e| {
+            std::io::Error::new(
+                e.kind(),
+                format!(
+                    "cannot create the folder {} for {}: {e}",
+                    dir.display(),
+                    path.display()
+                ),
+            )
+        }),
+        _ => Ok(()),
+    }
+}
+
 /// Opens for append, cutting off a partial last line. Returns (file, size, bytes cut).
 fn open_repaired(path: &Path) -> Result<(File, u64, u64), SinkError> {
+    create_parent_dir(path).map_err(|e| {
+        SinkError::io(
+            format_args!("json file sink: cannot open {}", path.display()),
+            e,
+        )
+    })?;
     let mut file = OpenOptions::new()
         .create(true)
         .read(true)

@@ -30,7 +30,7 @@
 //! assert_eq!(pager.stats().written, 1);
 //! ```
 
-mod json_file;
+pub(crate) mod json_file;
 mod log;
 pub mod runtime;
 

@@ -101,6 +101,17 @@ fn an_unreachable_database_is_an_error_naming_the_url_without_its_password() {
         "{text}"
     );
     assert!(!text.contains("s3cret"), "{text}");
+    // The password as a query parameter, in the error and its Debug.
+    for url in [
+        "postgres://someone@127.0.0.1:1/test?password=s3cret",
+        "postgres://someone@127.0.0.1:1/test?sslmode=disable&PASSWORD=s3cret",
+    ] {
+        let e = EventStore::open(url).unwrap_err();
+        for text in [e.to_string(), format!("{e:?}")] {
+            assert!(!text.contains("s3cret"), "{text}");
+            assert!(text.contains("=***"), "{text}");
+        }
+    }
 }
 
 #[test]
