@@ -236,3 +236,20 @@ fn clones_of_a_bus_share_subscribers() {
     bus.publish(&ev(EventType::DemoStarted));
     assert_eq!(hits.load(Ordering::Relaxed), 1);
 }
+
+/// A subscription id names one bus's subscriber: another bus's
+/// `unsubscribe` with it removes nothing.
+#[test]
+fn an_id_from_one_bus_never_unsubscribes_from_another() {
+    let (a, b) = (fcc::EventBus::new(), fcc::EventBus::new());
+    let id_a = a.subscribe(|_: &fcc::Event| {});
+    let id_b = b.subscribe(|_: &fcc::Event| {});
+    assert_ne!(id_a, id_b);
+    assert!(
+        !b.unsubscribe(id_a),
+        "B has no subscription named by A's id"
+    );
+    assert_eq!((a.subscriber_count(), b.subscriber_count()), (1, 1));
+    assert!(a.unsubscribe(id_a) && b.unsubscribe(id_b));
+    assert_eq!((a.subscriber_count(), b.subscriber_count()), (0, 0));
+}

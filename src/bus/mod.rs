@@ -155,7 +155,6 @@ struct Inner {
     generation: AtomicU64,
     routes: ArcSwap<Routes>,
     registry: Mutex<Vec<Arc<Registration>>>,
-    next_id: AtomicU64,
     history: History,
     failed: AtomicU64,
     panicked: AtomicU64,
@@ -288,7 +287,6 @@ impl EventBus {
                 generation: AtomicU64::new(0),
                 routes: ArcSwap::from_pointee(Routes::build(&[])),
                 registry: Mutex::new(Vec::new()),
-                next_id: AtomicU64::new(1),
                 history: History::new(capacity),
                 failed: AtomicU64::new(0),
                 panicked: AtomicU64::new(0),
@@ -396,7 +394,10 @@ impl EventBus {
         subscriber: impl Subscriber,
         filter: EventFilter,
     ) -> SubscriptionId {
-        let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
+        // One counter for the process: an id names one subscription of one
+        // bus, so another bus's `unsubscribe` never finds it.
+        static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+        let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
         let reg = Arc::new(Registration {
             id,
             only_by_type: filter.only_by_type(),

@@ -87,6 +87,8 @@ where
     }
 }
 
-/// Names one subscription, for [`EventBus::unsubscribe`](crate::EventBus::unsubscribe).
+/// Names one subscription of one bus, for
+/// [`EventBus::unsubscribe`](crate::EventBus::unsubscribe): ids are unique in
+/// the process, so one bus's id never removes another bus's subscriber.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct SubscriptionId(pub(crate) u64);
