@@ -253,3 +253,63 @@ fn an_id_from_one_bus_never_unsubscribes_from_another() {
     assert!(a.unsubscribe(id_a) && b.unsubscribe(id_b));
     assert_eq!((a.subscriber_count(), b.subscriber_count()), (0, 0));
 }
+
+/// A subscriber whose `Drop` publishes on another bus, dropped while a
+/// thread swaps in a new routing table (it was unsubscribed on another
+/// thread): the event being published still goes to this bus's subscribers
+/// only, and the one published from `Drop` to the other bus's.
+#[test]
+fn a_subscriber_dropped_during_a_table_swap_cannot_misroute_events() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    struct PublishOnDrop(fcc::EventBus);
+    impl fcc::bus::Subscriber for PublishOnDrop {
+        fn on_event(&self, _: &fcc::Event) -> Result<(), fcc::bus::SubscriberError> {
+            Ok(())
+        }
+    }
+    impl Drop for PublishOnDrop {
+        fn drop(&mut self) {
+            self.0
+                .publish(&fcc::Event::info("drop", "goodbye", "from drop").build());
+        }
+    }
+
+    let (one, two) = (fcc::EventBus::new(), fcc::EventBus::new());
+    let (on_one, on_two) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let c = on_one.clone();
+    one.subscribe(move |_: &fcc::Event| {
+        c.fetch_add(1, Ordering::Relaxed);
+    });
+    let c = on_two.clone();
+    two.subscribe(move |_: &fcc::Event| {
+        c.fetch_add(1, Ordering::Relaxed);
+    });
+    let dropper = one.subscribe(PublishOnDrop(two.clone()));
+    let event = fcc::Event::info("test", "ping", "x").build();
+    one.publish(&event); // this thread now holds a table listing `dropper`
+    assert_eq!(on_one.load(Ordering::Relaxed), 1);
+    // Unsubscribed elsewhere: this thread's table still holds it.
+    let other = one.clone();
+    std::thread::spawn(move || assert!(other.unsubscribe(dropper)))
+        .join()
+        .unwrap();
+    // The next publish swaps tables; the old one's last reference goes, the
+    // dropper's `Drop` publishes on `two` in the middle of the swap.
+    one.publish(&event);
+    assert_eq!(
+        on_two.load(Ordering::Relaxed),
+        1,
+        "the Drop's event, on two"
+    );
+    assert_eq!(on_one.load(Ordering::Relaxed), 2, "one's event, on one");
+    one.publish(&event);
+    assert_eq!(
+        (
+            on_one.load(Ordering::Relaxed),
+            on_two.load(Ordering::Relaxed)
+        ),
+        (3, 1)
+    );
+}

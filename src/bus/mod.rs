@@ -158,8 +158,11 @@ struct Inner {
     history: History,
     failed: AtomicU64,
     panicked: AtomicU64,
-    /// Every thread's counters (see `ThreadCounts`).
+    /// Every live thread's counters (see `ThreadCounts`); counters no thread
+    /// holds any more are folded into `retired` (see `register_counts`).
     thread_counts: Mutex<Vec<Arc<ThreadCounts>>>,
+    /// The totals of folded counters.
+    retired: ThreadCounts,
     /// Publishes that bypassed the per-thread cache.
     shared_counts: ThreadCounts,
 }
@@ -173,9 +176,7 @@ impl Inner {
                 return Some(Arc::clone(c));
             }
             let c = Arc::new(ThreadCounts::default());
-            if let Ok(mut all) = self.thread_counts.lock() {
-                all.push(Arc::clone(&c));
-            }
+            self.register_counts(&c);
             if t.len() >= COUNTED_BUSES {
                 t.remove(0);
             }
@@ -184,11 +185,35 @@ impl Inner {
         });
         found.ok().flatten().unwrap_or_else(|| {
             let c = Arc::new(ThreadCounts::default());
-            if let Ok(mut all) = self.thread_counts.lock() {
-                all.push(Arc::clone(&c));
-            }
+            self.register_counts(&c);
             c
         })
+    }
+
+    /// Adds a thread's new counters. Counters that no thread holds any more
+    /// (the thread exited, or dropped this bus from its 32 slots) are folded
+    /// into `retired` and their slot freed, whenever the list has doubled
+    /// since the last fold: the list stays within twice the number of
+    /// (thread, bus) pairs alive, however many come and go.
+    fn register_counts(&self, c: &Arc<ThreadCounts>) {
+        let mut all = self.thread_counts.lock().unwrap_or_else(|p| p.into_inner());
+        if all.len() >= 64 && all.len().is_power_of_two() {
+            let live = std::mem::take(&mut *all);
+            for counts in live {
+                // Unique: no thread can write it again; its counts are final.
+                match Arc::try_unwrap(counts) {
+                    Ok(done) => {
+                        let r = &self.retired;
+                        r.published
+                            .fetch_add(done.published.into_inner(), Ordering::Relaxed);
+                        r.delivered
+                            .fetch_add(done.delivered.into_inner(), Ordering::Relaxed);
+                    }
+                    Err(counts) => all.push(counts),
+                }
+            }
+        }
+        all.push(Arc::clone(c));
     }
 }
 
@@ -291,6 +316,7 @@ impl EventBus {
                 failed: AtomicU64::new(0),
                 panicked: AtomicU64::new(0),
                 thread_counts: Mutex::new(Vec::new()),
+                retired: ThreadCounts::default(),
                 shared_counts: ThreadCounts::default(),
             }),
         }
@@ -310,11 +336,16 @@ impl EventBus {
             if cache.depth.get() != 0 {
                 return None;
             }
+            // What the swap replaces is dropped only after the delivery (it
+            // is declared before the guard): dropping an old table can drop
+            // a subscriber whose `Drop` publishes on another bus, and that
+            // publish must find the cache whole and this delivery done.
+            let mut replaced: (Option<Arc<ThreadCounts>>, Option<Arc<Routes>>) = (None, None);
             if cache.bus.get() != inner.id || cache.generation.get() != generation {
                 if cache.bus.get() != inner.id {
-                    cache.counts.set(Some(inner.counts_for_this_thread()));
+                    replaced.0 = cache.counts.replace(Some(inner.counts_for_this_thread()));
                 }
-                cache.routes.set(Some(inner.routes.load_full()));
+                replaced.1 = cache.routes.replace(Some(inner.routes.load_full()));
                 cache.bus.set(inner.id);
                 cache.generation.set(generation);
             }
@@ -483,21 +514,26 @@ impl EventBus {
 
     /// Delivery counters.
     pub fn stats(&self) -> BusStats {
-        let (mut published, mut delivered) = (
-            self.inner.shared_counts.published.load(Ordering::Relaxed),
-            self.inner.shared_counts.delivered.load(Ordering::Relaxed),
-        );
-        if let Ok(all) = self.inner.thread_counts.lock() {
-            for c in all.iter() {
-                published += c.published.load(Ordering::Relaxed);
-                delivered += c.delivered.load(Ordering::Relaxed);
-            }
+        let inner = &self.inner;
+        // Under the lock: a fold moves counts into `retired` atomically with
+        // respect to this read.
+        let all = inner
+            .thread_counts
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        let mut published = get(&inner.shared_counts.published) + get(&inner.retired.published);
+        let mut delivered = get(&inner.shared_counts.delivered) + get(&inner.retired.delivered);
+        for c in all.iter() {
+            published += get(&c.published);
+            delivered += get(&c.delivered);
         }
+        drop(all);
         BusStats {
             published,
             delivered,
-            failed_deliveries: self.inner.failed.load(Ordering::Relaxed),
-            panicked_deliveries: self.inner.panicked.load(Ordering::Relaxed),
+            failed_deliveries: inner.failed.load(Ordering::Relaxed),
+            panicked_deliveries: inner.panicked.load(Ordering::Relaxed),
             history_dropped: self.history_dropped(),
         }
     }
