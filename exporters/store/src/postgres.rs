@@ -208,7 +208,7 @@ impl Pg {
             .execute(
                 "DELETE FROM agent_events WHERE event_id IN (SELECT event_id FROM agent_events
                  ORDER BY ts_micros DESC, event_id DESC OFFSET $1)",
-                &[&(n as i64)],
+                &[&crate::query::sql_count(n)],
             )
             .map(|n| n as usize)
             .map_err(|e| err("retention", e))

@@ -73,7 +73,8 @@ impl EventQuery {
         self.trace_id = Some(t);
         self
     }
-    /// At most this many.
+    /// At most this many (0: none; any larger than the database can count,
+    /// `i64::MAX`, is no limit).
     pub fn limit(mut self, n: usize) -> Self {
         self.limit = Some(n);
         self
@@ -178,10 +179,16 @@ impl EventQuery {
         let sql = format!(
             "SELECT {} FROM agent_events{clause} ORDER BY ts_micros DESC, event_id DESC LIMIT {}",
             cols.join(", "),
-            self.limit.unwrap_or(1000)
+            sql_count(self.limit.unwrap_or(1000))
         );
         (sql, params, cols.len())
     }
+}
+
+/// A count as SQL takes it: a BIGINT, so at most `i64::MAX` (a larger limit
+/// is no limit).
+pub(crate) fn sql_count(n: usize) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
 }
 
 /// A query parameter.

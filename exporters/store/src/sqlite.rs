@@ -250,7 +250,7 @@ impl Sqlite {
             .execute(
                 "DELETE FROM agent_events WHERE event_id IN (SELECT event_id FROM agent_events
                  ORDER BY ts_micros DESC, event_id DESC LIMIT -1 OFFSET ?1)",
-                [n as i64],
+                [crate::query::sql_count(n)],
             )
             .map_err(|e| err("retention", e))
     }
