@@ -58,20 +58,17 @@ impl fmt::Display for CliError {
     }
 }
 
-/// Opening a store: a missing SQLite file is "not found" (querying never
-/// creates one), the rest names the URL without its password.
+/// Opening a store to read it: read-only, never created, written or
+/// migrated. A missing or empty store is "not found"; the rest names the URL
+/// without its password.
 pub fn open_store(url: &str) -> Result<fcc_store::EventStore, CliError> {
     let shown = fcc_store::redact(url);
-    if let Ok(fcc_store::StoreUrl::Sqlite(Some(path))) = fcc_store::StoreUrl::parse(url) {
-        if !path.exists() {
-            return Err(CliError::not_found(format!(
-                "no store at {shown}: the file {} does not exist (run `fcc demo` first, or pass --store)",
-                path.display()
-            )));
+    fcc_store::EventStore::open_read_only(url).map_err(|e| match e {
+        fcc_store::StoreError::NotFound { .. } => {
+            CliError::not_found(format!("{e}; run `fcc demo` first, or pass --store"))
         }
-    }
-    fcc_store::EventStore::open(url)
-        .map_err(|e| CliError::runtime(format!("cannot open the store {shown}: {e}")))
+        e => CliError::runtime(format!("cannot open the store {shown}: {e}")),
+    })
 }
 
 /// A decode error of an events file: bad data, or not found.
