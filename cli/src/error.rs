@@ -10,7 +10,8 @@ Exit codes:
   2  bad command line (unknown flag, bad value)
   3  not found (no such file or store)
   4  bad input data (a file that is not fcc events)
-  5  the demo finished but lost events (dropped or failed)";
+  5  the demo finished but lost events (dropped or failed), or replay
+     did not deliver every event";
 
 /// A failure with the exit code it maps to.
 #[derive(Debug)]
@@ -58,20 +59,30 @@ impl fmt::Display for CliError {
     }
 }
 
-/// Opening a store: a missing SQLite file is "not found" (querying never
-/// creates one), the rest names the URL without its password.
+/// Opening a store to read it: read-only, never created, written or
+/// migrated. A missing or empty store is "not found"; see [`store_error`].
 pub fn open_store(url: &str) -> Result<fcc_store::EventStore, CliError> {
-    let shown = fcc_store::redact(url);
-    if let Ok(fcc_store::StoreUrl::Sqlite(Some(path))) = fcc_store::StoreUrl::parse(url) {
-        if !path.exists() {
-            return Err(CliError::not_found(format!(
-                "no store at {shown}: the file {} does not exist (run `fcc demo` first, or pass --store)",
-                path.display()
-            )));
+    fcc_store::EventStore::open_read_only(url).map_err(|e| store_error(url, e))
+}
+
+/// A store that could not be opened, said once: a URL of no supported
+/// scheme is a usage error (the message names the schemes), a missing store
+/// is "not found", the rest a runtime error naming the URL without its
+/// password.
+pub fn store_error(url: &str, e: fcc_store::StoreError) -> CliError {
+    use fcc_store::StoreError;
+    match e {
+        StoreError::Url(e) => CliError::usage(e),
+        StoreError::NotFound { .. } => {
+            CliError::not_found(format!("{e}; run `fcc demo` first, or pass --store"))
         }
+        // Its message already says "cannot open store URL: ...".
+        StoreError::Open { .. } => CliError::runtime(e),
+        e => CliError::runtime(format!(
+            "cannot open the store {}: {e}",
+            fcc_store::redact(url)
+        )),
     }
-    fcc_store::EventStore::open(url)
-        .map_err(|e| CliError::runtime(format!("cannot open the store {shown}: {e}")))
 }
 
 /// A decode error of an events file: bad data, or not found.

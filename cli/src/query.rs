@@ -146,15 +146,16 @@ pub fn parse_age(s: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs(n.saturating_mul(secs)))
 }
 
-/// Reads every event the filters select from the store at `url`, newest first.
+/// Reads every event the filters select from the store at `url`, newest
+/// first, at most `limit` (any u64: more than the store can count is all).
 pub fn read_store(
     url: &str,
     filters: &Filters,
-    limit: Option<usize>,
+    limit: Option<u64>,
 ) -> Result<Vec<fcc::Event>, CliError> {
     let store = crate::error::open_store(url)?;
     let shown = fcc_store::redact(url);
-    match limit {
+    match limit.map(|n| usize::try_from(n).unwrap_or(usize::MAX)) {
         Some(n) => store
             .query(&filters.query(n))
             .map_err(|e| CliError::runtime(format!("query on {shown} failed: {e}"))),

@@ -18,15 +18,15 @@ pub struct EventsArgs {
     pub store: StoreArg,
     #[command(flatten)]
     pub filters: Filters,
-    /// At most this many events, newest first
+    /// At most this many events, newest first (0: none)
     #[arg(long, default_value_t = 50)]
-    pub limit: usize,
+    pub limit: u64,
     #[command(flatten)]
     pub format: Format,
 }
 
 pub fn events(args: EventsArgs) -> Result<(), CliError> {
-    let events = read_store(&args.store.store, &args.filters, Some(args.limit.max(1)))?;
+    let events = read_store(&args.store.store, &args.filters, Some(args.limit))?;
     let mut out = std::io::stdout().lock();
     output::events(&mut out, &events, args.format).map_err(write_err)?;
     if !args.format.json && !args.format.ndjson && events.is_empty() {
@@ -62,7 +62,7 @@ pub struct ExportArgs {
     pub format: Option<ExportFormat>,
     /// At most this many events (default all)
     #[arg(long)]
-    pub limit: Option<usize>,
+    pub limit: Option<u64>,
 }
 
 pub fn export(args: ExportArgs) -> Result<(), CliError> {

@@ -11,7 +11,7 @@ use fcc::sinks::{DropPolicy, SinkOptions};
 use fcc::{EventReplay, EventSerializer, LogTarget, TelemetryBuilder};
 use fcc_store::StoreTelemetryExt;
 
-use crate::error::{load_error, CliError};
+use crate::error::{load_error, store_error, CliError};
 use crate::query::{read_store, Filters, StoreArg};
 
 /// Where replayed events go.
@@ -128,11 +128,8 @@ pub fn replay(args: ReplayArgs) -> Result<(), CliError> {
                 format!("the NDJSON file {}", p.display())
             }
             Target::Store(url) => {
-                let shown = fcc_store::redact(url);
-                builder = builder.store(url).map_err(|e| {
-                    CliError::runtime(format!("cannot open the store {shown}: {e}"))
-                })?;
-                format!("the store {shown}")
+                builder = builder.store(url).map_err(|e| store_error(url, e))?;
+                format!("the store {}", fcc_store::redact(url))
             }
             Target::Otlp => "OTLP log records".to_owned(),
         };
@@ -153,12 +150,15 @@ pub fn replay(args: ReplayArgs) -> Result<(), CliError> {
     telemetry
         .shutdown()
         .map_err(|e| CliError::runtime(format!("replay did not finish: {e}")))?;
-    eprintln!("replayed {n} events to {}", described.join(", "));
+    let to = described.join(", ");
+    // One line, and it agrees with the exit code: 0 only when all arrived.
     if lost + logs_failed > 0 {
         return Err(CliError::lost(format!(
-            "{lost} events were not written and {logs_failed} log records not exported"
+            "{n} events replayed to {to}, but not all were delivered: \
+             {lost} not written by a sink, {logs_failed} log records not exported"
         )));
     }
+    eprintln!("replayed {n} events to {to}");
     Ok(())
 }
 

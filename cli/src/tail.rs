@@ -1,10 +1,11 @@
 //! `fcc tail`: the latest events, then new ones as they arrive, from the
-//! store (polled) or an NDJSON file (followed like `tail -f`, across
-//! truncation and rotation).
+//! store (polled) or an NDJSON file (followed like `tail -F`: by inode,
+//! across truncation and rotation, reading each byte once).
 
-use std::collections::HashSet;
-use std::io::{Read, Seek, SeekFrom, Write};
-use std::path::PathBuf;
+use std::collections::{HashSet, VecDeque};
+use std::fs::File;
+use std::io::{BufRead, BufReader, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::Args;
@@ -123,61 +124,170 @@ fn note(since: &mut Option<fcc::Timestamp>, at: &mut HashSet<u128>, e: &Event) {
     at.insert(e.event_id().as_u128());
 }
 
-fn tail_file(path: &PathBuf, args: &TailArgs, p: &mut Printer) -> Result<(), CliError> {
-    let shown = path.display();
-    let open = || {
-        std::fs::File::open(path).map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => CliError::not_found(format!("no such file: {shown}")),
-            _ => CliError::runtime(format!("cannot read {shown}: {e}")),
-        })
-    };
-    let mut file = open()?;
-    let mut text = String::new();
-    file.read_to_string(&mut text)
-        .map_err(|e| CliError::bad_data(format!("{shown} is not text: {e}")))?;
-    let mut offset = text.len() as u64;
-    // The last complete lines only: a partial last line is read when it ends.
-    let complete = text.rfind('\n').map_or(0, |i| i + 1);
-    offset -= (text.len() - complete) as u64;
-    let mut first: Vec<Event> = text[..complete]
-        .lines()
-        .enumerate()
-        .filter_map(|(i, l)| decode(l, i + 1, path))
-        .filter(|e| args.filters.matches(e))
-        .collect();
-    let skip = first.len().saturating_sub(args.lines);
-    for e in first.drain(skip..) {
+fn tail_file(path: &Path, args: &TailArgs, p: &mut Printer) -> Result<(), CliError> {
+    let mut f = Followed::open(path)?;
+    // The backlog in one pass; only the last `--lines` matching events are kept.
+    let mut latest: VecDeque<Event> = VecDeque::new();
+    while let Some((no, line)) = f.next_line()? {
+        if let Some(e) = decode_bytes(&line, no, path).filter(|e| args.filters.matches(e)) {
+            latest.push_back(e);
+            if latest.len() > args.lines {
+                latest.pop_front();
+            }
+        }
+    }
+    for e in latest {
         if !p.print(&e)? {
             return Ok(());
         }
     }
-    let mut line_no = text[..complete].lines().count();
-    let mut pending = String::new();
-    loop {
-        std::thread::sleep(args.interval);
-        let len = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
-        if len < offset {
-            // Truncated or rotated: start again from the top of the new file.
-            file = open()?;
-            offset = 0;
-            pending.clear();
+    let mut show = |no: usize, line: &[u8]| -> Result<bool, CliError> {
+        match decode_bytes(line, no, path).filter(|e| args.filters.matches(e)) {
+            Some(e) => p.print(&e),
+            None => Ok(true),
         }
-        file.seek(SeekFrom::Start(offset))
-            .map_err(|e| CliError::runtime(format!("cannot read {shown}: {e}")))?;
-        let mut buf = String::new();
-        let n = file
-            .read_to_string(&mut buf)
-            .map_err(|e| CliError::runtime(format!("cannot read {shown}: {e}")))?;
-        offset += n as u64;
-        pending.push_str(&buf);
-        while let Some(i) = pending.find('\n') {
-            let line: String = pending.drain(..=i).collect();
-            line_no += 1;
-            if let Some(e) = decode(line.trim_end(), line_no, path) {
-                if args.filters.matches(&e) && !p.print(&e)? {
-                    return Ok(());
+    };
+    loop {
+        while let Some((no, line)) = f.next_line()? {
+            if !show(no, &line)? {
+                return Ok(());
+            }
+        }
+        match f.change() {
+            Change::None => std::thread::sleep(args.interval),
+            Change::Truncated => f.restart()?,
+            Change::Rotated => {
+                // What was written to the old file before the switch, its
+                // unended last line included, then the new file from the top.
+                while let Some((no, line)) = f.next_line()? {
+                    if !show(no, &line)? {
+                        return Ok(());
+                    }
+                }
+                if let Some((no, line)) = f.take_partial() {
+                    if !show(no, &line)? {
+                        return Ok(());
+                    }
+                }
+                match Followed::open(path) {
+                    Ok(new) => f = new,
+                    // Gone again between the look and the open: look later.
+                    Err(_) => std::thread::sleep(args.interval),
                 }
             }
+        }
+    }
+}
+
+/// What became of the followed path since the file was opened.
+enum Change {
+    None,
+    /// The same file, now shorter than what was read (`copytruncate`).
+    Truncated,
+    /// The path names another file (renamed away, a new one created).
+    Rotated,
+}
+
+/// An NDJSON file followed like `tail -F`: read once, line by line, through
+/// a buffer, noticing when its path is rotated or truncated.
+struct Followed<'a> {
+    path: &'a Path,
+    reader: BufReader<File>,
+    /// The device and inode of the open file (where there are inodes).
+    id: Option<(u64, u64)>,
+    /// Bytes read from the open file.
+    read: u64,
+    /// Lines completed in the open file.
+    line_no: usize,
+    /// The last line, not ended yet: completed by a later read.
+    partial: Vec<u8>,
+}
+
+impl<'a> Followed<'a> {
+    fn open(path: &'a Path) -> Result<Self, CliError> {
+        let shown = path.display();
+        let file = File::open(path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => CliError::not_found(format!("no such file: {shown}")),
+            _ => CliError::runtime(format!("cannot read {shown}: {e}")),
+        })?;
+        let id = file.metadata().ok().and_then(|m| file_id(&m));
+        Ok(Followed {
+            path,
+            reader: BufReader::with_capacity(64 * 1024, file),
+            id,
+            read: 0,
+            line_no: 0,
+            partial: Vec::new(),
+        })
+    }
+
+    /// The next complete line and its number, or `None` at the end of what
+    /// is written so far (an unended line waits for its end).
+    fn next_line(&mut self) -> Result<Option<(usize, Vec<u8>)>, CliError> {
+        let n = self
+            .reader
+            .read_until(b'\n', &mut self.partial)
+            .map_err(|e| CliError::runtime(format!("cannot read {}: {e}", self.path.display())))?;
+        self.read += n as u64;
+        if self.partial.last() != Some(&b'\n') {
+            return Ok(None);
+        }
+        self.line_no += 1;
+        Ok(Some((self.line_no, std::mem::take(&mut self.partial))))
+    }
+
+    /// The unended last line, if any (once the file is done with).
+    fn take_partial(&mut self) -> Option<(usize, Vec<u8>)> {
+        (!self.partial.is_empty()).then(|| (self.line_no + 1, std::mem::take(&mut self.partial)))
+    }
+
+    fn change(&self) -> Change {
+        let Ok(meta) = std::fs::metadata(self.path) else {
+            // Renamed away and not yet replaced: keep the old file for now.
+            return Change::None;
+        };
+        if file_id(&meta) != self.id {
+            Change::Rotated
+        } else if meta.len() < self.read {
+            Change::Truncated
+        } else {
+            Change::None
+        }
+    }
+
+    /// Truncated: read it again from the top.
+    fn restart(&mut self) -> Result<(), CliError> {
+        self.reader
+            .seek(SeekFrom::Start(0))
+            .map_err(|e| CliError::runtime(format!("cannot read {}: {e}", self.path.display())))?;
+        self.read = 0;
+        self.line_no = 0;
+        self.partial.clear();
+        Ok(())
+    }
+}
+
+#[cfg(unix)]
+fn file_id(m: &std::fs::Metadata) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    Some((m.dev(), m.ino()))
+}
+
+#[cfg(not(unix))]
+fn file_id(_: &std::fs::Metadata) -> Option<(u64, u64)> {
+    None
+}
+
+/// A line as read, its end of line included.
+fn decode_bytes(line: &[u8], line_no: usize, path: &Path) -> Option<Event> {
+    match std::str::from_utf8(line) {
+        Ok(text) => decode(text.trim_end_matches(['\n', '\r']), line_no, path),
+        Err(err) => {
+            eprintln!(
+                "fcc tail: {}:{line_no}: skipped, not UTF-8 text: {err}",
+                path.display()
+            );
+            None
         }
     }
 }

@@ -18,7 +18,7 @@ use fcc::{LogTarget, TelemetryBuilder};
 use fcc_store::StoreTelemetryExt;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::error::CliError;
+use crate::error::{store_error, CliError};
 use crate::query::{parse_age, DEFAULT_STORE};
 use crate::read::Counts;
 use mission::{Orchestrator, Rng};
@@ -102,12 +102,7 @@ pub fn demo(args: DemoArgs) -> Result<(), CliError> {
     // At the end, local sinks and exporters get all the time they need.
     .shutdown_timeout(Duration::from_secs(120))
     .store(&args.store)
-    .map_err(|e| {
-        CliError::runtime(format!(
-            "cannot open the store {}: {e}",
-            fcc_store::redact(&args.store)
-        ))
-    })?;
+    .map_err(|e| store_error(&args.store, e))?;
     let telemetry = builder.install().map_err(CliError::runtime)?;
 
     let counts = Arc::new(Mutex::new(Counts::default()));

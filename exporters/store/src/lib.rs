@@ -8,6 +8,8 @@
 //!   category, source, severity, correlation keys and trace id, newest first;
 //!   [`EventStore::stream`] pages through large results.
 //! - The schema is versioned ([`SCHEMA_VERSION`]); migrations run on open.
+//!   [`EventStore::open_read_only`] is for readers: it never creates, writes
+//!   or migrates a store, and reads an older schema as it is.
 //!
 //! ```
 //! use fcc::{Event, EventType};
@@ -78,6 +80,15 @@ pub enum StoreError {
         /// True when trying again may work (busy, locked, connection lost).
         transient: bool,
     },
+    /// No store there: a missing or empty SQLite file, or a database
+    /// without `agent_events` (only [`EventStore::open_read_only`], which
+    /// never creates one, answers this).
+    NotFound {
+        /// The URL, password redacted.
+        url: String,
+        /// What was found instead.
+        message: String,
+    },
     /// A stored row could not be read back as an event.
     Corrupt {
         /// Which column and why.
@@ -90,6 +101,7 @@ impl fmt::Display for StoreError {
         match self {
             StoreError::Url(e) => e.fmt(f),
             StoreError::Open { url, message } => write!(f, "cannot open store {url}: {message}"),
+            StoreError::NotFound { url, message } => write!(f, "no store at {url}: {message}"),
             StoreError::Database { what, message, .. } => {
                 write!(f, "store {what} failed: {message}")
             }
@@ -145,6 +157,17 @@ impl Backend {
         match StoreUrl::parse(url).map_err(StoreError::Url)? {
             StoreUrl::Sqlite(path) => Ok(Backend::Sqlite(sqlite::Sqlite::open(path.as_deref())?)),
             StoreUrl::Postgres(u) => Ok(Backend::Postgres(Box::new(postgres::Pg::open(&u)?))),
+        }
+    }
+
+    fn open_read_only(url: &str) -> Result<Backend, StoreError> {
+        match StoreUrl::parse(url).map_err(StoreError::Url)? {
+            StoreUrl::Sqlite(path) => Ok(Backend::Sqlite(sqlite::Sqlite::open_read_only(
+                path.as_deref(),
+            )?)),
+            StoreUrl::Postgres(u) => Ok(Backend::Postgres(Box::new(postgres::Pg::open_read_only(
+                &u,
+            )?))),
         }
     }
 
@@ -223,6 +246,25 @@ impl EventStore {
     pub fn open(url: &str) -> Result<EventStore, StoreError> {
         Ok(EventStore {
             backend: Mutex::new(Backend::open(url)?),
+        })
+    }
+
+    /// Opens the existing store at `url` to read it: nothing is created,
+    /// written or migrated (SQLite opens the file read-only; Postgres
+    /// sessions are read-only). A missing or empty SQLite file, an in-memory
+    /// database or a database without `agent_events` is
+    /// [`StoreError::NotFound`]. A store of an older schema is read as it is
+    /// (version 1 has no trace or span ids: they read as none).
+    ///
+    /// ```
+    /// use fcc_store::{EventStore, StoreError};
+    /// let e = EventStore::open_read_only("sqlite://no/such/events.db").unwrap_err();
+    /// assert!(matches!(e, StoreError::NotFound { .. }));
+    /// assert!(!std::path::Path::new("no/such").exists());
+    /// ```
+    pub fn open_read_only(url: &str) -> Result<EventStore, StoreError> {
+        Ok(EventStore {
+            backend: Mutex::new(Backend::open_read_only(url)?),
         })
     }
 

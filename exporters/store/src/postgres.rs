@@ -16,7 +16,15 @@ pub(crate) struct Pg {
     client: Client,
     url: String,
     insert_sql: String,
+    /// Sessions are read-only (`default_transaction_read_only`).
+    read_only: bool,
+    /// A version 1 table, read as it is (no trace or span id columns).
+    v1: bool,
 }
+
+/// Makes every transaction of the session read-only: a reader cannot write
+/// even by mistake.
+const READ_ONLY: &str = "SET default_transaction_read_only = on";
 
 fn err(what: &str, e: postgres::Error) -> StoreError {
     StoreError::Database {
@@ -61,10 +69,46 @@ fn pg_text(s: Option<String>) -> Option<String> {
 
 impl Pg {
     pub(crate) fn open(url: &str) -> Result<Pg, StoreError> {
-        let client = Client::connect(url, NoTls).map_err(|e| StoreError::Open {
+        let mut pg = Pg::connect(url, false)?;
+        pg.migrate()?;
+        Ok(pg)
+    }
+
+    /// A read-only session on an existing `agent_events` (the one the
+    /// search path finds): nothing is created or migrated.
+    pub(crate) fn open_read_only(url: &str) -> Result<Pg, StoreError> {
+        let mut pg = Pg::connect(url, true)?;
+        let columns: Vec<String> = pg
+            .client
+            .query(
+                "SELECT attname::text FROM pg_attribute
+                 WHERE attrelid = to_regclass('agent_events') AND attnum > 0 AND NOT attisdropped",
+                &[],
+            )
+            .map_err(|e| err("opening", e))?
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        if columns.is_empty() {
+            return Err(StoreError::NotFound {
+                url: redact(url),
+                message: "agent_events was not found on the database's search path".into(),
+            });
+        }
+        pg.v1 = !columns.iter().any(|c| c == "trace_id");
+        Ok(pg)
+    }
+
+    fn connect(url: &str, read_only: bool) -> Result<Pg, StoreError> {
+        let mut client = Client::connect(url, NoTls).map_err(|e| StoreError::Open {
             url: redact(url),
             message: e.to_string(),
         })?;
+        if read_only {
+            client
+                .batch_execute(READ_ONLY)
+                .map_err(|e| err("opening read-only", e))?;
+        }
         let names: Vec<String> = (1..=COLUMNS.len()).map(|i| format!("c{i}")).collect();
         let casts: Vec<String> = COLUMNS
             .iter()
@@ -92,13 +136,13 @@ impl Pg {
             casts.join(", "),
             names.join(", ")
         );
-        let mut pg = Pg {
+        Ok(Pg {
             client,
             url: url.to_owned(),
             insert_sql,
-        };
-        pg.migrate()?;
-        Ok(pg)
+            read_only,
+            v1: false,
+        })
     }
 
     /// A new connection after the old one broke (the server restarted, or
@@ -108,6 +152,11 @@ impl Pg {
             url: redact(&self.url),
             message: e.to_string(),
         })?;
+        if self.read_only {
+            self.client
+                .batch_execute(READ_ONLY)
+                .map_err(|e| err("opening read-only", e))?;
+        }
         Ok(())
     }
 
@@ -115,10 +164,16 @@ impl Pg {
         self.client.is_closed()
     }
 
+    /// The schema version found (0: none); creates nothing.
     pub(crate) fn version(&mut self) -> Result<i64, StoreError> {
-        self.client
-            .batch_execute(VERSION_TABLE)
+        let exists: bool = self
+            .client
+            .query_one("SELECT to_regclass('fcc_schema_version') IS NOT NULL", &[])
+            .map(|r| r.get(0))
             .map_err(|e| err("schema version", e))?;
+        if !exists {
+            return Ok(0);
+        }
         self.client
             .query_one(
                 "SELECT COALESCE(MAX(version), 0) FROM fcc_schema_version",
@@ -192,7 +247,7 @@ impl Pg {
         q: &EventQuery,
         after: Option<(i64, String)>,
     ) -> Result<Vec<Event>, StoreError> {
-        let (sql, params, ncols) = q.select_sql(Dialect::Postgres, after);
+        let (sql, params, ncols) = q.select_sql(Dialect::Postgres, after, self.v1);
         let owned: Vec<Box<dyn ToSql + Sync>> = params
             .into_iter()
             .map(|p| -> Box<dyn ToSql + Sync> {
@@ -227,7 +282,7 @@ impl Pg {
             .execute(
                 "DELETE FROM agent_events WHERE event_id IN (SELECT event_id FROM agent_events
                  ORDER BY ts_micros DESC, event_id DESC OFFSET $1)",
-                &[&(n as i64)],
+                &[&crate::query::sql_count(n)],
             )
             .map(|n| n as usize)
             .map_err(|e| err("retention", e))

@@ -73,7 +73,8 @@ impl EventQuery {
         self.trace_id = Some(t);
         self
     }
-    /// At most this many.
+    /// At most this many (0: none; any larger than the database can count,
+    /// `i64::MAX`, is no limit).
     pub fn limit(mut self, n: usize) -> Self {
         self.limit = Some(n);
         self
@@ -144,12 +145,14 @@ impl EventQuery {
 impl EventQuery {
     /// The SELECT of one page: the text columns (payload as text), this
     /// query's conditions and, when paging, the keyset cursor `after` (the
-    /// last row's time and id), newest first, the limit. Returns the SQL, its
-    /// parameters and the number of columns.
+    /// last row's time and id), newest first, the limit. `v1` reads a
+    /// version 1 table as it is (no `trace_id` or `span_id`: they read as
+    /// NULL). Returns the SQL, its parameters and the number of columns.
     pub(crate) fn select_sql(
         &self,
         d: Dialect,
         after: Option<(i64, String)>,
+        v1: bool,
     ) -> (String, Vec<Param>, usize) {
         let (mut clause, mut params) = self.where_clause(d, 1);
         if let Some((ts, id)) = after {
@@ -175,13 +178,24 @@ impl EventQuery {
                 _ => c,
             })
             .collect();
+        let from = if v1 {
+            "(SELECT *, NULL AS trace_id, NULL AS span_id FROM agent_events) AS agent_events"
+        } else {
+            "agent_events"
+        };
         let sql = format!(
-            "SELECT {} FROM agent_events{clause} ORDER BY ts_micros DESC, event_id DESC LIMIT {}",
+            "SELECT {} FROM {from}{clause} ORDER BY ts_micros DESC, event_id DESC LIMIT {}",
             cols.join(", "),
-            self.limit.unwrap_or(1000)
+            sql_count(self.limit.unwrap_or(1000))
         );
         (sql, params, cols.len())
     }
+}
+
+/// A count as SQL takes it: a BIGINT, so at most `i64::MAX` (a larger limit
+/// is no limit).
+pub(crate) fn sql_count(n: usize) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
 }
 
 /// A query parameter.

@@ -32,6 +32,8 @@ pub(crate) struct Sqlite {
     conn: Connection,
     insert_sql: String,
     insert_many_sql: String,
+    /// A version 1 table, read as it is (no trace or span id columns).
+    v1: bool,
 }
 
 /// Rows per multi-row INSERT (19 parameters each, well under SQLite's limit).
@@ -116,16 +118,85 @@ impl Sqlite {
             conn,
             insert_sql: insert_sql(1),
             insert_many_sql: insert_sql(ROWS_PER_STATEMENT),
+            v1: false,
         };
         s.migrate()?;
         Ok(s)
     }
 
-    /// The schema version found (0: none).
+    /// Opens an existing file read-only: nothing is created (not even its
+    /// directory), written or migrated.
+    pub(crate) fn open_read_only(path: Option<&Path>) -> Result<Sqlite, StoreError> {
+        let Some(p) = path else {
+            return Err(StoreError::NotFound {
+                url: "sqlite::memory:".into(),
+                message: "an in-memory database starts empty, so agent_events was not found".into(),
+            });
+        };
+        let url = format!("sqlite://{}", p.display());
+        let not_found = |message: String| StoreError::NotFound {
+            url: url.clone(),
+            message,
+        };
+        match std::fs::metadata(p) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(not_found(format!("the file {} was not found", p.display())))
+            }
+            Ok(m) if m.is_file() && m.len() == 0 => {
+                return Err(not_found(format!(
+                    "the file {} is empty, so agent_events was not found",
+                    p.display()
+                )))
+            }
+            _ => {}
+        }
+        let conn = Connection::open_with_flags(
+            p,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|e| StoreError::Open {
+            url: url.clone(),
+            message: e.to_string(),
+        })?;
+        conn.busy_timeout(Duration::from_secs(5))
+            .map_err(|e| err("busy timeout", e))?;
+        conn.pragma_update(None, "cache_size", -65_536)
+            .map_err(|e| err("cache_size", e))?;
+        let _ = conn.pragma_update(None, "mmap_size", 268_435_456i64);
+        let columns: Vec<String> = conn
+            .prepare("SELECT name FROM pragma_table_info('agent_events')")
+            .and_then(|mut st| st.query_map([], |r| r.get(0))?.collect())
+            .map_err(|e| StoreError::Open {
+                url: url.clone(),
+                message: e.to_string(),
+            })?;
+        if columns.is_empty() {
+            return Err(not_found(format!(
+                "agent_events was not found in the file {}",
+                p.display()
+            )));
+        }
+        Ok(Sqlite {
+            conn,
+            insert_sql: insert_sql(1),
+            insert_many_sql: insert_sql(ROWS_PER_STATEMENT),
+            v1: !columns.iter().any(|c| c == "trace_id"),
+        })
+    }
+
+    /// The schema version found (0: none); creates nothing.
     pub(crate) fn version(&self) -> Result<i64, StoreError> {
-        self.conn
-            .execute(VERSION_TABLE, [])
+        let exists: bool = self
+            .conn
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'fcc_schema_version')",
+                [],
+                |r| r.get(0),
+            )
             .map_err(|e| err("schema version", e))?;
+        if !exists {
+            return Ok(0);
+        }
         self.conn
             .query_row(
                 "SELECT COALESCE(MAX(version), 0) FROM fcc_schema_version",
@@ -213,7 +284,7 @@ impl Sqlite {
         q: &EventQuery,
         after: Option<(i64, String)>,
     ) -> Result<Vec<Event>, StoreError> {
-        let (sql, params, ncols) = q.select_sql(Dialect::Sqlite, after);
+        let (sql, params, ncols) = q.select_sql(Dialect::Sqlite, after, self.v1);
         let mut stmt = self.conn.prepare(&sql).map_err(|e| err("query", e))?;
         let values: Vec<Box<dyn ToSql>> = params
             .into_iter()
@@ -250,7 +321,7 @@ impl Sqlite {
             .execute(
                 "DELETE FROM agent_events WHERE event_id IN (SELECT event_id FROM agent_events
                  ORDER BY ts_micros DESC, event_id DESC LIMIT -1 OFFSET ?1)",
-                [n as i64],
+                [crate::query::sql_count(n)],
             )
             .map_err(|e| err("retention", e))
     }

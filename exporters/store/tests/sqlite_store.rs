@@ -189,6 +189,20 @@ fn retention_by_age_and_by_count() {
 }
 
 #[test]
+fn counts_past_what_sql_can_take_mean_no_limit() {
+    let store = EventStore::open("sqlite::memory:").unwrap();
+    store
+        .insert(&(0..5).map(sample).collect::<Vec<_>>())
+        .unwrap();
+    assert!(store.query(&EventQuery::new().limit(0)).unwrap().is_empty());
+    let all = EventQuery::new().limit(usize::MAX);
+    assert_eq!(store.query(&all).unwrap().len(), 5);
+    assert_eq!(store.stream(&all).filter(Result::is_ok).count(), 5);
+    assert_eq!(store.keep_newest(usize::MAX).unwrap(), 0);
+    assert_eq!(store.count().unwrap(), 5);
+}
+
+#[test]
 fn the_sink_applies_retention_on_its_schedule() {
     let dir = tempfile::tempdir().unwrap();
     let sink = StoreSink::open(&url(&dir))
