@@ -80,7 +80,17 @@ pub fn is_quiet_target(target: &str) -> bool {
 
 thread_local! {
     static PENDING: Cell<Option<Event>> = const { Cell::new(None) };
+    /// Whether an `emit` is dispatching on this thread.
+    static EMITTING: Cell<bool> = const { Cell::new(false) };
+    /// Events emitted while another was dispatching (see [`emit`]).
+    static DEFERRED: std::cell::RefCell<std::collections::VecDeque<Event>> =
+        const { std::cell::RefCell::new(std::collections::VecDeque::new()) };
 }
+
+/// Most events emitted from inside other emits that wait for their turn
+/// (a subscriber that emits for every event it gets must not grow this
+/// without bound); past it they are dropped, with a warning.
+const MAX_DEFERRED: usize = 4096;
 
 /// Emits an event through `tracing`: the installed [`FanoutLayer`] publishes
 /// it on the bus (and so to every sink). With no layer installed, nothing
@@ -92,6 +102,52 @@ thread_local! {
 /// ```
 pub fn emit(event: impl Into<Event>) {
     let event = event.into();
+    // An emit from inside another's dispatch (a layer before fcc's, a
+    // `Debug` impl, a bus subscriber) would be dropped by `tracing` (it
+    // dispatches nothing while dispatching) and would take the outer event's
+    // place: it waits instead, and goes when the outer dispatch is done.
+    if EMITTING.try_with(Cell::get).unwrap_or(false) {
+        let _ = DEFERRED.try_with(|d| {
+            let mut d = d.borrow_mut();
+            if d.len() < MAX_DEFERRED {
+                d.push_back(event);
+            } else {
+                crate::diagnostics::warn(
+                    "events emitted from inside other emits are being dropped (over 4096 waiting)",
+                );
+            }
+        });
+        return;
+    }
+    /// Lowers the flag even if a layer panics.
+    struct Emitting;
+    impl Drop for Emitting {
+        fn drop(&mut self) {
+            let _ = EMITTING.try_with(|e| e.set(false));
+        }
+    }
+    let _ = EMITTING.try_with(|e| e.set(true));
+    let _emitting = Emitting;
+    let mut next = Some(event);
+    while let Some(event) = next {
+        dispatch(event);
+        next = DEFERRED
+            .try_with(|d| d.borrow_mut().pop_front())
+            .ok()
+            .flatten();
+    }
+}
+
+/// Hands one event to the installed layers through a `tracing` event.
+fn dispatch(event: Event) {
+    /// Clears the flag even if a layer panics.
+    struct Reset;
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            let _ = PENDING.try_with(Cell::take);
+        }
+    }
+    let _reset = Reset;
     let severity = event.severity();
     let _ = PENDING.try_with(|p| p.set(Some(event)));
     macro_rules! at {
@@ -105,8 +161,7 @@ pub fn emit(event: impl Into<Event>) {
         Severity::Warn => at!(tracing::Level::WARN),
         Severity::Error => at!(tracing::Level::ERROR),
     }
-    // If no layer took it, drop it here.
-    let _ = PENDING.try_with(Cell::take);
+    // If no layer took it, `_reset` drops it.
 }
 
 /// The `event_type` field value of [`emit`]'s tracing events: other layers see

@@ -365,8 +365,22 @@ static GLOBAL_SET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool
 /// [`SpanLayer`](super::SpanLayer) use by default (`None` removes it).
 /// [`Telemetry::install`](crate::Telemetry) does this for you.
 pub fn set_global(tracer: Option<FccTracer>) {
-    GLOBAL_SET.store(tracer.is_some(), std::sync::atomic::Ordering::Release);
-    GLOBAL.store(tracer.map(|t| t.inner));
+    // One change at a time, so the flag and the tracer always agree when
+    // set_global returns, whoever else calls it; the tracer is stored before
+    // the flag goes up and after it goes down, so a span start that sees the
+    // flag up finds a tracer (or, racing a removal, none: a disabled span).
+    static CHANGING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one = CHANGING.lock().unwrap_or_else(|p| p.into_inner());
+    match tracer {
+        Some(t) => {
+            GLOBAL.store(Some(t.inner));
+            GLOBAL_SET.store(true, std::sync::atomic::Ordering::Release);
+        }
+        None => {
+            GLOBAL_SET.store(false, std::sync::atomic::Ordering::Release);
+            GLOBAL.store(None);
+        }
+    }
 }
 
 /// The globally installed tracer, if any.
@@ -381,4 +395,47 @@ pub fn global() -> Option<FccTracer> {
 #[inline(always)]
 pub(crate) fn global_is_set() -> bool {
     GLOBAL_SET.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+#[cfg(test)]
+mod global_tests {
+    use super::*;
+    use std::sync::atomic::Ordering;
+
+    /// Many thousand interleavings of set_global(Some) and set_global(None)
+    /// from two threads, with spans starting on a third: no panic, and at
+    /// every quiet point the flag and the tracer agree.
+    #[test]
+    fn set_global_and_span_starts_race_safely() {
+        let tracer = FccTracer::new("race");
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let s = stop.clone();
+        let starter = std::thread::spawn(move || {
+            let mut spans = 0u64;
+            while !s.load(Ordering::Relaxed) {
+                let span = crate::trace::__private::start_global("race.span", |_| {});
+                spans += u64::from(span.is_recording());
+            }
+            spans
+        });
+        let barrier = std::sync::Arc::new(std::sync::Barrier::new(2));
+        for _ in 0..20_000 {
+            let (b, t) = (barrier.clone(), tracer.clone());
+            let setter = std::thread::spawn(move || {
+                b.wait();
+                set_global(Some(t));
+            });
+            barrier.wait();
+            set_global(None);
+            setter.join().unwrap();
+            assert_eq!(
+                GLOBAL_SET.load(Ordering::Acquire),
+                GLOBAL.load().is_some(),
+                "the flag and the tracer disagree"
+            );
+        }
+        set_global(None);
+        stop.store(true, Ordering::Relaxed);
+        starter.join().unwrap();
+    }
 }
