@@ -1,6 +1,11 @@
 //! FccMetrics' rules: bad input is refused or counted and changes nothing;
 //! totals stay exact; label sets are bounded; handles are exact under
-//! concurrency; points recorded in a span carry its ids.
+//! concurrency; points recorded in a span carry its ids; collection hooks
+//! may use the metrics they collect for.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc};
+use std::time::Duration;
 
 use fcc::metrics::{FccMetrics, MetricError, MetricType, SeriesValue, OVERFLOW_LABEL};
 
@@ -239,4 +244,92 @@ fn a_series_takes_one_exemplar_per_collection() {
         (e.value, e.trace_id, e.span_id),
         (6.0, Some(c.trace_id), Some(c.span_id))
     );
+}
+
+/// Runs `f` on a thread and waits for it a while: a deadlock in `f` fails
+/// the test instead of hanging it (a liveness check, not a timing one).
+fn finishes(what: &str, f: impl FnOnce() + Send + 'static) {
+    let (done, finished) = mpsc::channel();
+    let worker = std::thread::spawn(move || {
+        f();
+        let _ = done.send(());
+    });
+    match finished.recv_timeout(Duration::from_secs(20)) {
+        Ok(()) | Err(mpsc::RecvTimeoutError::Disconnected) => {
+            if let Err(panic) = worker.join() {
+                std::panic::resume_unwind(panic);
+            }
+        }
+        Err(mpsc::RecvTimeoutError::Timeout) => {
+            panic!("{what}: still running after 20 s (deadlock)")
+        }
+    }
+}
+
+#[test]
+fn a_hook_may_take_a_snapshot_which_does_not_run_the_hooks_again() {
+    let m = FccMetrics::new();
+    let runs = Arc::new(AtomicUsize::new(0));
+    let r = Arc::clone(&runs);
+    m.on_collect(move |m| {
+        r.fetch_add(1, Ordering::SeqCst);
+        let before = m.snapshot();
+        let seen = before.iter().any(|f| f.name == "hook.seen");
+        m.observe("hook.seen", if seen { 1.0 } else { 0.0 }, &[])
+            .unwrap();
+    });
+    let runs_in = Arc::clone(&runs);
+    finishes("a snapshot inside a hook", move || {
+        let gauge = |snap: &[fcc::metrics::MetricSnapshot]| {
+            let f = snap
+                .iter()
+                .find(|f| f.name == "hook.seen")
+                .expect("set by the hook");
+            f.series[0].value.clone()
+        };
+        let first = m.snapshot();
+        assert_eq!(
+            runs_in.load(Ordering::SeqCst),
+            1,
+            "the nested snapshot ran no hook"
+        );
+        assert_eq!(gauge(&first), SeriesValue::Gauge(Some(0.0)));
+        let second = m.snapshot();
+        assert_eq!(runs_in.load(Ordering::SeqCst), 2);
+        assert_eq!(
+            gauge(&second),
+            SeriesValue::Gauge(Some(1.0)),
+            "the nested snapshot saw the gauge"
+        );
+    });
+}
+
+#[test]
+fn a_hook_may_register_a_hook_which_runs_from_the_next_collection() {
+    let m = FccMetrics::new();
+    let late = Arc::new(AtomicUsize::new(0));
+    let registered = Arc::new(AtomicUsize::new(0));
+    let (l, r) = (Arc::clone(&late), Arc::clone(&registered));
+    m.on_collect(move |m| {
+        if r.fetch_add(1, Ordering::SeqCst) == 0 {
+            let l = Arc::clone(&l);
+            m.on_collect(move |_| {
+                l.fetch_add(1, Ordering::SeqCst);
+            });
+        }
+    });
+    let late_in = Arc::clone(&late);
+    finishes("a hook registering a hook", move || {
+        m.snapshot();
+        assert_eq!(
+            late_in.load(Ordering::SeqCst),
+            0,
+            "not in the collection that registered it"
+        );
+        m.snapshot();
+        assert_eq!(late_in.load(Ordering::SeqCst), 1);
+        m.snapshot();
+        assert_eq!(late_in.load(Ordering::SeqCst), 2);
+    });
+    assert_eq!(registered.load(Ordering::SeqCst), 3);
 }

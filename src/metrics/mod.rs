@@ -124,7 +124,14 @@ struct Inner {
     on_collect: Mutex<Vec<CollectHook>>,
 }
 
-type CollectHook = Box<dyn Fn(&FccMetrics) + Send + Sync>;
+/// Shared so that a collection can copy the list and run it outside the lock.
+type CollectHook = Arc<dyn Fn(&FccMetrics) + Send + Sync>;
+
+thread_local! {
+    /// The FccMetrics (by address of their `Inner`) whose hooks this thread
+    /// is running: a snapshot taken inside a hook does not run them again.
+    static COLLECTING: std::cell::RefCell<Vec<usize>> = const { std::cell::RefCell::new(Vec::new()) };
+}
 
 #[derive(Default)]
 struct PointLog {
@@ -419,13 +426,43 @@ impl FccMetrics {
 
     /// The current value of every series of every metric (after running
     /// the [`on_collect`](Self::on_collect) hooks).
+    ///
+    /// Taken inside one of this FccMetrics' hooks, it does not run the hooks
+    /// again (that would never end): it returns the values as they are at
+    /// that moment.
     pub fn snapshot(&self) -> Vec<MetricSnapshot> {
-        if let Ok(hooks) = self.inner.on_collect.lock() {
-            for h in hooks.iter() {
-                h(self);
+        self.run_hooks();
+        snapshot::take(&self.inner.registry)
+    }
+
+    /// Runs the hooks registered so far, holding no lock while they run:
+    /// a hook may take a snapshot, register a hook or record values.
+    fn run_hooks(&self) {
+        let id = Arc::as_ptr(&self.inner) as usize;
+        if COLLECTING.with(|c| c.borrow().contains(&id)) {
+            return;
+        }
+        let hooks: Vec<CollectHook> = self
+            .inner
+            .on_collect
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        if hooks.is_empty() {
+            return;
+        }
+        /// Leaves the thread's list even when a hook panics.
+        struct Running(usize);
+        impl Drop for Running {
+            fn drop(&mut self) {
+                COLLECTING.with(|c| c.borrow_mut().retain(|&i| i != self.0));
             }
         }
-        snapshot::take(&self.inner.registry)
+        COLLECTING.with(|c| c.borrow_mut().push(id));
+        let _running = Running(id);
+        for h in &hooks {
+            h(self);
+        }
     }
 
     /// Counts a value refused on a path that returns no error (handles,
@@ -436,10 +473,18 @@ impl FccMetrics {
 
     /// Runs `hook` before every snapshot (each export): for values read from
     /// elsewhere, such as fcc's own queue depths.
+    ///
+    /// Hooks run outside every lock, so a hook may record values, take a
+    /// [`snapshot`](Self::snapshot) (which then runs no hook) or register
+    /// another hook (which runs from the next collection on). Snapshots
+    /// taken on several threads at once run the hooks on each of them
+    /// concurrently.
     pub fn on_collect(&self, hook: impl Fn(&FccMetrics) + Send + Sync + 'static) {
-        if let Ok(mut hooks) = self.inner.on_collect.lock() {
-            hooks.push(Box::new(hook));
-        }
+        self.inner
+            .on_collect
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(Arc::new(hook));
     }
 
     /// Whether counter `name` has been set to totals kept elsewhere

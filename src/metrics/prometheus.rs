@@ -23,18 +23,20 @@
 //! assert!(text.contains("fcc_gate_result_total{gate_id=\"G-SEC-01\",passed=\"true\"} 1"));
 //! ```
 //!
-//! Serve it with [`PrometheusEndpoint::serve`], or
-//! `Telemetry::builder().prometheus("127.0.0.1:9464")` (`FCC_PROMETHEUS_ADDR`).
+//! Serve it with `PrometheusEndpoint::serve`, or
+//! `Telemetry::builder().prometheus("127.0.0.1:9464")` (`FCC_PROMETHEUS_ADDR`):
+//! hyper's HTTP/1 server on a thread of its own, with bounds on slow and
+//! idle clients and on connections (feature `prometheus`, on by default).
 
 use std::fmt::Write as _;
-use std::io::{BufRead, BufReader, Write};
-use std::net::{SocketAddr, TcpListener};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-use std::time::Duration;
 
 use super::snapshot::{MetricSnapshot, SeriesValue};
-use super::{FccMetrics, MetricType};
+use super::MetricType;
+
+#[cfg(feature = "prometheus")]
+mod endpoint;
+#[cfg(feature = "prometheus")]
+pub use endpoint::PrometheusEndpoint;
 
 /// The Prometheus metric name for an OTel metric `name` with `unit`.
 ///
@@ -201,100 +203,10 @@ pub fn render(snapshot: &[MetricSnapshot]) -> String {
     out
 }
 
-/// A scrape endpoint: `GET /metrics` on its own thread, until dropped.
-pub struct PrometheusEndpoint {
-    addr: SocketAddr,
-    stop: Arc<AtomicBool>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl PrometheusEndpoint {
-    /// Listens on `addr` (such as `127.0.0.1:9464`, Prometheus' port for
-    /// OTel SDK exporters) and answers scrapes with `metrics`' snapshot.
-    pub fn serve(addr: &str, metrics: FccMetrics) -> std::io::Result<Self> {
-        let listener = TcpListener::bind(addr)?;
-        listener.set_nonblocking(true)?;
-        let local = listener.local_addr()?;
-        let stop = Arc::new(AtomicBool::new(false));
-        let s = stop.clone();
-        let thread = std::thread::Builder::new()
-            .name("fcc-prometheus".into())
-            .spawn(move || {
-                crate::sinks::runtime::mark_internal_thread();
-                while !s.load(Ordering::Relaxed) {
-                    match listener.accept() {
-                        Ok((conn, _)) => {
-                            let _ = conn.set_nonblocking(false);
-                            let _ = conn.set_read_timeout(Some(Duration::from_secs(5)));
-                            answer(conn, &metrics);
-                        }
-                        Err(_) => std::thread::sleep(Duration::from_millis(20)),
-                    }
-                }
-            })?;
-        Ok(Self {
-            addr: local,
-            stop,
-            thread: Some(thread),
-        })
-    }
-
-    /// The address it listens on (useful after binding port 0).
-    pub fn local_addr(&self) -> SocketAddr {
-        self.addr
-    }
-}
-
-impl Drop for PrometheusEndpoint {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
-fn answer(conn: std::net::TcpStream, metrics: &FccMetrics) {
-    let mut reader = BufReader::new(&conn);
-    let mut request = String::new();
-    if reader.read_line(&mut request).is_err() {
-        return;
-    }
-    loop {
-        let mut h = String::new();
-        match reader.read_line(&mut h) {
-            Ok(0) | Err(_) => break,
-            Ok(_) if h.trim().is_empty() => break,
-            Ok(_) => {}
-        }
-    }
-    let mut parts = request.split_whitespace();
-    let (method, path) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
-    let path = path.split('?').next().unwrap_or("");
-    let (status, ctype, body) = match (method, path) {
-        ("GET", "/metrics") => (
-            "200 OK",
-            "text/plain; version=0.0.4; charset=utf-8",
-            render(&metrics.snapshot()),
-        ),
-        ("GET", _) => ("404 Not Found", "text/plain", "try /metrics\n".to_owned()),
-        _ => (
-            "405 Method Not Allowed",
-            "text/plain",
-            "GET only\n".to_owned(),
-        ),
-    };
-    let mut w = &conn;
-    let _ = write!(
-        w,
-        "HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::metrics::FccMetrics;
 
     #[test]
     fn names_follow_the_otel_prometheus_rules() {

@@ -180,9 +180,13 @@ impl MetricSettings {
     }
 }
 
+/// Where a Prometheus address comes from, for set-up errors.
+const PROMETHEUS_VARIABLES: &str = "FCC_PROMETHEUS_ADDR or OTEL_EXPORTER_PROMETHEUS_HOST/_PORT";
+
 /// What `Telemetry` keeps for metrics.
 pub(super) struct MetricsPart {
     pub(super) metrics: FccMetrics,
+    #[cfg(feature = "prometheus")]
     pub(super) prometheus: Option<crate::metrics::prometheus::PrometheusEndpoint>,
     /// Stops (printing one last time) when dropped.
     pub(super) _console: Option<crate::export::metric_reader::ConsoleMetricReader>,
@@ -298,11 +302,12 @@ pub(super) fn start(
     } else {
         None
     };
+    #[cfg(feature = "prometheus")]
     let prometheus = match settings.prometheus {
         Some(addr) => Some(
             crate::metrics::prometheus::PrometheusEndpoint::serve(&addr, metrics.clone()).map_err(
                 |e| InstallError::Config {
-                    variable: "FCC_PROMETHEUS_ADDR or OTEL_EXPORTER_PROMETHEUS_HOST/_PORT",
+                    variable: PROMETHEUS_VARIABLES,
                     value: addr.clone(),
                     reason: format!("cannot listen there: {e}"),
                 },
@@ -310,8 +315,19 @@ pub(super) fn start(
         ),
         None => None,
     };
+    #[cfg(not(feature = "prometheus"))]
+    if let Some(addr) = settings.prometheus {
+        return Err(InstallError::Config {
+            variable: PROMETHEUS_VARIABLES,
+            value: addr,
+            reason:
+                "this build of fcc has no Prometheus endpoint (enable the `prometheus` feature)"
+                    .into(),
+        });
+    }
     Ok(MetricsPart {
         metrics,
+        #[cfg(feature = "prometheus")]
         prometheus,
         _console: console,
         #[cfg(feature = "otlp")]
@@ -334,9 +350,34 @@ impl TelemetryBuilder {
     /// Serves the metrics for Prometheus to scrape at `http://<addr>/metrics`
     /// (`FCC_PROMETHEUS_ADDR`; off by default). For users without a
     /// collector: names follow the OTel-to-Prometheus rules, see
-    /// [`prometheus`](crate::metrics::prometheus). A taken port is an install error.
+    /// [`prometheus`](crate::metrics::prometheus). A taken port is an install
+    /// error, and so is a build without the `prometheus` feature.
     pub fn prometheus(mut self, addr: impl Into<String>) -> Self {
         self.metric_settings.prometheus = Some(addr.into());
         self
+    }
+}
+
+#[cfg(all(test, not(feature = "prometheus")))]
+mod tests {
+    use crate::{InstallError, LogTarget, Telemetry};
+
+    /// `cargo test --lib --no-default-features`: the endpoint needs its feature.
+    #[test]
+    fn asking_for_the_endpoint_without_the_feature_is_a_config_error() {
+        let e = Telemetry::builder()
+            .fmt(None)
+            .log(LogTarget::Off)
+            .prometheus("127.0.0.1:0")
+            .build()
+            .map(drop)
+            .unwrap_err();
+        match e {
+            InstallError::Config { value, reason, .. } => {
+                assert_eq!(value, "127.0.0.1:0");
+                assert!(reason.contains("`prometheus` feature"), "{reason}");
+            }
+            other => panic!("{other}"),
+        }
     }
 }

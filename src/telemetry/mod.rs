@@ -556,9 +556,13 @@ impl Telemetry {
     pub fn metric_export_stats(&self) -> Option<crate::otlp::MetricExportStats> {
         self.metrics.exporter.as_ref().map(|e| e.stats())
     }
-    /// Where the Prometheus scrape endpoint listens, when one was asked for.
+    /// Where the Prometheus scrape endpoint listens, when one was asked for
+    /// (always `None` without the `prometheus` feature).
     pub fn prometheus_addr(&self) -> Option<std::net::SocketAddr> {
-        self.metrics.prometheus.as_ref().map(|p| p.local_addr())
+        #[cfg(feature = "prometheus")]
+        return self.metrics.prometheus.as_ref().map(|p| p.local_addr());
+        #[cfg(not(feature = "prometheus"))]
+        None
     }
     /// The tracer: what `#[traced]` and `tracing` spans use once installed.
     pub fn tracer(&self) -> &FccTracer {
