@@ -39,6 +39,25 @@ fn severity_colour(s: Severity) -> &'static str {
     }
 }
 
+/// Text from a store as it can be shown on a terminal: control characters
+/// (an `ESC [` sequence that would move the cursor or recolour the screen,
+/// a `\r` that would overwrite the line, a newline in a value) are written
+/// as their escapes (`\u{1b}`, `\r`, `\n`). JSON output is escaped by JSON.
+pub fn printable(text: &str) -> String {
+    if !text.chars().any(char::is_control) {
+        return text.to_owned();
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// Rows as an aligned table: each column as wide as its widest cell, the
 /// last one left free.
 pub fn table(
@@ -49,8 +68,12 @@ pub fn table(
 ) -> std::io::Result<()> {
     let colour = colour();
     let n = header.len();
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| r.iter().map(|c| printable(c)).collect())
+        .collect();
     let mut width: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
-    for r in rows {
+    for r in &rows {
         for (i, c) in r.iter().enumerate().take(n.saturating_sub(1)) {
             width[i] = width[i].max(c.chars().count());
         }
@@ -82,7 +105,7 @@ pub fn table(
         line(header.iter().map(|h| h.to_string()).collect(), true)
     )?;
     for r in rows {
-        writeln!(out, "{}", line(r.clone(), false))?;
+        writeln!(out, "{}", line(r, false))?;
     }
     Ok(())
 }
@@ -110,16 +133,16 @@ pub fn event_row(e: &Event) -> Vec<String> {
     // Milliseconds are enough to read; the JSON forms keep microseconds.
     let t = ts.as_str();
     let time = format!("{}Z", &t[..t.len().min(23)]);
-    let mut detail = e.detail().unwrap_or("").replace('\n', " ");
+    let mut detail = printable(e.detail().unwrap_or(""));
     if detail.chars().count() > 80 {
         detail = detail.chars().take(79).collect::<String>() + "…";
     }
     vec![
         time,
         e.severity().as_str().to_owned(),
-        e.event_type().as_str().to_owned(),
-        e.source().to_owned(),
-        e.mission_id().unwrap_or("-").to_owned(),
+        printable(e.event_type().as_str()),
+        printable(e.source()),
+        printable(e.mission_id().unwrap_or("-")),
         detail,
     ]
 }

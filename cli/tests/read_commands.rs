@@ -170,3 +170,40 @@ fn a_store_of_the_older_schema_is_read_as_it_is() {
     assert_eq!((got[0].detail(), got[0].trace_id()), (Some("old"), None));
     assert!(std::fs::read(&db).unwrap() == before, "not migrated");
 }
+
+/// Stored text with terminal control sequences (`ESC [2J` clears the
+/// screen, `\r` rewrites the line) is shown escaped by `events` (table) and
+/// `tail` (lines), and left to JSON's own escaping by `--json`.
+#[test]
+fn control_characters_in_stored_text_never_reach_the_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("events.db").display());
+    let evil = Event::builder(EventType::SimulationStep, "engine\u{1b}[31m")
+        .detail("fine\r\u{1b}[2Jgone\nnext")
+        .mission_id("m\u{7}")
+        .build();
+    EventStore::open(&url).unwrap().insert(&[evil]).unwrap();
+    for args in [
+        vec!["events", "--store", url.as_str()],
+        vec!["tail", "--store", url.as_str(), "-n", "1", "--max", "1"],
+    ] {
+        let out = fcc(&args, dir.path());
+        let stdout = text(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{args:?}: {stdout}{}",
+            text(&out.stderr)
+        );
+        assert!(
+            !stdout.chars().any(|c| c.is_control() && c != '\n'),
+            "{args:?} printed a control character: {stdout:?}"
+        );
+        assert!(
+            stdout.contains("fine\\r\\u{1b}[2Jgone\\nnext"),
+            "{args:?}: {stdout}"
+        );
+        assert!(stdout.contains("engine\\u{1b}[31m"), "{args:?}: {stdout}");
+    }
+    let json = text(&fcc(&["events", "--store", &url, "--json"], dir.path()).stdout);
+    assert!(json.contains("\\u001b[2J"), "{json}");
+}
