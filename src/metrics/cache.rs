@@ -122,23 +122,18 @@ impl Registry {
             return Ok(op.run(&family, &series));
         };
         let slot = slot_of(hash);
-        let slot_entry = CACHE.try_with(|c| {
+        // The hit runs inside the cache's shared borrow: `fill` (the only
+        // writer) takes the borrow mutably with `try_borrow_mut`, so while a
+        // cached entry is in use it cannot be replaced; a re-entrant miss
+        // just goes uncached. No `unsafe`: the borrow is the proof.
+        let hit = CACHE.try_with(|c| {
             let c = c.try_borrow().ok()?;
-            c.get(slot)?.as_deref().map(|e| e as *const Cached)
+            let e = c.get(slot)?.as_deref()?;
+            e.matches(name, labels, &sig)
+                .then(|| op.run(&e.family, &e.series))
         });
-        if let Ok(Some(e)) = slot_entry {
-            // SAFETY: `e` points to this thread's cache slot, a `Box` that
-            // only `fill` replaces (or the thread's exit drops), on this
-            // thread. Neither the comparison nor `op.run` reaches `fill`:
-            // the `SeriesOp`s are this crate's (`Update`, `Fetch`), which
-            // only update the series' atomics and exemplar and read the span
-            // stack. So the box outlives this use. Reading it outside the
-            // `try_with` keeps the hit path one small inlined function with
-            // no reference count.
-            let e = unsafe { &*e };
-            if e.matches(name, labels, &sig) {
-                return Ok(op.run(&e.family, &e.series));
-            }
+        if let Ok(Some(out)) = hit {
+            return Ok(out);
         }
         self.fill(name, kind, labels, sig, slot, op)
     }

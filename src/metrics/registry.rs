@@ -216,7 +216,9 @@ impl Series {
 /// What a lookup does with the series it finds
 /// ([`Registry::with_series`]): types, not closures, so that `run` is
 /// always inlined into the cache's hit path.
-pub(crate) trait SeriesOp {
+/// `Copy`: an operation is a plain value, so a cache lookup can try it and
+/// still hold it for the slow path.
+pub(crate) trait SeriesOp: Copy {
     type Out;
     fn run(self, family: &Family, series: &Arc<Series>) -> Self::Out;
 }
@@ -266,6 +268,7 @@ impl SeriesOp for Update {
 }
 
 /// The series itself (for a `metrics` handle).
+#[derive(Clone, Copy)]
 pub(crate) struct Fetch;
 
 impl SeriesOp for Fetch {

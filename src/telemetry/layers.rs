@@ -86,8 +86,11 @@ where
     fn on_close(&self, id: Id, ctx: Context<'_, S>) {
         self.spans.on_close(id, ctx);
     }
+    // SAFETY: `tracing-subscriber`'s contract for this method: return a
+    // pointer to a value of exactly the type `id` names. `Self` for its own
+    // TypeId, the `SpanLayer` field for `SpanLayer`'s (for
+    // `OpenTelemetrySpanExt`); both live as long as `self`.
     unsafe fn downcast_raw(&self, id: std::any::TypeId) -> Option<*const ()> {
-        // The SpanLayer inside, for `OpenTelemetrySpanExt`.
         if id == std::any::TypeId::of::<Self>() {
             Some(self as *const Self as *const ())
         } else if id == std::any::TypeId::of::<SpanLayer>() {
