@@ -43,6 +43,10 @@
 
 mod fields;
 pub mod logs;
+mod rate_limit;
+
+pub(crate) use rate_limit::Limiter;
+pub use rate_limit::RateLimit;
 
 use crate::bus::EventBus;
 use crate::event::{Event, Severity};
@@ -78,12 +82,15 @@ pub fn is_quiet_target(target: &str) -> bool {
     })
 }
 
+/// Where an event was emitted (`file:line`), for the rate limit.
+type CallSite = &'static std::panic::Location<'static>;
+
 thread_local! {
-    static PENDING: Cell<Option<Event>> = const { Cell::new(None) };
+    static PENDING: Cell<Option<(Event, CallSite)>> = const { Cell::new(None) };
     /// Whether an `emit` is dispatching on this thread.
     static EMITTING: Cell<bool> = const { Cell::new(false) };
     /// Events emitted while another was dispatching (see [`emit`]).
-    static DEFERRED: std::cell::RefCell<std::collections::VecDeque<Event>> =
+    static DEFERRED: std::cell::RefCell<std::collections::VecDeque<(Event, CallSite)>> =
         const { std::cell::RefCell::new(std::collections::VecDeque::new()) };
 }
 
@@ -100,8 +107,10 @@ const MAX_DEFERRED: usize = 4096;
 /// use fcc::{Event, EventType};
 /// fcc::emit(Event::builder(EventType::GovernanceGatePassed, "governance").attr("gate_id", "G-SEC-01"));
 /// ```
+#[track_caller]
 pub fn emit(event: impl Into<Event>) {
     let event = event.into();
+    let site = std::panic::Location::caller();
     // An emit from inside another's dispatch (a layer before fcc's, a
     // `Debug` impl, a bus subscriber) would be dropped by `tracing` (it
     // dispatches nothing while dispatching) and would take the outer event's
@@ -110,7 +119,7 @@ pub fn emit(event: impl Into<Event>) {
         let _ = DEFERRED.try_with(|d| {
             let mut d = d.borrow_mut();
             if d.len() < MAX_DEFERRED {
-                d.push_back(event);
+                d.push_back((event, site));
             } else {
                 crate::diagnostics::warn(
                     "events emitted from inside other emits are being dropped (over 4096 waiting)",
@@ -128,9 +137,9 @@ pub fn emit(event: impl Into<Event>) {
     }
     let _ = EMITTING.try_with(|e| e.set(true));
     let _emitting = Emitting;
-    let mut next = Some(event);
-    while let Some(event) = next {
-        dispatch(event);
+    let mut next = Some((event, site));
+    while let Some((event, site)) = next {
+        dispatch(event, site);
         next = DEFERRED
             .try_with(|d| d.borrow_mut().pop_front())
             .ok()
@@ -139,7 +148,7 @@ pub fn emit(event: impl Into<Event>) {
 }
 
 /// Hands one event to the installed layers through a `tracing` event.
-fn dispatch(event: Event) {
+fn dispatch(event: Event, site: CallSite) {
     /// Clears the flag even if a layer panics.
     struct Reset;
     impl Drop for Reset {
@@ -149,7 +158,7 @@ fn dispatch(event: Event) {
     }
     let _reset = Reset;
     let severity = event.severity();
-    let _ = PENDING.try_with(|p| p.set(Some(event)));
+    let _ = PENDING.try_with(|p| p.set(Some((event, site))));
     macro_rules! at {
         ($level:expr) => {
             tracing::event!(target: "fcc::event", $level, event_type = PENDING_TYPE)
@@ -239,6 +248,7 @@ macro_rules! __event_field {
 pub struct FanoutLayer {
     bus: EventBus,
     rejected: Arc<AtomicU64>,
+    limiter: Option<Arc<Limiter>>,
 }
 
 impl FanoutLayer {
@@ -247,7 +257,34 @@ impl FanoutLayer {
         Self {
             bus,
             rejected: Arc::new(AtomicU64::new(0)),
+            limiter: None,
         }
+    }
+
+    /// The same, with at most `limit` events per call site and window
+    /// (see [`RateLimit`]).
+    pub(crate) fn with_rate_limit(mut self, limit: Option<RateLimit>) -> Self {
+        self.limiter = limit.map(|l| Arc::new(Limiter::new(l)));
+        self
+    }
+
+    /// The rate limiter, if one is set.
+    pub(crate) fn limiter(&self) -> Option<&Arc<Limiter>> {
+        self.limiter.as_ref()
+    }
+
+    /// Publishes `e`, emitted at `site`, unless the rate limit holds it back.
+    fn publish_limited(&self, e: &Event, site: &dyn std::fmt::Display) {
+        if let Some(limiter) = &self.limiter {
+            let (pass, summary) = limiter.check(e, &site.to_string());
+            if let Some(summary) = summary {
+                self.bus.publish(&summary);
+            }
+            if !pass {
+                return;
+            }
+        }
+        self.bus.publish(e);
     }
 
     /// The bus it publishes on.
@@ -271,9 +308,9 @@ where
             crate::telemetry::warn_after_shutdown();
         }
         if meta.target() == EVENT_TARGET {
-            if let Some(e) = PENDING.try_with(Cell::take).ok().flatten() {
+            if let Some((e, site)) = PENDING.try_with(Cell::take).ok().flatten() {
                 if !is_internal_thread() {
-                    self.bus.publish(&e);
+                    self.publish_limited(&e, site);
                 }
             }
             return;
@@ -288,7 +325,12 @@ where
         event.record(&mut visitor);
         match visitor.into_event(meta.level(), meta.target()) {
             Ok(e) => {
-                self.bus.publish(&e);
+                let site = format_args!(
+                    "{}:{}",
+                    meta.file().unwrap_or("?"),
+                    meta.line().unwrap_or(0)
+                );
+                self.publish_limited(&e, &site);
             }
             Err(why) => {
                 if self.rejected.fetch_add(1, Ordering::Relaxed) == 0 {

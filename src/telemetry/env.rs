@@ -48,6 +48,7 @@ pub const VARIABLES: &[(&str, &str)] = &[
     ("FCC_QUEUE_CAPACITY", "events each sink queue holds (default 65536)"),
     ("FCC_DROP_POLICY", "`drop_newest` (default) or `block` when a sink queue is full"),
     ("FCC_FMT", "human-readable ordinary logs on stderr: `off`, `error`, `warn`, `info` (default), `debug`, `trace`"),
+    ("FCC_RATE_LIMIT", "at most N events per call site and window (`100/s`, `20/min`, `off`: the default); the rest are counted and reported as one `fcc.events.suppressed` event per window"),
     ("FCC_SHUTDOWN_TIMEOUT_MS", "how long shutdown waits for sinks to flush (default 5000)"),
     ("FCC_OTEL_LOGS", "which plain `tracing` events become OTel log records, `RUST_LOG` syntax (`info`, `warn,my_crate=debug`, `off`); default `RUST_LOG`, else `info`"),
     ("FCC_PROMETHEUS_ADDR", "serve the metrics for Prometheus at http://ADDR/metrics (e.g. 127.0.0.1:9464), whatever `OTEL_METRICS_EXPORTER` says; unset: off"),
@@ -180,6 +181,16 @@ impl TelemetryBuilder {
                     "RUST_LOG={v:?} not used for OTel logs ({reason}); set FCC_OTEL_LOGS"
                 )),
             }
+        }
+        if let Some(v) = lookup("FCC_RATE_LIMIT").filter(|v| !v.trim().is_empty()) {
+            b.rate_limit = match v.trim() {
+                "off" | "none" => None,
+                other => Some(
+                    other
+                        .parse()
+                        .map_err(|reason: String| bad("FCC_RATE_LIMIT", &v, reason))?,
+                ),
+            };
         }
         if let Some(v) = lookup("FCC_SHUTDOWN_TIMEOUT_MS") {
             b.shutdown_timeout = Duration::from_millis(number("FCC_SHUTDOWN_TIMEOUT_MS", &v)?);

@@ -168,6 +168,7 @@ pub struct TelemetryBuilder {
     log_level: Option<crate::diagnostics::DiagLevel>,
     sdk_disabled: bool,
     on_signals: bool,
+    rate_limit: Option<crate::layer::RateLimit>,
     warnings: Vec<String>,
 }
 
@@ -198,6 +199,7 @@ impl Default for TelemetryBuilder {
             log_level: None,
             sdk_disabled: false,
             on_signals: false,
+            rate_limit: None,
             warnings: Vec::new(),
         }
     }
@@ -282,6 +284,15 @@ impl TelemetryBuilder {
     /// queued is lost: see [`Telemetry::flush_on_panic`] and [`Telemetry::exit`].
     pub fn shutdown_on_signals(mut self, on: bool) -> Self {
         self.on_signals = on;
+        self
+    }
+    /// Floods: at most `limit` events per call site (type, source and line
+    /// of code) in each window; the rest are counted and reported as one
+    /// `fcc.events.suppressed` event per window (see
+    /// [`RateLimit`](crate::layer::RateLimit)). Off by default
+    /// (`FCC_RATE_LIMIT=100/s` sets it).
+    pub fn rate_limit(mut self, limit: Option<crate::layer::RateLimit>) -> Self {
+        self.rate_limit = limit;
         self
     }
     /// Queue, batch and drop policy for the built-in sinks and those added
@@ -409,7 +420,7 @@ impl TelemetryBuilder {
         let otlp = self.traces.otlp_config();
         let tracer = self.traces.build_tracer(&resource)?;
         traces::forward_events(&bus, &tracer);
-        let fanout = FanoutLayer::new(bus.clone());
+        let fanout = FanoutLayer::new(bus.clone()).with_rate_limit(self.rate_limit);
         // No `Option` here: a `None` layer's level hint (OFF) would disable
         // callsites first seen with no dispatcher.
         let fmt_layer = match self.fmt {
@@ -440,6 +451,8 @@ impl TelemetryBuilder {
             &tracer,
         )?;
         let parts = Arc::new(shutdown::Parts {
+            bus: bus.clone(),
+            limiter: fanout.limiter().cloned(),
             sinks: handles.clone(),
             tracer: tracer.clone(),
             #[cfg(feature = "otlp")]
@@ -575,6 +588,11 @@ impl Telemetry {
     /// Each sink's counters.
     pub fn sink_stats(&self) -> Vec<SinkStats> {
         self.sinks.iter().map(|s| s.stats()).collect()
+    }
+    /// Events held back by the [rate limit](TelemetryBuilder::rate_limit)
+    /// (each also counted in an `fcc.events.suppressed` event).
+    pub fn suppressed_events(&self) -> u64 {
+        self.fanout.limiter().map_or(0, |l| l.suppressed())
     }
     /// Marked `tracing` events that were not valid events.
     pub fn rejected_events(&self) -> u64 {

@@ -18,6 +18,9 @@ use crate::trace::FccTracer;
 /// What flush and shutdown act on, shared by the [`Telemetry`] guard and
 /// the signal watcher (`TelemetryBuilder::shutdown_on_signals`).
 pub(super) struct Parts {
+    /// Where the rate limit's last summaries go at flush and shutdown.
+    pub(super) bus: crate::bus::EventBus,
+    pub(super) limiter: Option<Arc<crate::layer::Limiter>>,
     pub(super) sinks: Vec<Arc<SinkHandle>>,
     pub(super) tracer: FccTracer,
     #[cfg(feature = "otlp")]
@@ -52,6 +55,15 @@ impl fmt::Display for ShutdownError {
 impl std::error::Error for ShutdownError {}
 
 impl Parts {
+    /// Publishes what the rate limit has suppressed and not yet said.
+    fn report_suppressed(&self) {
+        if let Some(limiter) = &self.limiter {
+            for summary in limiter.drain() {
+                self.bus.publish(&summary);
+            }
+        }
+    }
+
     /// Runs `op` on every sink (all of them, even after a failure), then
     /// `traces` on the export pipeline, and gathers the failures.
     fn each_part(
@@ -95,6 +107,7 @@ impl Parts {
         network: Duration,
     ) -> Result<(), ShutdownError> {
         let network = network.min(timeout);
+        self.report_suppressed();
         self.each_part(
             |s| s.flush(timeout),
             |t| t.flush_within(timeout, network),
@@ -109,6 +122,7 @@ impl Parts {
         }
         let timeout = self.shutdown_timeout;
         let network = network.min(timeout);
+        self.report_suppressed();
         let result = self.each_part(
             |s| s.shutdown(timeout),
             |t| t.shutdown_within(timeout, network),
