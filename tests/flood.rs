@@ -54,7 +54,10 @@ fn a_flood_from_one_call_site_is_limited_counted_and_reported() {
     let p = summaries[0].payload();
     assert_eq!(p["suppressed"], 995);
     assert_eq!(p["event_type"], "protocol.mcp.tool.failed");
-    assert!(p["location"].as_str().unwrap().contains("flood.rs:"), "{p:?}");
+    assert!(
+        p["location"].as_str().unwrap().contains("flood.rs:"),
+        "{p:?}"
+    );
     assert_eq!(summaries[0].source(), "gateway");
     drop(seen);
     t.shutdown().unwrap();
