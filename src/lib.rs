@@ -121,3 +121,31 @@ pub use trace::{FccTracer, OpenTelemetrySpanExt, SpanData};
 pub use fcc_macros::traced;
 
 pub use telemetry::{init, InstallError, LogTarget, Telemetry, TelemetryBuilder};
+
+/// The id generators, for `benches/ids.rs`. Not a public API.
+#[doc(hidden)]
+pub mod __bench {
+    /// A new trace id, as a root span makes one.
+    #[inline]
+    pub fn new_trace_id() -> crate::TraceId {
+        crate::trace::context::new_trace_id()
+    }
+
+    /// A new span id.
+    #[inline]
+    pub fn new_span_id() -> crate::SpanId {
+        crate::trace::context::new_span_id()
+    }
+
+    /// A root span's trace id and span id.
+    #[inline]
+    pub fn new_root_ids() -> (crate::TraceId, crate::SpanId) {
+        crate::trace::context::new_root_ids()
+    }
+
+    /// A new event id (UUID v7) for a time already read (ms since the epoch).
+    #[inline]
+    pub fn new_event_id_at(now_ms: u64) -> uuid::Uuid {
+        crate::event::id::new_v7_at(now_ms)
+    }
+}

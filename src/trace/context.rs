@@ -10,7 +10,7 @@ use std::cell::{Cell, RefCell};
 use std::marker::PhantomData;
 use std::sync::Arc;
 
-use crate::event::id::random_nonzero_u64;
+use crate::event::id::{random_nonzero_u128, random_nonzero_u64, random_root_ids};
 use crate::otel::bridge;
 use crate::{SpanId, TraceId};
 
@@ -43,13 +43,24 @@ impl SpanContext {
     }
 }
 
+#[inline]
 pub(crate) fn new_trace_id() -> TraceId {
-    let v = ((random_nonzero_u64() as u128) << 64) | random_nonzero_u64() as u128;
-    TraceId::new(v).unwrap_or_else(|| TraceId::new(1).expect("1 is non-zero"))
+    TraceId::new(random_nonzero_u128()).unwrap_or_else(|| TraceId::new(1).expect("1 is non-zero"))
 }
 
+#[inline]
 pub(crate) fn new_span_id() -> SpanId {
     SpanId::new(random_nonzero_u64()).unwrap_or_else(|| SpanId::new(1).expect("1 is non-zero"))
+}
+
+/// A root span's trace id and span id, drawn together.
+#[inline]
+pub(crate) fn new_root_ids() -> (TraceId, SpanId) {
+    let (trace, span) = random_root_ids();
+    (
+        TraceId::new(trace).unwrap_or_else(|| TraceId::new(1).expect("1 is non-zero")),
+        SpanId::new(span).unwrap_or_else(|| SpanId::new(1).expect("1 is non-zero")),
+    )
 }
 
 thread_local! {

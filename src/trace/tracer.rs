@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime};
 
 use arc_swap::ArcSwapOption;
 
-use super::context::{current, new_span_id, new_trace_id};
+use super::context::{current, new_root_ids, new_span_id};
 use super::{KeyValue, Sampler, Span, SpanContext, SpanData, SpanGuard};
 use crate::export::pipeline::{Pipeline, PipelineConfig};
 use crate::export::{SpanExporter, TraceStats};
@@ -247,11 +247,14 @@ impl FccTracer {
         name: impl Into<Cow<'static, str>>,
         parent: Option<&SpanContext>,
     ) -> Span {
-        let trace_id = parent.map_or_else(new_trace_id, |p| p.trace_id);
+        let (trace_id, span_id) = match parent {
+            None => new_root_ids(),
+            Some(p) => (p.trace_id, new_span_id()),
+        };
         let sampled = self.inner.sampler.should_sample(parent, trace_id);
         let ctx = SpanContext {
             trace_id,
-            span_id: new_span_id(),
+            span_id,
             sampled,
             remote: false,
             trace_state: parent.and_then(|p| p.trace_state.clone()),

@@ -1,6 +1,7 @@
 //! One kind of span, n times, under a parent: `#[traced]`, an FccTracer child
-//! span with one attribute, or a `tracing` span through the SpanLayer. Run
-//! by `./run` under callgrind; prints wall ns per span when run alone.
+//! span with one attribute, a root span (`start_with_parent(.., None)`: a
+//! new trace id too), or a `tracing` span through the SpanLayer. Run by
+//! `./run` under callgrind; prints wall ns per span when run alone.
 
 use std::hint::black_box;
 use std::sync::OnceLock;
@@ -36,6 +37,10 @@ fn run_loop(t: &FccTracer, n: u64, mode: &str) {
         match mode {
             "traced" => {
                 black_box(work(black_box(i)));
+            }
+            "root" => {
+                // A new trace: a trace id and a span id (issue 18, item 8).
+                drop(black_box(t.start_with_parent("root", None)));
             }
             "child" => {
                 let mut s = t.span("child");
