@@ -42,7 +42,18 @@ fn emitted_events_reach_both_sinks_unchanged() {
     assert_eq!(lines[7]["level"], "INFO");
     assert_eq!(lines[7]["event_id"], emitted[7].event_id().to_string());
     assert_eq!(lines[7]["payload"]["step"], 7);
-    assert!(log.starts_with("{\"level\":\"INFO\",\"event_id\":"));
+    // The Go seed's LogSink line: fractalog.Component("events"), so the
+    // component tag right after the level, then the event's own JSON.
+    assert_eq!(lines[7]["component"], "events");
+    let line7 = log.lines().nth(7).unwrap();
+    let event_json = serde_json::to_string(&emitted[7]).unwrap();
+    assert_eq!(
+        line7,
+        format!(
+            "{{\"level\":\"INFO\",\"component\":\"events\",{}",
+            &event_json[1..]
+        )
+    );
     for s in t.sink_stats() {
         assert_eq!((s.written, s.dropped, s.failed), (50, 0, 0), "{s:?}");
     }

@@ -8,10 +8,12 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 /// Writes one JSON line per event: the event's JSON form with `level` first
-/// (`DEBUG`, `INFO`, `WARN`, `ERROR`, as slog and tracing spell it).
+/// (`DEBUG`, `INFO`, `WARN`, `ERROR`, as slog and tracing spell it) and the
+/// component tag the Go seed's `fractalog.Component("events")` gives every
+/// line of this logger, `"component":"events"`.
 ///
 /// ```text
-/// {"level":"WARN","event_id":"…","event_type":"mcpclient.connect_attempt","timestamp":"…","source":"mcpclient","category":"backend","severity":"warn","outcome":"failure","resource":"mcp_server:vendor","action":"connect_attempt","detail":"connection refused","payload":{}}
+/// {"level":"WARN","component":"events","event_id":"…","event_type":"mcpclient.connect_attempt","timestamp":"…","source":"mcpclient","category":"backend","severity":"warn","outcome":"failure","resource":"mcp_server:vendor","action":"connect_attempt","detail":"connection refused","payload":{}}
 /// ```
 ///
 /// It runs on its sink worker, so the writer is non-blocking for emitters;
@@ -63,15 +65,15 @@ impl LogSink {
     /// Appends the line for `event` (with its trailing newline) to `out`.
     pub fn format_line(event: &Event, out: &mut Vec<u8>) {
         let level: &[u8] = match event.severity() {
-            Severity::Debug => b"{\"level\":\"DEBUG\",",
-            Severity::Info => b"{\"level\":\"INFO\",",
-            Severity::Warn => b"{\"level\":\"WARN\",",
-            Severity::Error => b"{\"level\":\"ERROR\",",
+            Severity::Debug => b"{\"level\":\"DEBUG\",\"component\":\"events\",",
+            Severity::Info => b"{\"level\":\"INFO\",\"component\":\"events\",",
+            Severity::Warn => b"{\"level\":\"WARN\",\"component\":\"events\",",
+            Severity::Error => b"{\"level\":\"ERROR\",\"component\":\"events\",",
         };
         let start = out.len();
         // Writing into a Vec cannot fail, and an Event always serializes.
         let _ = serde_json::to_writer(&mut *out, event);
-        // Replace the object's opening brace with `{"level":"…",`.
+        // Replace the object's opening brace with `{"level":"…","component":"events",`.
         out.splice(start..start + 1, level.iter().copied());
         out.push(b'\n');
     }
