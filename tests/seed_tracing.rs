@@ -197,3 +197,33 @@ fn otel_is_always_available() {
     assert!(tracer.otel_available());
     assert!(!tracer.otlp_enabled());
 }
+
+/// The seed's `tracer.span("name", attributes)` with plain Rust pairs: one
+/// value type in an array, mixed value types with `fcc::attrs!`, and
+/// OpenTelemetry key-values as before.
+#[test]
+fn span_attributes_as_plain_rust_pairs() {
+    let tracer = FccTracer::new("seed");
+    drop(tracer.span_with("a", [("scenario_id", "SC-001"), ("node_id", "N1")]));
+    drop(tracer.span_with(
+        "b",
+        fcc::attrs![
+            ("scenario_id", "SC-001"),
+            ("step", 3),
+            ("ok", true),
+            ("ms", 1.5)
+        ],
+    ));
+    let scenario = String::from("SC-002");
+    drop(tracer.span_with("c", vec![("scenario_id", scenario.as_str())]));
+    drop(tracer.span_with("d", [KeyValue::new("step", 4_i64)]));
+    let spans = tracer.completed_spans();
+    let get = |i: usize, k: &str| spans[i].attribute(k).cloned();
+    use fcc::trace::Value;
+    assert_eq!(get(0, "node_id"), Some(Value::from("N1")));
+    assert_eq!(get(1, "step"), Some(Value::I64(3)));
+    assert_eq!(get(1, "ok"), Some(Value::Bool(true)));
+    assert_eq!(get(1, "ms"), Some(Value::F64(1.5)));
+    assert_eq!(get(2, "scenario_id"), Some(Value::from("SC-002")));
+    assert_eq!(get(3, "step"), Some(Value::I64(4)));
+}

@@ -34,6 +34,7 @@
 //! Across `.await` and `tokio::spawn`, see [`FutureExt`]; across processes,
 //! [`propagation`]. Which spans are recorded: [`Sampler`].
 
+mod attributes;
 pub(crate) mod context;
 mod data;
 mod future;
@@ -44,6 +45,7 @@ pub(crate) mod span;
 mod span_ext;
 pub(crate) mod tracer;
 
+pub use attributes::{AttributeValue, Attributes, IntoAttribute};
 pub use context::{attach, current, ContextGuard, SpanContext};
 pub(crate) use context::{current_ids, in_sampled_span};
 pub use data::{

@@ -154,9 +154,9 @@ impl Span {
     }
 
     /// Adds several attributes.
-    pub fn set_attributes(&mut self, attributes: impl IntoIterator<Item = KeyValue>) {
+    pub fn set_attributes(&mut self, attributes: impl super::Attributes) {
         if let Some(d) = self.data_mut() {
-            d.attributes.extend(attributes);
+            attributes.push_into(&mut d.attributes);
         }
     }
 

@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime};
 use arc_swap::ArcSwapOption;
 
 use super::context::{current, new_root_ids, new_span_id};
-use super::{KeyValue, Sampler, Span, SpanContext, SpanData, SpanGuard};
+use super::{Sampler, Span, SpanContext, SpanData, SpanGuard};
 use crate::export::pipeline::{Pipeline, PipelineConfig};
 use crate::export::{SpanExporter, TraceStats};
 
@@ -227,7 +227,7 @@ impl FccTracer {
     pub fn span_with(
         &self,
         name: impl Into<Cow<'static, str>>,
-        attributes: impl IntoIterator<Item = KeyValue>,
+        attributes: impl super::Attributes,
     ) -> SpanGuard {
         let mut span = self.start(name);
         span.set_attributes(attributes);
