@@ -93,9 +93,12 @@ pub use trace::{FccTracer, OpenTelemetrySpanExt, SpanData};
 /// - A function returning `Result` that returns `Err(e)` ends with error
 ///   status and an `exception` event (`exception.type`, `exception.message`).
 /// - `tracer = expr` uses that tracer (an `FccTracer`, a reference to one, or
-///   an `Option` of either, such as the seed's `tracer=None` parameter);
-///   otherwise the global tracer that [`Telemetry`] installs. With no tracer,
-///   the function runs as if unannotated, for about a nanosecond more.
+///   an `Option` of either, such as the seed's `tracer=None` parameter).
+///   Without it, a parameter named `tracer` whose type is one of those (the
+///   seed's `fn do_work(data, tracer: Option<&FccTracer>)`) is the tracer,
+///   and is not recorded as an attribute; otherwise the global tracer that
+///   [`Telemetry`] installs. With no tracer (`None`, or none installed), the
+///   function runs as if unannotated, for about a nanosecond more.
 ///
 /// ```
 /// use fcc::{traced, FccTracer};
@@ -111,9 +114,11 @@ pub use trace::{FccTracer, OpenTelemetrySpanExt, SpanData};
 /// }
 ///
 /// let tracer = FccTracer::new("my-app");
-/// assert_eq!(do_work("abc", None), 3); // no global tracer: no span
+/// assert_eq!(do_work("abc", None), 3); // no tracer: no span
+/// assert_eq!(do_work("abcd", Some(&tracer)), 4); // the parameter is the tracer
+/// assert_eq!(tracer.completed_spans()[0].name, "my_operation");
 /// assert!(checked(-1, Some(&tracer)).is_err());
-/// let span = &tracer.completed_spans()[0];
+/// let span = &tracer.completed_spans()[1];
 /// assert_eq!(span.name, "checked");
 /// assert_eq!(span.status.as_str(), "error");
 /// assert_eq!(span.attribute("n"), Some(&fcc::trace::Value::I64(-1)));

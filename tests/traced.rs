@@ -225,3 +225,36 @@ fn with_no_tracer_nothing_is_recorded_and_results_are_unchanged() {
     assert_eq!(named("pw", 3, None), 5);
     assert!(tracer.completed_spans().is_empty());
 }
+
+// The seed's form: `#[traced("my_operation")] fn do_work(data, tracer: Option<&FccTracer>)`.
+#[traced("my_operation")]
+fn do_work(data: u32, tracer: Option<&FccTracer>) -> u32 {
+    data * 2
+}
+
+#[traced]
+fn do_more(tracer: &FccTracer, step: u8) -> u8 {
+    step
+}
+
+/// A parameter named `tracer` of an `FccTracer` type is the span's tracer
+/// without `tracer = tracer`, and is not recorded as an attribute; `None`
+/// makes no span; with no global tracer installed the spans still land in
+/// the one given.
+#[test]
+fn a_parameter_named_tracer_is_the_tracer() {
+    let tracer = FccTracer::new("seed-form");
+    assert_eq!(do_work(21, Some(&tracer)), 42);
+    assert_eq!(do_more(&tracer, 3), 3);
+    assert_eq!(do_work(1, None), 2);
+    let spans = tracer.completed_spans();
+    let names: Vec<&str> = spans.iter().map(|s| s.name.as_ref()).collect();
+    assert_eq!(names, ["my_operation", "do_more"]);
+    let work = by_name(&spans, "my_operation");
+    assert!(work.attribute("data").is_some());
+    assert!(
+        work.attribute("tracer").is_none(),
+        "the tracer is not an attribute"
+    );
+    assert!(by_name(&spans, "do_more").attribute("step").is_some());
+}

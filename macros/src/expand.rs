@@ -39,6 +39,24 @@ pub(crate) fn expand(args: Args, function: ItemFn) -> syn::Result<TokenStream> {
             ));
         }
     }
+    // The seed's form: a parameter named `tracer` of an `FccTracer` type (a
+    // reference, an `Option` or an `Arc` of one) is the span's tracer when
+    // `tracer = ...` is not given, and is not recorded as an attribute.
+    let implicit_tracer: Option<&syn::Ident> = if args.tracer.is_none() {
+        sig.inputs.iter().find_map(|a| match a {
+            FnArg::Typed(t) => match &*t.pat {
+                Pat::Ident(p) if p.ident == "tracer" && is_tracer_type(&t.ty) => Some(&p.ident),
+                _ => None,
+            },
+            FnArg::Receiver(_) => None,
+        })
+    } else {
+        None
+    };
+    let params: Vec<&syn::Ident> = params
+        .into_iter()
+        .filter(|p| Some(*p) != implicit_tracer)
+        .collect();
     let recorded: Vec<&syn::Ident> = if args.skip_all {
         Vec::new()
     } else {
@@ -75,11 +93,14 @@ pub(crate) fn expand(args: Args, function: ItemFn) -> syn::Result<TokenStream> {
             #(#attributes)*
         }
     };
-    let start = match &args.tracer {
-        None => quote! {
+    let start = match (&args.tracer, implicit_tracer) {
+        (None, Some(tracer)) => quote_spanned! {tracer.span()=>
+            ::fcc::trace::__private::start_with_tracer(&(#tracer), #span_name, #attributes)
+        },
+        (None, None) => quote! {
             ::fcc::trace::__private::start_global(#span_name, #attributes)
         },
-        Some(expr) => quote_spanned! {expr.span()=>
+        (Some(expr), _) => quote_spanned! {expr.span()=>
             ::fcc::trace::__private::start_with_tracer(&(#expr), #span_name, #attributes)
         },
     };
@@ -160,6 +181,35 @@ fn contains_impl_trait(t: &Type) -> bool {
         Type::Reference(r) => contains_impl_trait(&r.elem),
         Type::Tuple(t) => t.elems.iter().any(contains_impl_trait),
         Type::Paren(p) => contains_impl_trait(&p.elem),
+        _ => false,
+    }
+}
+
+/// Whether `ty` is an `FccTracer`, a reference to one, or an `Option` or
+/// `Arc` of one of those (by the type's last path segment: the macro sees
+/// tokens, not resolved types).
+fn is_tracer_type(ty: &Type) -> bool {
+    match ty {
+        Type::Reference(r) => is_tracer_type(&r.elem),
+        Type::Paren(p) => is_tracer_type(&p.elem),
+        Type::Group(g) => is_tracer_type(&g.elem),
+        Type::Path(p) => {
+            let Some(last) = p.path.segments.last() else {
+                return false;
+            };
+            if last.ident == "FccTracer" {
+                return true;
+            }
+            if last.ident == "Option" || last.ident == "Arc" {
+                if let syn::PathArguments::AngleBracketed(a) = &last.arguments {
+                    return a
+                        .args
+                        .iter()
+                        .any(|g| matches!(g, syn::GenericArgument::Type(t) if is_tracer_type(t)));
+                }
+            }
+            false
+        }
         _ => false,
     }
 }

@@ -13,6 +13,15 @@ fn everything(secret: &str, tracer: Option<&FccTracer>) -> Result<usize, std::io
     Ok(secret.len())
 }
 
+// The seed's form: a parameter named `tracer` is the tracer.
+#[traced("my_operation")]
+fn seed_form(data: u32, tracer: Option<&FccTracer>) -> u32 {
+    data
+}
+
+#[traced]
+fn seed_form_owned(tracer: FccTracer) {}
+
 #[traced(skip_all)]
 fn skip_all(_a: NotDebug) {}
 
@@ -48,6 +57,8 @@ fn main() {
     bare();
     positional_name(1);
     let _ = everything("x", None);
+    let _ = seed_form(1, None);
+    seed_form_owned(FccTracer::new("ui"));
     skip_all(NotDebug);
     let s = S { tracer: FccTracer::new("ui") };
     let _ = s.method().to_string();
