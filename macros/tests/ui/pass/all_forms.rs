@@ -1,3 +1,5 @@
+#![deny(warnings)]
+
 use fcc::{traced, FccTracer};
 
 #[traced]
@@ -44,6 +46,16 @@ impl S {
 }
 
 #[traced]
+fn one_expression(x: u8) -> u8 {
+    x + 1
+}
+
+#[traced]
+async fn async_one_expression(x: u8) -> u8 {
+    x + 1
+}
+
+#[traced]
 fn generic<T: std::fmt::Debug>(t: T) -> T {
     t
 }
@@ -63,5 +75,7 @@ fn main() {
     let s = S { tracer: FccTracer::new("ui") };
     let _ = s.method().to_string();
     let _ = generic(3);
+    let _ = one_expression(1);
+    let _ = async_one_expression(1);
     let _ = async_free("x");
 }
