@@ -2,8 +2,8 @@
 //! with `shutdown_on_signals`, a second signal, a panic on another thread
 //! followed by `std::process::exit` with `flush_on_panic`, and
 //! `Telemetry::exit`. Each case runs in a child process (this test binary,
-//! re-run on one ignored test) whose events sit in a sink queue that would
-//! not be written for an hour: only a flush gets them to the file.
+//! re-run on one ignored test) whose events sit in a sink that writes its
+//! file only when flushed: only a flush gets them there.
 
 #![cfg(unix)]
 
@@ -22,17 +22,13 @@ const EVENTS: usize = 500;
 fn child() {
     let mode = std::env::var("FCC_END").unwrap();
     let file = std::env::var("FCC_END_FILE").unwrap();
-    // Nothing is written until a flush: an hour between writes, huge batches.
-    let lazy = SinkOptions::default()
-        .poll_interval(Duration::from_secs(3600))
-        .batch_size(1_000_000);
     let mut b = TelemetryBuilder::default().log(LogTarget::Off).fmt(None);
     if mode == "signal_slow" {
         // Flushed first, and slow: the first signal's flush hangs here.
-        b = b.sink(Slow, lazy.clone());
+        b = b.sink(Slow, SinkOptions::default());
     }
     let t = b
-        .sink(fcc::sinks::JsonFileSink::new(&file).unwrap(), lazy)
+        .sink(HoldUntilFlush::new(file), SinkOptions::default())
         .shutdown_on_signals(mode.starts_with("signal"))
         .shutdown_timeout(Duration::from_secs(30))
         .build()
@@ -56,7 +52,7 @@ fn child() {
     }
 }
 
-/// A sink that takes a minute to write.
+/// A sink that takes a minute to flush.
 struct Slow;
 
 impl fcc::sinks::Sink for Slow {
@@ -64,7 +60,50 @@ impl fcc::sinks::Sink for Slow {
         "slow"
     }
     fn write(&mut self, _: &[Event]) -> Result<(), fcc::sinks::SinkError> {
+        Ok(())
+    }
+    fn flush(&mut self) -> Result<(), fcc::sinks::SinkError> {
         std::thread::sleep(Duration::from_secs(60));
+        Ok(())
+    }
+}
+
+/// A sink that keeps what it gets in memory and writes it to its file only
+/// when flushed (as a batching exporter does): only a flush gets the
+/// events to the file, so the file says whether one happened.
+struct HoldUntilFlush {
+    path: String,
+    held: Vec<String>,
+}
+
+impl HoldUntilFlush {
+    fn new(path: String) -> Self {
+        HoldUntilFlush {
+            path,
+            held: Vec::new(),
+        }
+    }
+}
+
+impl fcc::sinks::Sink for HoldUntilFlush {
+    fn name(&self) -> &str {
+        "held"
+    }
+    fn write(&mut self, batch: &[Event]) -> Result<(), fcc::sinks::SinkError> {
+        self.held
+            .extend(batch.iter().map(|e| e.detail().unwrap_or("").to_owned()));
+        Ok(())
+    }
+    fn flush(&mut self) -> Result<(), fcc::sinks::SinkError> {
+        use std::io::Write;
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.path)
+            .map_err(|e| fcc::sinks::SinkError::io("open", e))?;
+        for line in self.held.drain(..) {
+            writeln!(f, "{line}").map_err(|e| fcc::sinks::SinkError::io("write", e))?;
+        }
         Ok(())
     }
 }

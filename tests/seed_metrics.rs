@@ -115,11 +115,9 @@ fn json_file_exporter_writes_one_object_per_point() {
     metrics.observe("queue.depth", 7.5, &[]).unwrap();
     let mut json_exporter = JsonFileMetricExporter::new(&path).unwrap();
     json_exporter.export(&metrics.points()).unwrap();
+    // A `.json` path holds one JSON array (an `.ndjson` path, one per line).
     let text = std::fs::read_to_string(&path).unwrap();
-    let lines: Vec<serde_json::Value> = text
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines: Vec<serde_json::Value> = serde_json::from_str(&text).unwrap();
     assert_eq!(lines.len(), 2);
     assert_eq!(lines[0]["name"], "fcc.simulation.step");
     assert_eq!(lines[0]["value"], 1.0);

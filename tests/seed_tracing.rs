@@ -109,7 +109,8 @@ fn json_file_exporter_writes_one_object_per_span() {
     let mut json_exporter = JsonFileSpanExporter::new(&path).unwrap();
     json_exporter.export(&[seed_span()]).unwrap();
     let text = std::fs::read_to_string(&path).unwrap();
-    let v: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+    let all: Vec<serde_json::Value> = serde_json::from_str(&text).unwrap();
+    let v = &all[0];
     assert_eq!(v["name"], "simulation.run");
     assert_eq!(v["trace_id"], "abc12345000000000000000000000001");
     assert_eq!(v["span_id"], "0000000000abc123");
@@ -226,4 +227,44 @@ fn span_attributes_as_plain_rust_pairs() {
     assert_eq!(get(1, "ms"), Some(Value::F64(1.5)));
     assert_eq!(get(2, "scenario_id"), Some(Value::from("SC-002")));
     assert_eq!(get(3, "step"), Some(Value::I64(4)));
+}
+
+/// The seed's `JsonFileSpanExporter("traces/run-42.json")`: a `.json` path
+/// holds one JSON document, an array of the seed's span objects, that a
+/// strict parser accepts after every export and after shutdown; `.ndjson`
+/// keeps one object per line. The metric exporter does the same.
+#[test]
+fn json_file_exporters_write_a_valid_json_document_for_a_json_path() {
+    use fcc::export::{JsonFileMetricExporter, JsonFileSpanExporter, MetricExporter};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("traces/run-42.json");
+    let parse = |p: &std::path::Path| -> Vec<serde_json::Value> {
+        serde_json::from_str(&std::fs::read_to_string(p).unwrap()).expect("a valid JSON array")
+    };
+    let tracer = FccTracer::builder("seed")
+        .exporter(JsonFileSpanExporter::new(&path).unwrap())
+        .schedule_delay(Duration::from_secs(3600))
+        .build()
+        .unwrap();
+    assert!(parse(&path).is_empty(), "valid before any span");
+    for round in 1..=3 {
+        drop(tracer.span_with("simulation.run", [("scenario_id", "SC-001")]));
+        tracer.flush(Duration::from_secs(10)).unwrap();
+        let spans = parse(&path);
+        assert_eq!(spans.len(), round);
+        assert_eq!(spans[0]["name"], "simulation.run");
+        assert_eq!(spans[0]["attributes"]["scenario_id"], "SC-001");
+    }
+    tracer.shutdown(Duration::from_secs(10)).unwrap();
+    assert_eq!(parse(&path).len(), 3, "valid after shutdown");
+
+    let metrics = fcc::metrics::FccMetrics::new();
+    metrics.record_simulation_step(3, "N1");
+    let mpath = dir.path().join("metrics.json");
+    let mut m = JsonFileMetricExporter::new(&mpath).unwrap();
+    m.export(&metrics.points()).unwrap();
+    m.export(&metrics.points()).unwrap();
+    let points = parse(&mpath);
+    assert_eq!(points.len(), 2);
+    assert_eq!(points[0]["name"], "fcc.simulation.step");
 }

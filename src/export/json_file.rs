@@ -1,8 +1,8 @@
-//! [`JsonFileSpanExporter`]: spans as NDJSON, one object per line.
+//! [`JsonFileSpanExporter`]: spans as JSON objects, in an NDJSON file or, for
+//! a `*.json` path, one JSON array.
 
-use std::fs::{File, OpenOptions};
-use std::io::{self, BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::io;
+use std::path::Path;
 use std::time::SystemTime;
 
 use serde_json::{json, Map, Value as Json};
@@ -11,7 +11,9 @@ use super::{ExportError, SpanExporter};
 use crate::trace::{KeyValue, SpanData, SpanStatus, Value};
 use crate::Timestamp;
 
-/// Appends spans to a file, one JSON object per line:
+/// Appends spans to a file, one JSON object per line (NDJSON), or, for a
+/// path ending in `.json`, as items of one JSON array that is a valid
+/// document after every export:
 ///
 /// ```json
 /// {"span_id":"…","trace_id":"…","parent_span_id":"…","name":"simulation.run","kind":"internal",
@@ -23,25 +25,20 @@ use crate::Timestamp;
 /// `status_description`. The file is opened (and its folder made) when the
 /// exporter is created, so a bad path is an error there, not later.
 pub struct JsonFileSpanExporter {
-    path: PathBuf,
-    out: BufWriter<File>,
+    out: super::json_out::JsonOut,
 }
 
 impl JsonFileSpanExporter {
-    /// Opens (creates, appends to) `path`.
+    /// Opens (creates, appends to) `path`, making its folder.
     pub fn new(path: impl AsRef<Path>) -> io::Result<JsonFileSpanExporter> {
-        let path = path.as_ref().to_path_buf();
-        crate::sinks::json_file::create_parent_dir(&path)?;
-        let file = OpenOptions::new().create(true).append(true).open(&path)?;
         Ok(JsonFileSpanExporter {
-            path,
-            out: BufWriter::new(file),
+            out: super::json_out::JsonOut::open(path.as_ref())?,
         })
     }
 
     /// The file written to.
     pub fn path(&self) -> &Path {
-        &self.path
+        self.out.path()
     }
 
     /// One span as the JSON object written.
@@ -94,16 +91,10 @@ fn attributes(kvs: &[KeyValue]) -> Json {
 
 impl SpanExporter for JsonFileSpanExporter {
     fn export(&mut self, spans: &[SpanData]) -> Result<(), ExportError> {
-        let mut buf = Vec::with_capacity(spans.len() * 256);
-        for s in spans {
-            serde_json::to_writer(&mut buf, &Self::to_json(s))
-                .map_err(|e| ExportError::new("json file", e))?;
-            buf.push(b'\n');
-        }
-        self.out
-            .write_all(&buf)
-            .and_then(|()| self.out.flush())
-            .map_err(|e| ExportError::new("json file", format!("{}: {e}", self.path.display())))
+        let items: Vec<Json> = spans.iter().map(Self::to_json).collect();
+        self.out.write(&items).map_err(|e| {
+            ExportError::new("json file", format!("{}: {e}", self.out.path().display()))
+        })
     }
 
     fn name(&self) -> &str {
@@ -111,8 +102,8 @@ impl SpanExporter for JsonFileSpanExporter {
     }
 
     fn flush(&mut self) -> Result<(), ExportError> {
-        self.out
-            .flush()
-            .map_err(|e| ExportError::new("json file", format!("{}: {e}", self.path.display())))
+        self.out.sync().map_err(|e| {
+            ExportError::new("json file", format!("{}: {e}", self.out.path().display()))
+        })
     }
 }

@@ -1,9 +1,8 @@
 //! Metric exporters: the [`MetricExporter`] trait, [`ConsoleMetricExporter`]
 //! and [`JsonFileMetricExporter`] (the seed's "Metric Exporters").
 
-use std::fs::{File, OpenOptions};
-use std::io::{self, BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::io::{self, Write};
+use std::path::Path;
 
 use serde_json::{json, Value as Json};
 
@@ -83,23 +82,20 @@ impl<W: Write + Send> MetricExporter for ConsoleMetricExporter<W> {
     }
 }
 
-/// Appends points to a file, one JSON object per line:
+/// Appends points to a file, one JSON object per line (NDJSON), or, for a
+/// path ending in `.json`, as items of one JSON array that is a valid
+/// document after every export:
 /// `{"name":"fcc.simulation.step","value":1.0,"metric_type":"counter","labels":{"node_id":"N1","step":"3"},"timestamp":"…"}`
 /// plus `trace_id`/`span_id` when the point was recorded inside a span.
 pub struct JsonFileMetricExporter {
-    path: PathBuf,
-    out: BufWriter<File>,
+    out: super::json_out::JsonOut,
 }
 
 impl JsonFileMetricExporter {
     /// Opens (creates, appends to) `path`, making its folder.
     pub fn new(path: impl AsRef<Path>) -> io::Result<JsonFileMetricExporter> {
-        let path = path.as_ref().to_path_buf();
-        crate::sinks::json_file::create_parent_dir(&path)?;
-        let file = OpenOptions::new().create(true).append(true).open(&path)?;
         Ok(JsonFileMetricExporter {
-            path,
-            out: BufWriter::new(file),
+            out: super::json_out::JsonOut::open(path.as_ref())?,
         })
     }
 
@@ -122,17 +118,12 @@ impl JsonFileMetricExporter {
 
 impl MetricExporter for JsonFileMetricExporter {
     fn export(&mut self, points: &[MetricPoint]) -> Result<(), ExportError> {
-        let mut buf = Vec::with_capacity(points.len() * 160);
-        for p in points {
-            serde_json::to_writer(&mut buf, &Self::to_json(p))
-                .map_err(|e| ExportError::new("json file metrics", e))?;
-            buf.push(b'\n');
-        }
-        self.out
-            .write_all(&buf)
-            .and_then(|()| self.out.flush())
-            .map_err(|e| {
-                ExportError::new("json file metrics", format!("{}: {e}", self.path.display()))
-            })
+        let items: Vec<Json> = points.iter().map(Self::to_json).collect();
+        self.out.write(&items).map_err(|e| {
+            ExportError::new(
+                "json file metrics",
+                format!("{}: {e}", self.out.path().display()),
+            )
+        })
     }
 }

@@ -24,6 +24,7 @@ pub(crate) mod circuit;
 mod console;
 pub(crate) mod event_attributes;
 mod json_file;
+mod json_out;
 pub(crate) mod lanes;
 mod limits;
 pub(crate) mod logs;
