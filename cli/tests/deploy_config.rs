@@ -172,8 +172,12 @@ fn the_dashboard_queries_only_metrics_fcc_exports() {
     for m in metrics.snapshot() {
         let base = prometheus_name(&m.name, &m.unit, m.metric_type);
         if m.metric_type == fcc::metrics::MetricType::Histogram {
+            // fcc's own endpoint exposes `ms` histograms in seconds (the
+            // README's unit policy); the dashboard queries both names.
+            let seconds = base.replace("_milliseconds", "_seconds");
             for suffix in ["_bucket", "_sum", "_count"] {
                 known.insert(format!("{base}{suffix}"));
+                known.insert(format!("{seconds}{suffix}"));
             }
         } else {
             known.insert(base);

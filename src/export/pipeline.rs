@@ -88,7 +88,11 @@ impl Pipeline {
         exporters: Vec<Box<dyn SpanExporter>>,
         completed: Option<Arc<Mutex<crate::trace::tracer::Completed>>>,
     ) -> Result<Pipeline, ExportError> {
-        let config_max_queue = config.spans.max_queue + config.logs.max_queue;
+        // Spans (OTEL_BSP_MAX_QUEUE_SIZE) and, when they are exported, log
+        // records (OTEL_BLRP_MAX_QUEUE_SIZE) share the queue into the thread.
+        let logs_on = config.logs_on || !config.log_exporters.is_empty();
+        let config_max_queue =
+            config.spans.max_queue + if logs_on { config.logs.max_queue } else { 0 };
         let (tx, rx) = bounded(config_max_queue);
         let counters = Arc::new(Counters::default());
         let factory = config.factory.take();

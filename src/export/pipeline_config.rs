@@ -41,14 +41,17 @@ impl Batching {
 }
 
 pub(crate) struct PipelineConfig {
-    /// Spans; `spans.max_queue` + `logs.max_queue` is also the size of the
-    /// queue into the export thread.
+    /// Spans; `spans.max_queue` (plus `logs.max_queue` when log records are
+    /// exported) is also the size of the queue into the export thread.
     pub spans: Batching,
     pub logs: Batching,
     pub retries: u32,
     pub factory: Option<ExporterFactory>,
     /// Log exporters besides the factory's (the console's).
     pub log_exporters: Vec<Box<dyn LogExport>>,
+    /// Whether log records will be exported (the factory's or the console's):
+    /// only then does the queue into the export thread hold them as well.
+    pub logs_on: bool,
     pub span_limits: super::SpanLimits,
     pub otlp: bool,
 }
@@ -61,6 +64,7 @@ impl Default for PipelineConfig {
             retries: 3,
             factory: None,
             log_exporters: Vec::new(),
+            logs_on: false,
             span_limits: super::SpanLimits::default(),
             otlp: false,
         }

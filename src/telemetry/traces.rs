@@ -181,6 +181,7 @@ impl TraceSettings {
         b.pipeline.spans = self.spans;
         b.pipeline.logs = self.logs;
         b.pipeline.span_limits = self.span_limits;
+        b.pipeline.logs_on = self.console_logs || (self.otlp.is_some() && self.otel_logs);
         for e in self.exporters {
             b = b.boxed_exporter(e);
         }
