@@ -118,14 +118,14 @@ fn every_dashboard_query_has_data_from_fccs_own_endpoint() {
         let m = t.metrics();
         m.record_simulation_step(round, "N1");
         m.record_persona_activation("SQC");
-        m.record_gate_result("G-SEC-01", round % 2 == 0);
+        m.record_gate_result("G-SEC-01", round.is_multiple_of(2));
         m.record_deliverable("SQC", "report");
         m.record_ai_call("anthropic", "claude", 120.0 + round as f64, 300);
-        m.record_action_execution("qa", "test", round % 3 != 0, 35.5);
+        m.record_action_execution("qa", "test", !round.is_multiple_of(3), 35.5);
         t.bus()
             .publish(&fcc::Event::info("gateway", "request", "ok").build());
         std::thread::sleep(Duration::from_millis(100));
-        if round % 10 == 0 {
+        if round.is_multiple_of(10) {
             missing.retain(|q| series(web, q).is_none_or(|n| n == 0));
         }
     }
