@@ -34,6 +34,9 @@ mod signals;
 mod switches;
 mod traces;
 
+mod error;
+
+pub use error::InstallError;
 pub use shutdown::ShutdownError;
 
 pub use layers::FccLayer;
@@ -41,13 +44,9 @@ pub use layers::FccLayer;
 pub use metrics::HEALTH_METRICS;
 
 use crate::bus::{EventBus, EventFilter};
-use crate::export::ExportError;
 use crate::layer::{is_quiet_target, FanoutLayer, EVENT_TARGET};
 use crate::otel::FccPropagator;
-use crate::otlp::OtlpConfigError;
-use crate::sinks::{
-    attach, JsonFileSink, LogSink, Sink, SinkError, SinkHandle, SinkOptions, SinkStats,
-};
+use crate::sinks::{attach, JsonFileSink, LogSink, Sink, SinkHandle, SinkOptions, SinkStats};
 use crate::trace::{FccTracer, SpanLayer};
 use globals::Globals;
 use std::fmt;
@@ -71,76 +70,6 @@ pub enum LogTarget {
     File(PathBuf),
     /// No LogSink.
     Off,
-}
-
-/// Why telemetry could not be set up. Each variant names what and where.
-#[derive(Debug)]
-#[non_exhaustive]
-pub enum InstallError {
-    /// A configuration value is invalid.
-    Config {
-        /// The variable or setting.
-        variable: &'static str,
-        /// Its value.
-        value: String,
-        /// What is wrong.
-        reason: String,
-    },
-    /// A sink could not start (an unwritable path, say).
-    Sink(SinkError),
-    /// A worker thread could not be started.
-    Thread(std::io::Error),
-    /// The OTLP configuration is invalid (an endpoint that is not a URL, say).
-    Otlp(OtlpConfigError),
-    /// The span/log export pipeline could not start.
-    Exporter(ExportError),
-    /// A process-wide `tracing` subscriber is already installed: add fcc to
-    /// it with [`TelemetryBuilder::layer`] instead.
-    AlreadyInstalled,
-    /// fcc is already set up in this process: a [`Telemetry`] from
-    /// `install()` or `layer()` is alive. Keep that one (its
-    /// [`tracer`](Telemetry::tracer), [`metrics`](Telemetry::metrics) and
-    /// [`bus`](Telemetry::bus) can be shared). Once it has shut down,
-    /// [`layer`](TelemetryBuilder::layer) may set up again; `install` cannot
-    /// (the `tracing` global subscriber is set once per process, so it fails
-    /// with [`AlreadyInstalled`](InstallError::AlreadyInstalled)), and the
-    /// `metrics` facade keeps its first recorder.
-    AlreadySetUp,
-}
-
-impl fmt::Display for InstallError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            InstallError::Config {
-                variable,
-                value,
-                reason,
-            } => {
-                write!(f, "invalid {variable}={value:?}: {reason}")
-            }
-            InstallError::Sink(e) => write!(f, "cannot start sink: {e}"),
-            InstallError::Thread(e) => write!(f, "cannot start a sink worker thread: {e}"),
-            InstallError::Otlp(e) => write!(f, "invalid OTLP configuration: {e}"),
-            InstallError::Exporter(e) => write!(f, "cannot start span export: {e}"),
-            InstallError::AlreadyInstalled => f.write_str(
-                "a global tracing subscriber is already installed (by fcc or another library); \
-                 to add fcc to your own subscriber, use `Telemetry::builder().layer()` \
-                 and `.with(layer)` on your registry",
-            ),
-            InstallError::AlreadySetUp => f.write_str(
-                "fcc is already set up in this process (a Telemetry guard from install() \
-                 or layer() is alive): keep using that one, or shut it down first",
-            ),
-        }
-    }
-}
-
-impl std::error::Error for InstallError {}
-
-impl From<SinkError> for InstallError {
-    fn from(e: SinkError) -> Self {
-        InstallError::Sink(e)
-    }
 }
 
 /// Configures a [`Telemetry`]; see the [module docs](self).
