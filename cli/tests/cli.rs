@@ -1,25 +1,13 @@
 //! The `fcc` binary as a user runs it: its output, files and exit codes.
 
+mod support;
+use support::{fcc, text};
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 use fcc::{Event, EventSerializer, EventType};
 use fcc_store::EventStore;
-
-fn fcc(args: &[&str], dir: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_fcc"))
-        .args(args)
-        .current_dir(dir)
-        .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
-        .env_remove("FCC_STORE_URL")
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run fcc")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
 
 /// Runs a small demo into `dir`; returns the store URL.
 fn demo(dir: &Path) -> (String, Output) {

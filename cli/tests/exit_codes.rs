@@ -2,25 +2,12 @@
 //! usage error (2), a store that cannot be opened is said once, and `replay`
 //! exits 5 exactly when it says not every event was delivered.
 
+mod support;
+use support::{fcc, text};
+
 use std::path::Path;
-use std::process::{Command, Output};
 
 use fcc::{Event, EventSerializer, EventType};
-
-fn fcc(args: &[&str], dir: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_fcc"))
-        .args(args)
-        .current_dir(dir)
-        .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
-        .env_remove("FCC_STORE_URL")
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run fcc")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
 
 /// `saved.json` with `n` events in `dir`.
 fn saved(dir: &Path, n: u32) {

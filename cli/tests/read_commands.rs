@@ -2,26 +2,14 @@
 //! them: limits, stores they must not create or change, and store URLs they
 //! cannot use, with the documented exit codes.
 
+mod support;
+use support::{fcc, text};
+
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use fcc::{Event, EventSerializer, EventType};
 use fcc_store::EventStore;
-
-fn fcc(args: &[&str], dir: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_fcc"))
-        .args(args)
-        .current_dir(dir)
-        .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
-        .env_remove("FCC_STORE_URL")
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run fcc")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
 
 fn ev(n: u32) -> Event {
     Event::builder(EventType::SimulationStep, "engine")

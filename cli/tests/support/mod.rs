@@ -1,0 +1,23 @@
+//! What the CLI tests share: running the `fcc` binary as a user does.
+
+#![allow(dead_code)] // each test file uses what it needs
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+/// Runs `fcc args` in `dir`, with no collector or store from the environment.
+pub fn fcc(args: &[&str], dir: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_fcc"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
+        .env_remove("FCC_STORE_URL")
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run fcc")
+}
+
+/// Output bytes as text.
+pub fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
