@@ -10,9 +10,8 @@ use std::time::{Duration, Instant};
 
 use fcc_store::EventStore;
 
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
+mod support;
+use support::{summary_total, text};
 
 /// The summary's `name  N written, N dropped, N failed` line for a sink.
 fn sink_line(stdout: &str, name: &str) -> (u64, u64, u64) {
@@ -26,15 +25,6 @@ fn sink_line(stdout: &str, name: &str) -> (u64, u64, u64) {
         .map(|s| s.parse().unwrap())
         .collect();
     (nums[0], nums[1], nums[2])
-}
-
-/// The summary's total events.
-fn total(stdout: &str) -> u64 {
-    stdout
-        .lines()
-        .find_map(|l| l.trim().split_once(" events, ").map(|(n, _)| n.to_owned()))
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("no events line in:\n{stdout}"))
 }
 
 fn demo(args: &[&str], dir: &Path) -> std::process::Child {
@@ -92,7 +82,7 @@ fn postgres_connections_killed_mid_run_lose_nothing_and_the_summary_matches_the_
     assert!(kills >= 1, "the demo's connection was never seen");
     let (written, dropped, failed) = sink_line(&stdout, "store");
     assert_eq!((dropped, failed), (0, 0), "{stdout}");
-    assert_eq!(written, total(&stdout), "{stdout}");
+    assert_eq!(written, summary_total(&stdout), "{stdout}");
     assert_eq!(EventStore::open(&url).unwrap().count().unwrap(), written);
 }
 
@@ -140,7 +130,7 @@ fn a_full_disk_under_the_events_file_is_counted_exactly_and_the_store_keeps_ever
         "{stdout}\n{}",
         text(&out.stderr)
     );
-    let all = total(&stdout);
+    let all = summary_total(&stdout);
     let (written, dropped, failed) = sink_line(&stdout, "json_file");
     let lines = std::fs::read_to_string(&json).unwrap().lines().count() as u64;
     assert_eq!(written, lines, "{stdout}");

@@ -4,20 +4,14 @@
 
 #![cfg(unix)]
 
+mod support;
+use support::summary_total;
+
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use fcc_store::EventStore;
-
-/// The events count of the summary's "N events, ... events/s" line.
-fn summary_total(stdout: &str) -> u64 {
-    stdout
-        .lines()
-        .find_map(|l| l.trim().split_once(" events, ").map(|(n, _)| n.to_owned()))
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("no events line in:\n{stdout}"))
-}
 
 fn stop_demo_with(signal: i32, dir: &Path) -> (Option<i32>, String, String) {
     let url = format!("sqlite://{}", dir.join("events.db").display());

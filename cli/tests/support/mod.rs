@@ -21,3 +21,12 @@ pub fn fcc(args: &[&str], dir: &Path) -> Output {
 pub fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
+
+/// The demo summary's total: the N of its "N events, ... events/s" line.
+pub fn summary_total(stdout: &str) -> u64 {
+    stdout
+        .lines()
+        .find_map(|l| l.trim().split_once(" events, ").map(|(n, _)| n.to_owned()))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no events line in:\n{stdout}"))
+}
