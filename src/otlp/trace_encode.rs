@@ -291,8 +291,9 @@ fn span_len(s: &SpanData) -> usize {
         + 4
 }
 
-fn put_span(out: &mut Vec<u8>, s: &SpanData) {
-    put_len(out, 2, span_len(s)); // ScopeSpans.spans
+/// Writes `s`, whose body is `len` bytes (its [`span_len`]).
+fn put_span(out: &mut Vec<u8>, s: &SpanData, len: usize) {
+    put_len(out, 2, len); // ScopeSpans.spans
     put_bytes(out, 1, &s.trace_id.to_bytes());
     put_bytes(out, 2, &s.span_id.to_bytes());
     if let Some(p) = s.parent_span_id {
@@ -375,8 +376,10 @@ impl TraceEncoder {
         // The scopes in order of first appearance (few: fcc's and the
         // libraries'), each with its message and its spans' total size.
         let mut scopes: Vec<ScopeGroup<'_>> = Vec::new();
-        for s in spans {
-            let len = len_field(2, span_len(s));
+        // Each span is measured once: for its scope's size, then its prefix.
+        let lens: Vec<usize> = spans.iter().map(span_len).collect();
+        for (s, &body) in spans.iter().zip(&lens) {
+            let len = len_field(2, body);
             match scopes.iter_mut().find(|g| same_scope(g.0, &s.scope)) {
                 Some(g) => g.2 += len,
                 None => {
@@ -404,8 +407,10 @@ impl TraceEncoder {
         for g in &scopes {
             put_len(out, 2, scope_spans_len(g)); // ResourceSpans.scope_spans
             put_bytes(out, 1, &g.1); // ScopeSpans.scope
-            for s in spans.iter().filter(|s| same_scope(g.0, &s.scope)) {
-                put_span(out, s);
+            for (s, &len) in spans.iter().zip(&lens) {
+                if same_scope(g.0, &s.scope) {
+                    put_span(out, s, len);
+                }
             }
         }
         debug_assert_eq!(out.len(), len_field(1, resource_spans_len));
