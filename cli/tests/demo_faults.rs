@@ -62,9 +62,18 @@ fn postgres_connections_killed_mid_run_lose_nothing_and_the_summary_matches_the_
         &["--missions", "400", "--quiet", "--store", &url],
         dir.path(),
     );
+    // Mid-run: once the demo has stored rows (not while it opens the store).
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while admin
+        .query_one(&format!("SELECT COUNT(*) FROM {name}.agent_events"), &[])
+        .map_or(0, |r| r.get::<_, i64>(0))
+        == 0
+    {
+        assert!(Instant::now() < deadline, "the demo stored nothing");
+        std::thread::sleep(Duration::from_millis(20));
+    }
     // Kill the demo's store connections three times while it runs.
     let mut kills = 0;
-    let deadline = Instant::now() + Duration::from_secs(120);
     while kills < 3 && Instant::now() < deadline {
         let n: i64 = admin
             .query_one(
