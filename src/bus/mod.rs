@@ -39,11 +39,11 @@
 //! indexes the table by the event's type and walks only the subscribers that
 //! can match. Subscribers of other types cost nothing.
 //!
-//! The price of that per-thread table is deferred reclamation: after
-//! `unsubscribe` returns the subscriber is never called again, but it is
-//! dropped only once no thread holds a table that lists it, that is once every
-//! other thread that published on the bus has published again (on any bus) or
-//! exited. The thread that unsubscribes releases its own table at once.
+//! Those cached tables hold their subscribers alive, so `unsubscribe` makes
+//! every thread let its table go before it returns: the subscriber is dropped
+//! then, or, if another thread is delivering an event at that moment, as soon
+//! as that delivery ends, however idle the threads are afterwards (see
+//! `thread_cache` for how, at no cost to `publish`).
 //!
 //! # Failure isolation
 //!
@@ -59,89 +59,29 @@
 //! [`EventBus::with_history_capacity`]); past the capacity the oldest events
 //! are dropped and counted in [`EventBus::history_dropped`].
 
+mod counts;
+mod fence;
 mod filter;
 mod history;
+mod routes;
 mod subscriber;
+mod thread_cache;
 
 pub use filter::EventFilter;
 pub use history::DEFAULT_HISTORY_CAPACITY;
 pub use subscriber::{DeliveryResult, Subscriber, SubscriberError, SubscriptionId};
 
-use crate::event::{Event, EventType};
+use crate::event::Event;
 use arc_swap::ArcSwap;
+use counts::BusCounts;
 use history::History;
-use std::cell::Cell;
-use std::collections::HashMap;
+use routes::{Registration, Routes};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use thread_cache::{Source, ROUTES_CACHE};
 
 static NEXT_BUS_ID: AtomicU64 = AtomicU64::new(1);
-
-/// The routing table a thread used last, and which bus and generation it is.
-///
-/// Invariant: `routes` is replaced only while `depth` is 0, so a `&Routes`
-/// taken from it stays valid for the whole delivery that set `depth` to 1.
-/// A publish from inside a delivery (depth 1) loads its own table instead.
-struct RoutesCache {
-    bus: Cell<u64>,
-    generation: Cell<u64>,
-    depth: Cell<u32>,
-    routes: Cell<Option<Arc<Routes>>>,
-    /// This thread's publish counters for `bus` (same invariant as `routes`).
-    counts: Cell<Option<Arc<ThreadCounts>>>,
-}
-
-/// One thread's publish counters for one bus, on its own cache line: only
-/// that thread writes them, so publishing never shares a line with others.
-#[repr(align(64))]
-#[derive(Default)]
-struct ThreadCounts {
-    published: AtomicU64,
-    delivered: AtomicU64,
-}
-
-impl ThreadCounts {
-    /// Single-writer increment: a load and a store, no locked instruction.
-    #[inline]
-    fn bump(&self, delivered: usize) {
-        self.published.store(
-            self.published.load(Ordering::Relaxed) + 1,
-            Ordering::Relaxed,
-        );
-        self.delivered.store(
-            self.delivered.load(Ordering::Relaxed) + delivered as u64,
-            Ordering::Relaxed,
-        );
-    }
-}
-
-/// Most buses a thread keeps counters for before reusing the oldest slot.
-const COUNTED_BUSES: usize = 32;
-
-thread_local! {
-    static ROUTES_CACHE: RoutesCache = const {
-        RoutesCache {
-            bus: Cell::new(0),
-            generation: Cell::new(0),
-            depth: Cell::new(0),
-            routes: Cell::new(None),
-            counts: Cell::new(None),
-        }
-    };
-    /// This thread's counters per bus it has published on.
-    static THREAD_COUNTS: std::cell::RefCell<Vec<(u64, Arc<ThreadCounts>)>> =
-        const { std::cell::RefCell::new(Vec::new()) };
-}
-
-/// Resets the cache's depth even if a delivery unwinds.
-struct DepthGuard<'a>(&'a Cell<u32>);
-
-impl Drop for DepthGuard<'_> {
-    fn drop(&mut self) {
-        self.0.set(0);
-    }
-}
 
 /// Thread-safe in-process publish/subscribe. Cloning gives another handle to
 /// the same bus.
@@ -158,122 +98,7 @@ struct Inner {
     history: History,
     failed: AtomicU64,
     panicked: AtomicU64,
-    /// Every live thread's counters (see `ThreadCounts`); counters no thread
-    /// holds any more are folded into `retired` (see `register_counts`).
-    thread_counts: Mutex<Vec<Arc<ThreadCounts>>>,
-    /// The totals of folded counters.
-    retired: ThreadCounts,
-    /// Publishes that bypassed the per-thread cache.
-    shared_counts: ThreadCounts,
-}
-
-impl Inner {
-    /// This thread's counters for this bus, made and registered if new.
-    fn counts_for_this_thread(&self) -> Arc<ThreadCounts> {
-        let found = THREAD_COUNTS.try_with(|t| {
-            let mut t = t.try_borrow_mut().ok()?;
-            if let Some((_, c)) = t.iter().find(|(id, _)| *id == self.id) {
-                return Some(Arc::clone(c));
-            }
-            let c = Arc::new(ThreadCounts::default());
-            self.register_counts(&c);
-            if t.len() >= COUNTED_BUSES {
-                t.remove(0);
-            }
-            t.push((self.id, Arc::clone(&c)));
-            Some(c)
-        });
-        found.ok().flatten().unwrap_or_else(|| {
-            let c = Arc::new(ThreadCounts::default());
-            self.register_counts(&c);
-            c
-        })
-    }
-
-    /// Adds a thread's new counters. Counters that no thread holds any more
-    /// (the thread exited, or dropped this bus from its 32 slots) are folded
-    /// into `retired` and their slot freed, whenever the list has doubled
-    /// since the last fold: the list stays within twice the number of
-    /// (thread, bus) pairs alive, however many come and go.
-    fn register_counts(&self, c: &Arc<ThreadCounts>) {
-        let mut all = self.thread_counts.lock().unwrap_or_else(|p| p.into_inner());
-        if all.len() >= 64 && all.len().is_power_of_two() {
-            let live = std::mem::take(&mut *all);
-            for counts in live {
-                // Unique: no thread can write it again; its counts are final.
-                match Arc::try_unwrap(counts) {
-                    Ok(done) => {
-                        let r = &self.retired;
-                        r.published
-                            .fetch_add(done.published.into_inner(), Ordering::Relaxed);
-                        r.delivered
-                            .fetch_add(done.delivered.into_inner(), Ordering::Relaxed);
-                    }
-                    Err(counts) => all.push(counts),
-                }
-            }
-        }
-        all.push(Arc::clone(c));
-    }
-}
-
-struct Registration {
-    id: u64,
-    filter: EventFilter,
-    only_by_type: bool,
-    handler: Box<dyn Subscriber>,
-}
-
-type RouteList = Box<[Arc<Registration>]>;
-
-/// The immutable routing table that `publish` reads.
-struct Routes {
-    catalog: Box<[RouteList]>,
-    custom: HashMap<EventType, RouteList>,
-    any_type: RouteList,
-    count: usize,
-}
-
-impl Routes {
-    fn build(regs: &[Arc<Registration>]) -> Routes {
-        let for_type = |t: &EventType| -> RouteList {
-            regs.iter()
-                .filter(|r| {
-                    let types = r.filter.selected_event_types();
-                    types.is_empty() || types.contains(t)
-                })
-                .cloned()
-                .collect()
-        };
-        let catalog = EventType::CATALOG.iter().map(for_type).collect();
-        let mut custom = HashMap::new();
-        for r in regs {
-            for t in r.filter.selected_event_types() {
-                if !t.is_catalog() && !custom.contains_key(t) {
-                    custom.insert(t.clone(), for_type(t));
-                }
-            }
-        }
-        let any_type = regs
-            .iter()
-            .filter(|r| r.filter.selected_event_types().is_empty())
-            .cloned()
-            .collect();
-        Routes {
-            catalog,
-            custom,
-            any_type,
-            count: regs.len(),
-        }
-    }
-
-    #[inline]
-    fn for_type(&self, t: &EventType) -> &[Arc<Registration>] {
-        match t.catalog_index() {
-            Some(i) => &self.catalog[i],
-            None => self.custom.get(t).unwrap_or(&self.any_type),
-        }
-    }
+    counts: BusCounts,
 }
 
 /// Delivery counters of an [`EventBus`].
@@ -315,9 +140,7 @@ impl EventBus {
                 history: History::new(capacity),
                 failed: AtomicU64::new(0),
                 panicked: AtomicU64::new(0),
-                thread_counts: Mutex::new(Vec::new()),
-                retired: ThreadCounts::default(),
-                shared_counts: ThreadCounts::default(),
+                counts: BusCounts::default(),
             }),
         }
     }
@@ -331,54 +154,20 @@ impl EventBus {
         }
         // Writers store the table before bumping the generation, so a table
         // loaded after reading generation G is at least as new as G's.
-        let generation = inner.generation.load(Ordering::Acquire);
-        let cached = ROUTES_CACHE.try_with(|cache| {
-            if cache.depth.get() != 0 {
-                return None;
-            }
-            // What the swap replaces is dropped only after the delivery (it
-            // is declared before the guard): dropping an old table can drop
-            // a subscriber whose `Drop` publishes on another bus, and that
-            // publish must find the cache whole and this delivery done.
-            let mut replaced: (Option<Arc<ThreadCounts>>, Option<Arc<Routes>>) = (None, None);
-            if cache.bus.get() != inner.id || cache.generation.get() != generation {
-                if cache.bus.get() != inner.id {
-                    replaced.0 = cache.counts.replace(Some(inner.counts_for_this_thread()));
-                }
-                replaced.1 = cache.routes.replace(Some(inner.routes.load_full()));
-                cache.bus.set(inner.id);
-                cache.generation.set(generation);
-            }
-            cache.depth.set(1);
-            let _guard = DepthGuard(&cache.depth);
-            // SAFETY: `routes` and `counts` are only replaced while depth is 0
-            // (see `RoutesCache`), and depth stays 1 until `_guard` drops
-            // after the delivery, so both outlive these borrows.
-            let (routes, counts) = unsafe {
-                (
-                    (*cache.routes.as_ptr()).as_deref(),
-                    (*cache.counts.as_ptr()).as_deref(),
-                )
-            };
-            let delivered = routes.map(|r| Self::deliver(inner, r, event))?;
-            if let Some(c) = counts {
-                c.bump(delivered);
-            }
-            Some(delivered)
-        });
+        let source = Source {
+            bus: inner.id,
+            generation: inner.generation.load(Ordering::Acquire),
+            routes: &inner.routes,
+            counts: &inner.counts,
+        };
+        let cached = ROUTES_CACHE
+            .try_with(|cache| cache.publish(&source, |routes| Self::deliver(inner, routes, event)));
         match cached {
             Ok(Some(delivered)) => delivered,
             // Re-entrant publish, or the thread is exiting: use a table of our own.
             _ => {
                 let delivered = Self::deliver(inner, &inner.routes.load_full(), event);
-                inner
-                    .shared_counts
-                    .published
-                    .fetch_add(1, Ordering::Relaxed);
-                inner
-                    .shared_counts
-                    .delivered
-                    .fetch_add(delivered as u64, Ordering::Relaxed);
+                inner.counts.shared.add(delivered);
                 delivered
             }
         }
@@ -440,8 +229,9 @@ impl EventBus {
     }
 
     /// Removes a subscription. Returns true if it was found. The subscriber is
-    /// not called for events published after this returns, and is dropped once
-    /// deliveries already under way have finished.
+    /// not called for events published after this returns, and is dropped
+    /// before this returns, or, when other threads are delivering events at
+    /// that moment, as soon as those deliveries end.
     pub fn unsubscribe(&self, id: SubscriptionId) -> bool {
         let mut found = false;
         self.update(|regs| {
@@ -449,6 +239,10 @@ impl EventBus {
             regs.retain(|r| r.id != id.0);
             found = regs.len() != before;
         });
+        if found {
+            // Threads' cached tables still list the subscriber: let them go.
+            thread_cache::reclaim_cached_tables();
+        }
         found
     }
 
@@ -462,16 +256,7 @@ impl EventBus {
         self.inner.routes.store(Arc::new(Routes::build(&regs)));
         self.inner.generation.fetch_add(1, Ordering::Release);
         drop(regs);
-        // Release this thread's copy of the old table now (other threads
-        // release theirs on their next publish).
-        let _ = ROUTES_CACHE.try_with(|cache| {
-            if cache.depth.get() == 0 && cache.bus.get() == self.inner.id {
-                cache.bus.set(0);
-                cache.routes.set(None);
-            }
-        });
     }
-
     /// How many subscriptions there are.
     pub fn subscriber_count(&self) -> usize {
         self.inner.routes.load().count
@@ -515,20 +300,7 @@ impl EventBus {
     /// Delivery counters.
     pub fn stats(&self) -> BusStats {
         let inner = &self.inner;
-        // Under the lock: a fold moves counts into `retired` atomically with
-        // respect to this read.
-        let all = inner
-            .thread_counts
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
-        let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
-        let mut published = get(&inner.shared_counts.published) + get(&inner.retired.published);
-        let mut delivered = get(&inner.shared_counts.delivered) + get(&inner.retired.delivered);
-        for c in all.iter() {
-            published += get(&c.published);
-            delivered += get(&c.delivered);
-        }
-        drop(all);
+        let (published, delivered) = inner.counts.totals();
         BusStats {
             published,
             delivered,
