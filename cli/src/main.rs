@@ -8,6 +8,8 @@
 //! fcc tail                      # follow new events
 //! fcc export -o run.json        # the seed's {"event_count", "events"} file
 //! fcc replay run.json --to otlp # saved events as OTLP log records
+//! fcc traces --slowest 5        # the traces the demo wrote, errors first
+//! fcc trace                     # the slowest mission as a waterfall
 //! ```
 
 mod demo;
@@ -17,6 +19,7 @@ mod query;
 mod read;
 mod replay;
 mod tail;
+mod trace;
 
 use clap::{Parser, Subcommand};
 
@@ -47,6 +50,12 @@ enum Command {
     Export(read::ExportArgs),
     /// Count stored events by type, source and severity
     Stats(read::StatsArgs),
+    /// Show one trace of a spans file as an indented waterfall, with its events
+    #[command(after_long_help = trace::TRACE_HELP)]
+    Trace(trace::TraceArgs),
+    /// List the traces of a spans file: root, mission, spans, duration, errors
+    #[command(after_long_help = trace::TRACES_HELP)]
+    Traces(trace::TracesArgs),
 }
 
 fn main() {
@@ -58,6 +67,8 @@ fn main() {
         Command::Replay(a) => replay::replay(a),
         Command::Export(a) => read::export(a),
         Command::Stats(a) => read::stats(a),
+        Command::Trace(a) => trace::trace(a),
+        Command::Traces(a) => trace::traces(a),
     };
     if let Err(e) = result {
         if !e.message.is_empty() {

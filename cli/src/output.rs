@@ -22,7 +22,8 @@ pub fn colour() -> bool {
     std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
-fn paint(on: bool, code: &str, text: &str) -> String {
+/// `text` in the ANSI style `code` when `on`, else as it is.
+pub fn paint(on: bool, code: &str, text: &str) -> String {
     if on {
         format!("\x1b[{code}m{text}\x1b[0m")
     } else {
@@ -30,7 +31,8 @@ fn paint(on: bool, code: &str, text: &str) -> String {
     }
 }
 
-fn severity_colour(s: Severity) -> &'static str {
+/// The ANSI colour of a severity.
+pub fn severity_colour(s: Severity) -> &'static str {
     match s {
         Severity::Error => "31",
         Severity::Warn => "33",
