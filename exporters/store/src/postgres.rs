@@ -5,6 +5,7 @@
 use fcc::Event;
 use postgres::types::ToSql;
 use postgres::{Client, NoTls};
+use std::time::Duration;
 
 use crate::query::{EventQuery, Param};
 use crate::row::{from_text, to_row, COLUMNS};
@@ -21,6 +22,9 @@ pub(crate) struct Pg {
     /// A version 1 table, read as it is (no trace or span id columns).
     v1: bool,
 }
+
+/// How long opening a store retries a migration that failed transiently.
+pub(crate) const OPEN_RETRY_FOR: Duration = Duration::from_secs(10);
 
 /// Makes every transaction of the session read-only: a reader cannot write
 /// even by mistake.
@@ -68,10 +72,38 @@ fn pg_text(s: Option<String>) -> Option<String> {
 }
 
 impl Pg {
+    /// Connects and migrates. A server that cannot be reached fails at once
+    /// (a wrong URL should not hang a service's start); once it answered, a
+    /// transient failure of the migration (its backend terminated by a
+    /// failover, `57P01`; the server restarting, `57P03`; a deadlock) is
+    /// retried with a new connection for up to [`OPEN_RETRY_FOR`]. The
+    /// migration is one transaction, so a retry starts it from the top.
     pub(crate) fn open(url: &str) -> Result<Pg, StoreError> {
         let mut pg = Pg::connect(url, false)?;
-        pg.migrate()?;
-        Ok(pg)
+        let mut backoff =
+            fcc::export::Backoff::new(Duration::from_millis(100), Duration::from_secs(1))
+                .within(OPEN_RETRY_FOR);
+        loop {
+            let failure = match pg.migrate() {
+                Ok(()) => return Ok(pg),
+                Err(
+                    e @ StoreError::Database {
+                        transient: true, ..
+                    },
+                ) => e,
+                Err(e) => return Err(e),
+            };
+            // Reconnect (the server may still be coming back) until it
+            // answers or the time is up; then the last failure is the error.
+            loop {
+                if !backoff.wait() {
+                    return Err(failure);
+                }
+                if !pg.is_closed() || pg.reconnect().is_ok() {
+                    break;
+                }
+            }
+        }
     }
 
     /// A read-only session on an existing `agent_events` (the one the

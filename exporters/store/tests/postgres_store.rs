@@ -250,3 +250,45 @@ fn an_admin_shutdown_during_an_insert_is_retried_and_counted_exactly() {
     assert_eq!(s.inserted, 200);
     assert!(s.retries >= 1, "{s:?}");
 }
+
+#[test]
+fn opening_retries_a_migration_whose_backend_is_terminated() {
+    // A failover (57P01) while a service starts: the store's migration is
+    // cut off mid-transaction; opening reconnects and migrates again.
+    let name = "fcc_pg_open_terminated";
+    let url = fresh(name);
+    let mut admin = postgres::Client::connect(&base_url(), postgres::NoTls).unwrap();
+    // The lock every migration takes first: holding it parks the open there.
+    admin
+        .execute("SELECT pg_advisory_lock(7746501)", &[])
+        .unwrap();
+    let opening = std::thread::spawn({
+        let url = url.clone();
+        move || EventStore::open(&url)
+    });
+    let mut killed = 0;
+    for _ in 0..200 {
+        killed = admin
+            .query_one(
+                "SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity
+                 WHERE application_name = $1 AND wait_event_type = 'Lock'",
+                &[&name],
+            )
+            .unwrap()
+            .get::<_, i64>(0);
+        if killed > 0 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(killed, 1, "the migration's backend was found waiting");
+    admin
+        .execute("SELECT pg_advisory_unlock(7746501)", &[])
+        .unwrap();
+    let store = opening
+        .join()
+        .unwrap()
+        .expect("the open retried after 57P01");
+    assert_eq!(store.schema_version().unwrap(), fcc_store::SCHEMA_VERSION);
+    assert_eq!(store.insert(&[sample(1)]).unwrap(), 1);
+}
