@@ -50,6 +50,7 @@
 pub mod bus;
 mod diagnostics;
 pub mod event;
+mod internal;
 pub mod serialization;
 
 pub use bus::{BusStats, EventBus, EventFilter, Subscriber, SubscriberError, SubscriptionId};

@@ -60,7 +60,6 @@
 //! are dropped and counted in [`EventBus::history_dropped`].
 
 mod counts;
-mod fence;
 mod filter;
 mod history;
 mod routes;

@@ -9,7 +9,7 @@
 //!
 //! 1. it takes every cached table out of every thread's slot (the slots of
 //!    all threads that have published are in one registry), then runs a
-//!    [heavy fence](super::fence::heavy);
+//!    [heavy fence](crate::internal::fence::heavy);
 //! 2. a thread that is not delivering (its `active` mark is 0) will find an
 //!    empty slot on its next publish and load the current table: the taken
 //!    table is freed at once;
@@ -27,8 +27,8 @@
 //! its next publish.
 
 use super::counts::ThreadCounts;
-use super::fence;
 use super::routes::Routes;
+use crate::internal::fence;
 use std::cell::Cell;
 use std::ptr;
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, Ordering};

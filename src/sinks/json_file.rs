@@ -201,6 +201,11 @@ impl Sink for JsonFileSink {
         Ok(())
     }
 
+    /// No housekeeping: the worker sleeps until the next event.
+    fn idle_interval(&self) -> Option<std::time::Duration> {
+        None
+    }
+
     fn flush(&mut self) -> Result<(), SinkError> {
         self.file.sync_data().map_err(|e| {
             SinkError::io(

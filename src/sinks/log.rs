@@ -101,6 +101,11 @@ impl Sink for LogSink {
         })
     }
 
+    /// No housekeeping: the worker sleeps until the next event.
+    fn idle_interval(&self) -> Option<std::time::Duration> {
+        None
+    }
+
     fn flush(&mut self) -> Result<(), SinkError> {
         self.out.flush().map_err(|e| {
             SinkError::io(format_args!("log sink: cannot write to {}", self.target), e)

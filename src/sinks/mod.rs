@@ -66,9 +66,18 @@ pub trait Sink: Send + 'static {
     }
 
     /// Called on the worker when its queue is empty (about every poll
-    /// interval while idle): for housekeeping such as a store's retention.
-    /// Does nothing by default.
+    /// interval after a burst of events, then every
+    /// [`idle_interval`](Sink::idle_interval) while nothing arrives): for
+    /// housekeeping such as a store's retention. Does nothing by default.
     fn idle(&mut self) {}
+
+    /// How long the worker may sleep while no events arrive before it calls
+    /// [`idle`](Sink::idle) again; `None`: until the next event (a sink with
+    /// no housekeeping, whose worker then costs no wake-ups at all while the
+    /// process is idle). Defaults to one second.
+    fn idle_interval(&self) -> Option<std::time::Duration> {
+        Some(std::time::Duration::from_secs(1))
+    }
 }
 
 /// A sink's failure, with a message that says what and where.

@@ -6,14 +6,19 @@
 //! to [`Sink::write`] as one slice. A full queue applies the [`DropPolicy`].
 //! Errors and panics of the sink are counted and the worker keeps going.
 //!
-//! The worker polls its queue and parks for at most `poll_interval` (default
-//! 5 ms) when it finds nothing, so an emitter never pays for waking it (a
-//! futex syscall per event otherwise). Emitters wake it only when the queue
-//! is full; `flush` and `shutdown` wake it at once.
+//! While events flow, the worker polls its queue and parks for at most
+//! `poll_interval` (default 5 ms) when it finds nothing, so an emitter never
+//! pays for waking it (a futex syscall per event otherwise). Once the queue
+//! has stayed empty for [`DOZE_AFTER`], the worker dozes: it sleeps until
+//! an emitter's next event rings its doorbell (`internal::doorbell`), or
+//! until the sink's [`Sink::idle_interval`] asks for housekeeping, so an
+//! idle process does not wake up hundreds of times a second. `flush` and
+//! `shutdown` wake it at once, as does a full queue.
 
 use super::{DropPolicy, Sink, SinkOptions};
 use crate::bus::{Subscriber, SubscriberError};
 use crate::event::Event;
+use crate::internal::doorbell::Doorbell;
 use crossbeam_channel::{
     bounded, Receiver, RecvTimeoutError, SendTimeoutError, Sender, TryRecvError, TrySendError,
 };
@@ -21,7 +26,7 @@ use std::fmt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::thread::{JoinHandle, Thread};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 enum Msg {
@@ -130,8 +135,11 @@ pub struct SinkHandle {
     closed: AtomicBool,
     counters: Arc<Counters>,
     worker: Mutex<Option<JoinHandle<()>>>,
-    worker_thread: Thread,
+    doorbell: Arc<Doorbell>,
 }
+
+/// How long a worker's queue stays empty before the worker dozes.
+pub const DOZE_AFTER: Duration = Duration::from_millis(100);
 
 impl SinkHandle {
     /// Starts a worker thread for `sink`.
@@ -139,12 +147,14 @@ impl SinkHandle {
         let name = sink.name().to_owned();
         let (tx, rx) = bounded(options.capacity.max(1));
         let counters = Arc::new(Counters::default());
+        let doorbell = Arc::new(Doorbell::default());
         let worker = Worker {
             sink,
             rx,
             counters: counters.clone(),
             batch_size: options.batch_size.max(1),
             poll_interval: options.poll_interval,
+            doorbell: doorbell.clone(),
         };
         let handle = std::thread::Builder::new()
             .name(format!("fcc-sink-{name}"))
@@ -158,8 +168,8 @@ impl SinkHandle {
             policy: options.policy,
             closed: AtomicBool::new(false),
             counters,
-            worker_thread: handle.thread().clone(),
             worker: Mutex::new(Some(handle)),
+            doorbell,
         }))
     }
 
@@ -177,10 +187,13 @@ impl SinkHandle {
             return false;
         }
         let sent = match self.tx.try_send(Msg::Event(event.clone())) {
-            Ok(()) => true,
+            Ok(()) => {
+                self.doorbell.ring();
+                true
+            }
             Err(TrySendError::Disconnected(_)) => false,
             Err(TrySendError::Full(msg)) => {
-                self.worker_thread.unpark();
+                self.doorbell.wake();
                 match self.policy {
                     DropPolicy::DropNewest => false,
                     DropPolicy::Block => self.tx.send(msg).is_ok(),
@@ -237,9 +250,9 @@ impl SinkHandle {
             sink: self.name.clone(),
             queued: self.tx.len() as u64,
         };
-        self.worker_thread.unpark();
+        self.doorbell.wake();
         match self.tx.send_timeout(msg(ack_tx), timeout) {
-            Ok(()) => self.worker_thread.unpark(),
+            Ok(()) => self.doorbell.wake(),
             Err(SendTimeoutError::Timeout(_)) => return Err(timed_out()),
             Err(SendTimeoutError::Disconnected(_)) => {
                 return Err(FlushError::Closed {
@@ -291,11 +304,14 @@ struct Worker {
     counters: Arc<Counters>,
     batch_size: usize,
     poll_interval: Duration,
+    doorbell: Arc<Doorbell>,
 }
 
 impl Worker {
     fn run(mut self) {
+        self.doorbell.set_worker_to_current_thread();
         let mut batch: Vec<Event> = Vec::with_capacity(self.batch_size);
+        let mut empty_since: Option<Instant> = None;
         loop {
             let mut took_any = false;
             loop {
@@ -315,13 +331,24 @@ impl Worker {
                 }
             }
             self.write(&mut batch);
-            if !took_any {
-                let sink = &mut *self.sink;
-                if catch_unwind(AssertUnwindSafe(|| sink.idle())).is_err() {
-                    self.counters.panics.fetch_add(1, Ordering::Relaxed);
-                }
-                std::thread::park_timeout(self.poll_interval);
+            if took_any {
+                empty_since = None;
+                continue;
             }
+            let sink = &mut *self.sink;
+            if catch_unwind(AssertUnwindSafe(|| sink.idle())).is_err() {
+                self.counters.panics.fetch_add(1, Ordering::Relaxed);
+            }
+            if empty_since.get_or_insert_with(Instant::now).elapsed() >= DOZE_AFTER {
+                let sink = &*self.sink;
+                let wake_in = catch_unwind(AssertUnwindSafe(|| sink.idle_interval()))
+                    .unwrap_or(Some(Duration::from_secs(1)));
+                let rx = &self.rx;
+                if self.doorbell.doze(wake_in, || rx.is_empty()) {
+                    continue;
+                }
+            }
+            std::thread::park_timeout(self.poll_interval);
         }
     }
 

@@ -142,6 +142,15 @@ impl Sink for StoreSink {
         self.apply_retention();
     }
 
+    /// Wakes when retention is next due; never without retention.
+    fn idle_interval(&self) -> Option<Duration> {
+        self.retention.map(|(_, every, last)| {
+            every
+                .saturating_sub(last.elapsed())
+                .max(Duration::from_millis(10))
+        })
+    }
+
     fn write(&mut self, batch: &[Event]) -> Result<(), SinkError> {
         let mut backoff =
             fcc::export::Backoff::new(Duration::from_millis(50), Duration::from_secs(2))

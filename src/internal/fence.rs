@@ -1,33 +1,38 @@
-//! Asymmetric memory fences: a free one for the publishing thread, a costly
-//! one for the rare thread that reclaims routing tables.
+//! Asymmetric memory fences: a free one for the hot side of a handshake, a
+//! costly one for the rare side.
 //!
-//! Reclaiming a table another thread has cached is Dekker's handshake: the
-//! publisher writes "I am delivering" and then reads the cached table; the
-//! reclaimer takes the table and then reads "delivering?". Each side needs a
-//! full fence between its write and its read, and a full fence on every
-//! publish would cost more than the whole delivery. Linux's `membarrier`
-//! lets the reclaimer pay for both sides: [`heavy`] makes every running
-//! thread of the process execute a full fence, so the publisher's side
-//! needs only [`light`], a compiler fence (this is how liburcu and folly
-//! do it).
+//! Two handshakes in fcc are Dekker's: each side writes its flag and then
+//! reads the other's, and one of them runs on every event.
+//! - The bus: a publisher writes "I am delivering" and reads its cached
+//!   routing table; `unsubscribe` takes the table and reads "delivering?"
+//!   (`bus::thread_cache`).
+//! - A sink worker going to sleep writes "asleep" and looks at its queue
+//!   once more; an emitter puts an event on the queue and reads "asleep?"
+//!   (`internal::doorbell`).
+//!
+//! Each side needs a full fence between its write and its read, and a full
+//! fence on every event would cost more than the rest of the work. Linux's
+//! `membarrier` lets the rare side pay for both: [`heavy`] makes every
+//! running thread of the process execute a full fence, so the hot side
+//! needs only [`light`], a compiler fence (this is how liburcu and folly do
+//! it).
 //!
 //! Where `membarrier` is unavailable (not Linux, or a sandbox that forbids
-//! it) [`heavy`] returns false and the reclaimer does not free tables that
-//! other threads hold: each thread frees a stale table itself at the end of
-//! its next publish.
+//! it) [`heavy`] returns false and the rare side takes a path that needs no
+//! handshake (each user says which).
 
 use std::sync::atomic::{compiler_fence, Ordering};
 
 /// The publishing side's fence: orders its write before its read as seen
 /// by a thread that has called [`heavy`].
 #[inline(always)]
-pub(super) fn light() {
+pub(crate) fn light() {
     compiler_fence(Ordering::SeqCst);
 }
 
 /// A full memory fence on every running thread of this process. False when
 /// the system cannot do it (then nothing may rely on [`light`]).
-pub(super) fn heavy() -> bool {
+pub(crate) fn heavy() -> bool {
     imp::heavy()
 }
 
@@ -45,7 +50,7 @@ mod imp {
         unsafe { libc::syscall(libc::SYS_membarrier, cmd, 0 as libc::c_long) == 0 }
     }
 
-    pub(super) fn heavy() -> bool {
+    pub(crate) fn heavy() -> bool {
         // A process registers once (Linux 4.14+). A forked child that has
         // not registered fails the command: register and try again.
         static REGISTERED: OnceLock<bool> = OnceLock::new();
@@ -60,7 +65,7 @@ mod imp {
 
 #[cfg(not(target_os = "linux"))]
 mod imp {
-    pub(super) fn heavy() -> bool {
+    pub(crate) fn heavy() -> bool {
         false
     }
 }
