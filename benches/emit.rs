@@ -187,8 +187,102 @@ fn throughput(dir: &std::path::Path, policy: DropPolicy) {
     }
 }
 
+/// Wall time per event from the first emit until every event is written
+/// and flushed, `threads` emitting threads, fcc (LogSink + JsonFileSink,
+/// block policy) against the fmt JSON layer (its BufWriter flushed at the
+/// end). Best of 3 runs of `total` events each.
+fn end_to_end(dir: &std::path::Path, threads: u64, total: u64) -> (f64, f64) {
+    let per_thread = total / threads;
+    let run = |emit: &(dyn Fn(u64) + Sync), finish: &dyn Fn()| {
+        let start = Instant::now();
+        std::thread::scope(|s| {
+            for k in 0..threads {
+                s.spawn(move || {
+                    for n in 0..per_thread {
+                        emit(k * per_thread + n);
+                    }
+                });
+            }
+        });
+        finish();
+        start.elapsed().as_nanos() as f64 / (per_thread * threads) as f64
+    };
+    let mut fcc_best = f64::MAX;
+    let mut peer_best = f64::MAX;
+    for round in 0..3 {
+        let sub = dir.join(format!("e2e-{threads}-{round}"));
+        std::fs::create_dir_all(&sub).unwrap();
+        let t = telemetry(&sub, DropPolicy::Block);
+        let dispatch = t.dispatch().clone();
+        fcc_best = fcc_best.min(run(
+            &|n| tracing::dispatcher::with_default(&dispatch, || fcc::emit(fcc_event(n))),
+            &|| t.flush(Duration::from_secs(60)).unwrap(),
+        ));
+        for s in t.sink_stats() {
+            assert_eq!((s.written, s.dropped), (per_thread * threads, 0));
+        }
+        drop(t);
+        if std::env::var_os("E2E_FCC_ONLY").is_some() {
+            continue; // for profiling fcc alone
+        }
+        let file = Mutex::new(BufWriter::new(File::create(sub.join("fmt.json")).unwrap()));
+        let file: &'static Mutex<BufWriter<File>> = Box::leak(Box::new(file));
+        let dispatch = tracing::Dispatch::new(
+            tracing_subscriber::fmt()
+                .json()
+                .with_writer(move || LockedFile(file))
+                .finish(),
+        );
+        peer_best = peer_best.min(run(
+            &|n| tracing::dispatcher::with_default(&dispatch, || peer_event(n)),
+            &|| {
+                use std::io::Write;
+                file.lock().unwrap().flush().unwrap()
+            },
+        ));
+    }
+    (fcc_best, peer_best)
+}
+
+/// The fmt layer's writer for a file shared by threads: one line per write.
+struct LockedFile(&'static Mutex<BufWriter<File>>);
+
+impl std::io::Write for LockedFile {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().write(buf)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.lock().unwrap().flush()
+    }
+}
+
+fn end_to_end_table(dir: &std::path::Path) {
+    const TOTAL: u64 = 200_000;
+    let (one_fcc, one_peer) = end_to_end(dir, 1, TOTAL);
+    let (two_fcc, two_peer) = end_to_end(dir, 2, TOTAL);
+    println!("\nEnd to end until written and flushed, ns/event (best of 3 x {TOTAL})");
+    println!(
+        "{:<44} {:>10} {:>10} {:>9}",
+        "comparison", "fcc", "fmt JSON", "fcc/peer"
+    );
+    for (label, f, p) in [
+        ("1 thread: Log + JSON file vs fmt JSON", one_fcc, one_peer),
+        ("2 threads: Log + JSON file vs fmt JSON", two_fcc, two_peer),
+    ] {
+        println!("{label:<44} {f:>10.0} {p:>10.0} {:>9.2}", f / p);
+    }
+    println!(
+        "  fcc 2 threads / 1 thread: {:.2} (goal: <= 1)",
+        two_fcc / one_fcc
+    );
+}
+
 fn main() {
     let dir = tempfile::tempdir().unwrap();
+    if std::env::args().any(|a| a == "--e2e-only") {
+        end_to_end_table(dir.path());
+        return;
+    }
     let mut c = Criterion::default()
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(3))
@@ -196,6 +290,7 @@ fn main() {
     bench_emit(&mut c, dir.path());
     c.final_summary();
     emitting_thread_cpu(dir.path());
+    end_to_end_table(dir.path());
     throughput(dir.path(), DropPolicy::Block);
     throughput(dir.path(), DropPolicy::DropNewest);
 }

@@ -19,6 +19,48 @@ use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 use std::sync::Arc;
 
+/// An event's JSON form, encoded once by whichever sink needs it first and
+/// shared by the rest (the JSON line of `JsonFileSink`, `LogSink`'s line,
+/// `save_events`). Not part of the event's value: a clone starts empty (its
+/// fields may be changed through a builder) and equality ignores it.
+#[derive(Default)]
+pub(super) struct Encoded(std::sync::OnceLock<Box<str>>);
+
+impl Clone for Encoded {
+    fn clone(&self) -> Self {
+        Encoded::default()
+    }
+}
+
+impl PartialEq for Encoded {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Event {
+    /// The event's JSON form (one line, no newline): what `JsonFileSink`
+    /// writes and what `LogSink`'s line is built from. Encoded on first use
+    /// and kept with the event, so every sink that writes JSON shares one
+    /// encoding.
+    ///
+    /// ```
+    /// use fcc::{Event, EventType};
+    /// let e = Event::builder(EventType::ActionCompleted, "ActionEngine").build();
+    /// let v: serde_json::Value = serde_json::from_str(e.json()).unwrap();
+    /// assert_eq!(v["event_type"], "action.completed");
+    /// assert!(std::ptr::eq(e.json(), e.clone().json()), "encoded once");
+    /// ```
+    pub fn json(&self) -> &str {
+        self.0.encoded.0.get_or_init(|| {
+            // An Event always serializes (string keys, finite numbers).
+            serde_json::to_string(self)
+                .unwrap_or_default()
+                .into_boxed_str()
+        })
+    }
+}
+
 impl Serialize for Event {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let d = &*self.0;
@@ -149,6 +191,7 @@ impl<'de> Deserialize<'de> for Event {
             payload: w.payload.unwrap_or_default(),
             trace_id,
             span_id,
+            encoded: Encoded::default(),
         };
         // A category equal to the type's family is the default: store it as such
         // so that an event equals itself after a round trip.

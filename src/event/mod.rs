@@ -81,6 +81,8 @@ struct EventData {
     payload: Payload,
     trace_id: Option<TraceId>,
     span_id: Option<SpanId>,
+    /// The JSON form, encoded on first use (see [`Event::json`]).
+    encoded: json::Encoded,
 }
 
 impl Event {
@@ -104,6 +106,7 @@ impl Event {
             payload: Payload::new(),
             trace_id: None,
             span_id: None,
+            encoded: json::Encoded::default(),
         })
     }
 

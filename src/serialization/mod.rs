@@ -259,7 +259,7 @@ fn write_wrapped(out: &mut Vec<u8>, events: &[Event], pretty: bool) {
 /// with [`JsonFileSink`](crate::sinks::JsonFileSink).
 pub(crate) fn write_ndjson(out: &mut Vec<u8>, events: &[Event]) {
     for e in events {
-        let _ = serde_json::to_writer(&mut *out, e);
+        out.extend_from_slice(e.json().as_bytes());
         out.push(b'\n');
     }
 }

@@ -70,11 +70,11 @@ impl LogSink {
             Severity::Warn => b"{\"level\":\"WARN\",\"component\":\"events\",",
             Severity::Error => b"{\"level\":\"ERROR\",\"component\":\"events\",",
         };
-        let start = out.len();
-        // Writing into a Vec cannot fail, and an Event always serializes.
-        let _ = serde_json::to_writer(&mut *out, event);
-        // Replace the object's opening brace with `{"level":"…","component":"events",`.
-        out.splice(start..start + 1, level.iter().copied());
+        // The event's shared encoding with its opening brace replaced by
+        // `{"level":"…","component":"events",`.
+        let json = event.json().as_bytes();
+        out.extend_from_slice(level);
+        out.extend_from_slice(json.get(1..).unwrap_or_default());
         out.push(b'\n');
     }
 }
