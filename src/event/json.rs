@@ -53,9 +53,11 @@ impl Event {
     /// ```
     pub fn json(&self) -> &str {
         self.0.encoded.0.get_or_init(|| {
-            // An Event always serializes (string keys, finite numbers).
-            serde_json::to_string(self)
-                .unwrap_or_default()
+            let mut out = Vec::with_capacity(256);
+            super::encode::event(&mut out, &self.0, self.category());
+            // Built from `&str`s and serde_json's output only: valid UTF-8.
+            String::from_utf8(out)
+                .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
                 .into_boxed_str()
         })
     }

@@ -38,6 +38,7 @@
 //! fields, so sinks and subscribers can keep events without cost.
 
 pub mod catalog;
+mod encode;
 pub(crate) mod graveyard;
 pub(crate) mod id;
 mod ids;

@@ -1,0 +1,140 @@
+//! The JSON line of an event, written straight into a byte buffer.
+//!
+//! Byte for byte what `serde_json::to_string(&event)` gives through the
+//! `Serialize` impl in `json.rs` (a test holds them together), without
+//! serde's per-field machinery: field names are constants, strings that need
+//! no escaping (nearly all) are copied whole after one scan, ids and
+//! timestamps are formatted on the stack. Payload values other than strings
+//! go through `serde_json`.
+
+use super::{EventData, Outcome};
+use serde_json::Value;
+use std::io::Write as _;
+
+/// Appends `"s"`, escaped as `serde_json` escapes it.
+#[inline]
+fn string(out: &mut Vec<u8>, s: &str) {
+    // serde_json escapes exactly `"`, `\` and the C0 controls.
+    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        out.reserve(s.len() + 2);
+        out.push(b'"');
+        out.extend_from_slice(s.as_bytes());
+        out.push(b'"');
+    } else {
+        // Writing into a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut *out, s);
+    }
+}
+
+/// Appends `,"name":"value"`.
+#[inline]
+fn field(out: &mut Vec<u8>, name: &'static [u8], value: &str) {
+    out.extend_from_slice(name);
+    string(out, value);
+}
+
+fn payload(out: &mut Vec<u8>, map: &serde_json::Map<String, Value>) {
+    out.push(b'{');
+    for (i, (key, value)) in map.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        string(out, key);
+        out.push(b':');
+        match value {
+            Value::String(s) => string(out, s),
+            other => {
+                let _ = serde_json::to_writer(&mut *out, other);
+            }
+        }
+    }
+    out.push(b'}');
+}
+
+/// Appends the event's JSON object (no newline).
+pub(super) fn event(out: &mut Vec<u8>, d: &EventData, category: &str) {
+    out.extend_from_slice(b"{\"event_id\":\"");
+    let mut id = uuid::Uuid::encode_buffer();
+    out.extend_from_slice(d.event_id.hyphenated().encode_lower(&mut id).as_bytes());
+    out.push(b'"');
+    field(out, b",\"event_type\":", d.event_type.as_str());
+    field(
+        out,
+        b",\"timestamp\":",
+        d.timestamp.format_rfc3339().as_str(),
+    );
+    field(out, b",\"source\":", &d.source);
+    field(out, b",\"category\":", category);
+    field(out, b",\"severity\":", d.severity.as_str());
+    let optional: [(&'static [u8], Option<&str>); 8] = [
+        (b",\"outcome\":", d.outcome.map(Outcome::as_str)),
+        (b",\"resource\":", d.resource.as_deref()),
+        (b",\"action\":", d.action.as_deref()),
+        (b",\"correlation_id\":", d.correlation_id.as_deref()),
+        (b",\"task\":", d.task.as_deref()),
+        (b",\"mission_id\":", d.mission_id.as_deref()),
+        (b",\"objective_id\":", d.objective_id.as_deref()),
+        (b",\"detail\":", d.detail.as_deref()),
+    ];
+    for (name, value) in optional {
+        if let Some(v) = value {
+            field(out, name, v);
+        }
+    }
+    out.extend_from_slice(b",\"payload\":");
+    payload(out, &d.payload);
+    // Lower-case hex ids need no escaping.
+    if let Some(t) = d.trace_id {
+        let _ = write!(out, ",\"trace_id\":\"{t}\"");
+    }
+    if let Some(s) = d.span_id {
+        let _ = write!(out, ",\"span_id\":\"{s}\"");
+    }
+    out.push(b'}');
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::event::{Event, EventType, Outcome, Severity, SpanId, TraceId};
+    use serde_json::json;
+
+    /// The fast writer and the `Serialize` impl agree byte for byte.
+    fn agree(e: &Event) {
+        assert_eq!(e.json(), serde_json::to_string(e).unwrap());
+    }
+
+    #[test]
+    fn matches_serde_for_every_field_and_every_escape() {
+        agree(&Event::builder(EventType::ActionStarted, "ActionEngine").build());
+        let tricky = "quote \" backslash \\ newline \n tab \t nul \0 bell \u{7} esc \u{1b} us \u{1f} del \u{7f} é ✓ 🚀 \u{2028}";
+        agree(
+            &Event::builder(EventType::custom("my.custom_type").unwrap(), tricky)
+                .category(tricky)
+                .severity(Severity::Error)
+                .outcome(Outcome::Failure)
+                .resource(tricky)
+                .action("a")
+                .correlation_id("run-42")
+                .task("t")
+                .mission_id("M-1")
+                .objective_id("O-1")
+                .detail(tricky)
+                .attr(tricky, tricky)
+                .attr("int", -42)
+                .attr("big", u64::MAX)
+                .attr("float", 1.5e-7)
+                .attr("bool", true)
+                .attr("null", serde_json::Value::Null)
+                .attr(
+                    "nested",
+                    json!({"a": [1, "two\n", {"b": null}], "k\"": 2.0}),
+                )
+                .trace_context(
+                    TraceId::new(0x0af7651916cd43dd8448eb211c80319c),
+                    SpanId::new(0x00f067aa0ba902b7),
+                )
+                .build(),
+        );
+        agree(&Event::warn("mcpserver.GatewayServer", "Start", "").build());
+    }
+}
