@@ -71,6 +71,9 @@ fn invalid_values_name_the_variable_and_value() {
         ("FCC_FMT", "loud", "expected off, error, warn"),
         ("FCC_SHUTDOWN_TIMEOUT_MS", "-5", "whole number"),
         ("FCC_JSON_FILE_MAX_BYTES", "1e9", "whole number"),
+        ("FCC_QUEUE_MAX_BYTES", "8MB", "in bytes, KiB, MiB or GiB"),
+        ("FCC_QUEUE_MAX_BYTES", "0", "in bytes, KiB, MiB or GiB"),
+        ("FCC_QUEUE_MAX_BYTES", "-1KiB", "in bytes, KiB, MiB or GiB"),
     ] {
         let err = TelemetryBuilder::from_vars(vars(&[(var, value)]))
             .err()
@@ -86,6 +89,14 @@ fn invalid_values_name_the_variable_and_value() {
 }
 
 #[test]
+fn queue_byte_budgets_are_read_with_their_units() {
+    for ok in ["1048576", "512KiB", "8MiB", "1 GiB", "8mib"] {
+        let b = TelemetryBuilder::from_vars(vars(&[("FCC_QUEUE_MAX_BYTES", ok)]));
+        assert!(b.is_ok(), "{ok}: {:?}", b.err());
+    }
+}
+
+#[test]
 fn every_variable_is_documented() {
     let names: Vec<&str> = VARIABLES.iter().map(|(n, _)| *n).collect();
     for v in [
@@ -93,6 +104,7 @@ fn every_variable_is_documented() {
         "FCC_LOG",
         "FCC_JSON_FILE",
         "FCC_QUEUE_CAPACITY",
+        "FCC_QUEUE_MAX_BYTES",
         "FCC_DROP_POLICY",
         "FCC_FMT",
     ] {

@@ -194,12 +194,14 @@ impl<'de> Deserialize<'de> for Event {
             trace_id,
             span_id,
             encoded: Encoded::default(),
+            approx_bytes: 0,
         };
         // A category equal to the type's family is the default: store it as such
         // so that an event equals itself after a round trip.
         if data.category.as_deref() == Some(data.event_type.category()) {
             data.category = None;
         }
+        data.approx_bytes = data.measure();
         Ok(Event(Arc::new(data)))
     }
 }

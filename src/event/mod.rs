@@ -84,6 +84,9 @@ struct EventData {
     span_id: Option<SpanId>,
     /// The JSON form, encoded on first use (see [`Event::json`]).
     encoded: json::Encoded,
+    /// About how many bytes the event holds, its JSON form included (set
+    /// when it is built; see [`Event::approx_bytes`]).
+    approx_bytes: u32,
 }
 
 impl Event {
@@ -108,6 +111,7 @@ impl Event {
             trace_id: None,
             span_id: None,
             encoded: json::Encoded::default(),
+            approx_bytes: 0,
         })
     }
 
@@ -212,6 +216,13 @@ impl Event {
     pub fn detail(&self) -> Option<&str> {
         self.0.detail.as_deref()
     }
+    /// About how many bytes of memory the event holds (its strings, payload
+    /// and JSON form once encoded): what a sink queue's byte budget counts
+    /// ([`SinkOptions::max_bytes`](crate::sinks::SinkOptions::max_bytes)).
+    pub fn approx_bytes(&self) -> usize {
+        self.0.approx_bytes as usize
+    }
+
     /// Extra structured fields (the Go seed's Attrs).
     pub fn payload(&self) -> &Payload {
         &self.0.payload
@@ -384,7 +395,52 @@ impl EventBuilder {
                 self.0.span_id = Some(span_id);
             }
         }
+        self.0.approx_bytes = self.0.measure();
         Event(Arc::new(self.0))
+    }
+}
+
+impl EventData {
+    /// The heap and inline bytes of the event, doubled for its JSON form
+    /// (which is about as long as its text and kept once encoded).
+    fn measure(&self) -> u32 {
+        fn value(v: &Value, depth: u32) -> usize {
+            const SLOT: usize = std::mem::size_of::<Value>();
+            match v {
+                Value::String(s) => SLOT + s.len(),
+                Value::Array(a) if depth < 8 => {
+                    SLOT + a.iter().map(|v| value(v, depth + 1)).sum::<usize>()
+                }
+                Value::Object(m) if depth < 8 => {
+                    SLOT + m
+                        .iter()
+                        .map(|(k, v)| 48 + k.len() + value(v, depth + 1))
+                        .sum::<usize>()
+                }
+                _ => SLOT,
+            }
+        }
+        let text: usize = [
+            &self.category,
+            &self.resource,
+            &self.action,
+            &self.correlation_id,
+            &self.task,
+            &self.mission_id,
+            &self.objective_id,
+            &self.detail,
+        ]
+        .iter()
+        .map(|s| s.as_ref().map_or(0, String::len))
+        .sum::<usize>()
+            + self.source.len()
+            + self
+                .payload
+                .iter()
+                .map(|(k, v)| 48 + k.len() + value(v, 0))
+                .sum::<usize>();
+        let total = std::mem::size_of::<EventData>() + 16 + 2 * (text + 160);
+        u32::try_from(total).unwrap_or(u32::MAX)
     }
 }
 

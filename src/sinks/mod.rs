@@ -162,10 +162,14 @@ impl std::str::FromStr for DropPolicy {
     }
 }
 
+/// The default byte budget of a sink's queue ([`SinkOptions::max_bytes`]).
+pub const DEFAULT_QUEUE_MAX_BYTES: usize = 8 << 20;
+
 /// How a sink runs: queue capacity, batch size, drop policy and which events.
 #[derive(Debug, Clone)]
 pub struct SinkOptions {
     pub(crate) capacity: usize,
+    pub(crate) max_bytes: usize,
     pub(crate) batch_size: usize,
     pub(crate) policy: DropPolicy,
     pub(crate) filter: EventFilter,
@@ -176,6 +180,7 @@ impl Default for SinkOptions {
     fn default() -> Self {
         Self {
             capacity: 65_536,
+            max_bytes: DEFAULT_QUEUE_MAX_BYTES,
             batch_size: 512,
             policy: DropPolicy::DropNewest,
             filter: EventFilter::new(),
@@ -188,6 +193,15 @@ impl SinkOptions {
     /// Most events waiting on the queue (default 65,536).
     pub fn capacity(mut self, capacity: usize) -> Self {
         self.capacity = capacity.max(1);
+        self
+    }
+    /// Most bytes of events waiting on the queue or being written, as
+    /// [`Event::approx_bytes`] counts them (default 8 MiB): a slow sink
+    /// holds at most this much memory, however small the events. Past it
+    /// the [`DropPolicy`] applies, as past [`capacity`](Self::capacity). An
+    /// event larger than the whole budget still goes through an empty queue.
+    pub fn max_bytes(mut self, max_bytes: usize) -> Self {
+        self.max_bytes = max_bytes.max(1);
         self
     }
     /// Most events per [`Sink::write`] (default 512).

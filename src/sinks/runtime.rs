@@ -24,7 +24,7 @@ use crossbeam_channel::{
 };
 use std::fmt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -34,6 +34,12 @@ enum Msg {
     Flush(Sender<()>),
     Shutdown(Sender<()>),
 }
+
+/// Bytes of events on the queue or being written ([`Event::approx_bytes`]),
+/// on a cache line of its own: emitters add, the worker subtracts per batch.
+#[repr(align(64))]
+#[derive(Default)]
+struct QueuedBytes(AtomicUsize);
 
 #[derive(Default)]
 struct Counters {
@@ -132,6 +138,8 @@ pub struct SinkHandle {
     name: String,
     tx: Sender<Msg>,
     policy: DropPolicy,
+    max_bytes: usize,
+    queued_bytes: Arc<QueuedBytes>,
     closed: AtomicBool,
     counters: Arc<Counters>,
     worker: Mutex<Option<JoinHandle<()>>>,
@@ -148,7 +156,9 @@ impl SinkHandle {
         let (tx, rx) = bounded(options.capacity.max(1));
         let counters = Arc::new(Counters::default());
         let doorbell = Arc::new(Doorbell::default());
+        let queued_bytes = Arc::new(QueuedBytes::default());
         let worker = Worker {
+            queued_bytes: queued_bytes.clone(),
             sink,
             rx,
             counters: counters.clone(),
@@ -166,6 +176,8 @@ impl SinkHandle {
             name,
             tx,
             policy: options.policy,
+            max_bytes: options.max_bytes,
+            queued_bytes,
             closed: AtomicBool::new(false),
             counters,
             worker: Mutex::new(Some(handle)),
@@ -186,6 +198,10 @@ impl SinkHandle {
             self.counters.dropped.fetch_add(1, Ordering::Relaxed);
             return false;
         }
+        if !self.reserve(event.approx_bytes()) {
+            self.counters.dropped.fetch_add(1, Ordering::Relaxed);
+            return false;
+        }
         let sent = match self.tx.try_send(Msg::Event(event.clone())) {
             Ok(()) => {
                 self.doorbell.ring();
@@ -201,9 +217,50 @@ impl SinkHandle {
             }
         };
         if !sent {
+            self.queued_bytes
+                .0
+                .fetch_sub(event.approx_bytes(), Ordering::Relaxed);
             self.counters.dropped.fetch_add(1, Ordering::Relaxed);
         }
         sent
+    }
+
+    /// Counts `size` bytes into the queue's budget. Over budget, drop-newest
+    /// refuses (false); block waits for the worker to write some (a short
+    /// sleep between looks: only a blocked emitter pays for it) or for the
+    /// sink to close. A queue with nothing in it takes any event.
+    #[inline]
+    fn reserve(&self, size: usize) -> bool {
+        let bytes = &self.queued_bytes.0;
+        let before = bytes.fetch_add(size, Ordering::Relaxed);
+        if before == 0 || before + size <= self.max_bytes {
+            return true;
+        }
+        self.over_budget(size)
+    }
+
+    #[cold]
+    fn over_budget(&self, size: usize) -> bool {
+        let bytes = &self.queued_bytes.0;
+        if self.policy == DropPolicy::DropNewest {
+            bytes.fetch_sub(size, Ordering::Relaxed);
+            return false;
+        }
+        self.doorbell.wake();
+        let mut pause = Duration::from_micros(20);
+        loop {
+            // Ours is counted in: room when the rest fit, or nothing else is left.
+            let now = bytes.load(Ordering::Relaxed);
+            if now <= self.max_bytes || now == size {
+                return true;
+            }
+            if self.closed.load(Ordering::Relaxed) {
+                bytes.fetch_sub(size, Ordering::Relaxed);
+                return false;
+            }
+            std::thread::sleep(pause);
+            pause = (pause * 2).min(Duration::from_millis(1));
+        }
     }
 
     /// The counters now.
@@ -305,6 +362,7 @@ struct Worker {
     batch_size: usize,
     poll_interval: Duration,
     doorbell: Arc<Doorbell>,
+    queued_bytes: Arc<QueuedBytes>,
 }
 
 impl Worker {
@@ -384,6 +442,8 @@ impl Worker {
         }
         let n = batch.len() as u64;
         let written = self.call(|s| s.write(batch), n);
+        let bytes: usize = batch.iter().map(Event::approx_bytes).sum();
+        self.queued_bytes.0.fetch_sub(bytes, Ordering::Relaxed);
         crate::event::graveyard::bury(batch.drain(..));
         if written {
             self.counters.written.fetch_add(n, Ordering::Relaxed);

@@ -46,6 +46,7 @@ pub const VARIABLES: &[(&str, &str)] = &[
     ("FCC_JSON_FILE", "attach a JsonFileSink appending NDJSON to this path"),
     ("FCC_JSON_FILE_MAX_BYTES", "rotate the JSON file past this size (default 67108864)"),
     ("FCC_QUEUE_CAPACITY", "events each sink queue holds (default 65536)"),
+    ("FCC_QUEUE_MAX_BYTES", "bytes of events each sink queue holds, e.g. `8388608`, `512KiB`, `8MiB` (default 8 MiB); past it, as past the capacity, the drop policy applies"),
     ("FCC_DROP_POLICY", "`drop_newest` (default) or `block` when a sink queue is full"),
     ("FCC_FMT", "human-readable ordinary logs on stderr: `off`, `error`, `warn`, `info` (default), `debug`, `trace`"),
     ("FCC_RATE_LIMIT", "at most N events per call site and window (`100/s`, `20/min`, `off`: the default); the rest are counted and reported as one `fcc.events.suppressed` event per window"),
@@ -66,6 +67,30 @@ fn number(variable: &'static str, value: &str) -> Result<u64, InstallError> {
     match value.trim().parse::<u64>() {
         Ok(n) if n > 0 => Ok(n),
         _ => Err(bad(variable, value, "expected a whole number above 0")),
+    }
+}
+
+/// A size in bytes: a whole number, optionally with `KiB`, `MiB` or `GiB`.
+fn bytes(variable: &'static str, value: &str) -> Result<u64, InstallError> {
+    let v = value.trim();
+    let (digits, unit) = match v.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => v.split_at(i),
+        None => (v, ""),
+    };
+    let scale = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "kib" => 1 << 10,
+        "mib" => 1 << 20,
+        "gib" => 1 << 30,
+        _ => 0,
+    };
+    match digits.parse::<u64>() {
+        Ok(n) if n > 0 && scale > 0 => Ok(n.saturating_mul(scale)),
+        _ => Err(bad(
+            variable,
+            value,
+            "expected a size above 0 in bytes, KiB, MiB or GiB (e.g. 8MiB)",
+        )),
     }
 }
 
@@ -134,6 +159,12 @@ impl TelemetryBuilder {
             b.sink_options = b
                 .sink_options
                 .capacity(usize::try_from(n).unwrap_or(usize::MAX));
+        }
+        if let Some(v) = lookup("FCC_QUEUE_MAX_BYTES") {
+            let n = bytes("FCC_QUEUE_MAX_BYTES", &v)?;
+            b.sink_options = b
+                .sink_options
+                .max_bytes(usize::try_from(n).unwrap_or(usize::MAX));
         }
         if let Some(v) = lookup("FCC_DROP_POLICY") {
             let policy: DropPolicy = v
