@@ -472,6 +472,11 @@ impl EventBus {
         });
     }
 
+    /// This bus's identity (unique in the process).
+    pub(crate) fn id(&self) -> u64 {
+        self.inner.id
+    }
+
     /// How many subscriptions there are.
     pub fn subscriber_count(&self) -> usize {
         self.inner.routes.load().count
