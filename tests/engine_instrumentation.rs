@@ -337,3 +337,35 @@ fn the_spans_go_through_the_tracers_exporters() {
     assert_eq!(lines[1]["parent_span_id"], run_id);
     assert_eq!(lines[4]["attributes"]["scenario_id"], "SC-r");
 }
+
+/// The README's example, as written there.
+#[test]
+fn the_readme_example() {
+    use fcc::{instrument_action_engine, instrument_simulation_engine, Event, EventType};
+    let (bus, tracer, metrics) = (
+        fcc::EventBus::new(),
+        fcc::FccTracer::new("my-app"),
+        fcc::FccMetrics::new(),
+    );
+    let _sims = instrument_simulation_engine(&bus, &tracer, &metrics);
+    let _actions = instrument_action_engine(&bus, &tracer, &metrics);
+
+    let ev = |t| {
+        Event::builder(t, "SimulationEngine")
+            .correlation_id("run-42")
+            .attr("scenario_id", "SC-001")
+    };
+    bus.publish(&ev(EventType::SimulationStarted).build());
+    bus.publish(
+        &ev(EventType::SimulationStep)
+            .attr("step", 1)
+            .attr("node_id", "N1")
+            .build(),
+    );
+    bus.publish(&ev(EventType::SimulationCompleted).build());
+    let spans = tracer.completed_spans();
+    assert_eq!(spans[1].name, "simulation.run");
+    assert_eq!(spans[0].parent_span_id, Some(spans[1].span_id));
+    assert_eq!(metrics.total("fcc.simulation.step"), 1.0);
+    assert_eq!(string(&spans[1], "scenario_id").as_deref(), Some("SC-001"));
+}
