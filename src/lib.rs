@@ -17,6 +17,9 @@
 //!    worker thread behind a bounded queue.
 //! 6. [`telemetry`]: [`Telemetry::builder`] and [`init`] wire it all up and
 //!    return the guard that flushes everything on shutdown.
+//! 7. [`integration`]: [`instrument_simulation_engine`] and
+//!    [`instrument_action_engine`] turn an engine's lifecycle events into
+//!    spans and the predefined metrics.
 //!
 //! ## A first run
 //!
@@ -64,6 +67,7 @@ pub mod sinks;
 
 pub use layer::{emit, FanoutLayer};
 pub mod export;
+pub mod integration;
 pub mod metrics;
 pub mod otel;
 pub mod otlp;
@@ -75,6 +79,7 @@ pub use opentelemetry;
 pub mod telemetry;
 pub mod trace;
 
+pub use integration::{instrument_action_engine, instrument_simulation_engine};
 pub use metrics::{FccMetrics, MetricPoint};
 pub use trace::{FccTracer, OpenTelemetrySpanExt, SpanData};
 

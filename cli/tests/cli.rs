@@ -56,8 +56,9 @@ fn the_demo_stores_logs_and_traces_every_event_and_loses_none() {
     assert!(spans.contains(&trace), "the span file has trace {trace}");
     for name in [
         "mission.run",
-        "objective.run",
-        "action.run",
+        "simulation.run",
+        "simulation.step",
+        "\"action.",
         "mcp.tool.call",
         "gate.evaluate",
     ] {

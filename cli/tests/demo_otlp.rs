@@ -47,8 +47,8 @@ fn the_demo_exports_correlated_traces_metrics_and_logs() {
     let logs = received.logs();
     assert_eq!(
         spans.len(),
-        3 * (1 + 3 * (1 + 3 * 2 + 1)),
-        "mission, objectives, actions, tool calls, gates"
+        3 * (2 + 3 * (1 + 3 * 2 + 1)),
+        "mission, simulation run, steps, actions, tool calls, gates"
     );
     assert_eq!(logs.len(), rows.len(), "one log record per event");
     assert!(spans
@@ -137,9 +137,9 @@ fn demo_keeps_everything_local(endpoint: &str, protocol: &str) {
     );
     assert!(stdout.contains("drops: 0 (none)"), "{stdout}");
     let spans_file = std::fs::read_to_string(dir.path().join("fcc-demo/spans.ndjson")).unwrap();
-    assert_eq!(spans_file.lines().count(), 50, "2 missions x 25 spans");
+    assert_eq!(spans_file.lines().count(), 52, "2 missions x 26 spans");
     assert!(
-        stdout.contains("  json file    50 delivered, 0 failed, 0 dropped"),
+        stdout.contains("  json file    52 delivered, 0 failed, 0 dropped"),
         "{stdout}"
     );
     // What did not reach the collector is counted, metric exports included.
@@ -156,7 +156,7 @@ fn demo_keeps_everything_local(endpoint: &str, protocol: &str) {
             .unwrap_or_else(|| panic!("{what} counted: {undelivered}"))
     };
     assert!(count("metric exports ") >= 1, "{undelivered}");
-    assert_eq!(count("spans "), 50, "{undelivered}");
+    assert_eq!(count("spans "), 52, "{undelivered}");
     assert!(count("log records ") > 0, "{undelivered}");
     assert!(stderr.contains("not delivered"), "{stderr}");
 }

@@ -256,6 +256,12 @@ impl EventBus {
         self.inner.generation.fetch_add(1, Ordering::Release);
         drop(regs);
     }
+
+    /// This bus's identity (unique in the process).
+    pub(crate) fn id(&self) -> u64 {
+        self.inner.id
+    }
+
     /// How many subscriptions there are.
     pub fn subscriber_count(&self) -> usize {
         self.inner.routes.load().count

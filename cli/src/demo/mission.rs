@@ -4,9 +4,18 @@
 //! infra-facing Go-style event), AI calls are measured, deliverables are
 //! produced and governance gates pass or fail.
 //!
-//! Every step is a `#[traced]` span, emits catalog events with
-//! `fcc::emit` (they carry the span's trace id) and records FccMetrics'
-//! predefined metrics. Nothing here knows where events go.
+//! The mission is a simulation run and each objective one of its steps: the
+//! engine publishes the catalog's `simulation.*` and `action.*` lifecycle
+//! events with `fcc::emit` (correlation id: the mission id) and nothing
+//! else; `fcc demo` turns on [`fcc::integration`], which makes the
+//! `simulation.run`, `simulation.step` and `action.<type>` spans and the
+//! `fcc.simulation.step` and `fcc.action.duration` metrics from those
+//! events, so this file neither traces nor counts that work itself (each
+//! step and action is one span and one point). What the instrumentation
+//! does not cover stays here: the `mission.run` span around it all (the
+//! simulation run becomes its child, as the events carry its trace), the
+//! MCP tool calls and gates as `#[traced]` spans, and the persona,
+//! deliverable, gate and AI-call metrics. Nothing here knows where events go.
 
 use fcc::{traced, Event, EventType, FccMetrics, Outcome, Severity};
 
@@ -84,7 +93,8 @@ impl Orchestrator<'_> {
         passed
     }
 
-    #[traced("objective.run", skip(mission_id))]
+    /// One objective: one step of the simulation run (its span is made from
+    /// the `simulation.step` event).
     fn run_objective(&mut self, mission_id: &str, objective_id: &str, step: u32) -> bool {
         let persona = PERSONAS[self.rng.below(PERSONAS.len() as u64) as usize];
         let ev = |t| {
@@ -100,8 +110,6 @@ impl Orchestrator<'_> {
                 .attr("step", step as i64)
                 .attr("node_id", objective_id),
         );
-        self.metrics
-            .record_simulation_step(u64::from(step), objective_id);
         for a in 0..3 {
             let action = ACTIONS[((step as usize) + a) % ACTIONS.len()];
             self.run_action(mission_id, objective_id, persona, action);
@@ -112,7 +120,9 @@ impl Orchestrator<'_> {
         self.evaluate_gate(mission_id, objective_id)
     }
 
-    #[traced("action.run", skip(mission_id, objective_id))]
+    /// One action on the action engine: its span and its
+    /// `fcc.action.duration` point are made from `action.started` and
+    /// `action.completed`/`action.failed` (which says `duration_ms`).
     fn run_action(&mut self, mission_id: &str, objective_id: &str, persona: &str, action: &str) {
         let ev = |t| {
             Event::builder(t, "ActionEngine")
@@ -130,8 +140,6 @@ impl Orchestrator<'_> {
         self.metrics
             .record_ai_call(provider, model, latency, 200 + self.rng.below(3000));
         let duration = latency + self.rng.below(200) as f64;
-        self.metrics
-            .record_action_execution(persona, action, tool_ok, duration);
         let done = if tool_ok {
             ev(EventType::ActionCompleted).outcome(Outcome::Success)
         } else {

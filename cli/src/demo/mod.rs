@@ -1,7 +1,10 @@
-//! `fcc demo`: the main job. A simulated agent mission, instrumented with
-//! `#[traced]`, emitting catalog events through the bus to every configured
-//! sink and recording FccMetrics' predefined metrics; then a summary of
-//! what happened and where it went.
+//! `fcc demo`: the main job. A simulated agent mission emitting catalog
+//! events through the bus to every configured sink; its simulation and
+//! action engines are traced from their events by
+//! [`fcc::instrument_simulation_engine`] and [`fcc::instrument_action_engine`]
+//! (the mission and its tool calls and gates with `#[traced]`), and
+//! FccMetrics' predefined metrics are recorded; then a summary of what
+//! happened and where it went.
 
 mod mission;
 
@@ -125,6 +128,12 @@ pub fn demo(args: DemoArgs) -> Result<(), CliError> {
             .and_then(|_| signal_hook::flag::register(signal, flag))
             .map_err(|e| CliError::runtime(format!("cannot watch signals: {e}")))?;
     }
+    // The engines publish lifecycle events; these turn them into the
+    // simulation, step and action spans and their metrics.
+    let engines = [
+        fcc::instrument_simulation_engine(telemetry.bus(), telemetry.tracer(), telemetry.metrics()),
+        fcc::instrument_action_engine(telemetry.bus(), telemetry.tracer(), telemetry.metrics()),
+    ];
     let stopping = || interrupted.load(std::sync::atomic::Ordering::Relaxed);
     let bar = progress(&args, missions);
     let started = Instant::now();
@@ -151,6 +160,8 @@ pub fn demo(args: DemoArgs) -> Result<(), CliError> {
             }
         }
     }
+    // Whatever an engine left open ends now, before the pipeline drains.
+    let engine_stats = engines.map(|e| e.stats());
     // Local sinks and exporters get all the time they need (nothing local
     // may be lost); the collector only as long as it has shown it needs.
     let stopped = telemetry.shutdown_within(network_wait(&telemetry));
@@ -170,6 +181,7 @@ pub fn demo(args: DemoArgs) -> Result<(), CliError> {
         telemetry: &telemetry,
         args: &args,
         otlp: otlp.as_deref(),
+        engines: engine_stats,
     };
     let lost = report.print();
     drop(counted);
@@ -240,6 +252,8 @@ struct Report<'a> {
     telemetry: &'a fcc::Telemetry,
     args: &'a DemoArgs,
     otlp: Option<&'a str>,
+    /// The simulation and action engines' instrumentation.
+    engines: [fcc::integration::EngineStats; 2],
 }
 
 impl Report<'_> {
@@ -279,6 +293,17 @@ impl Report<'_> {
         }
         let t = self.telemetry.tracer().stats();
         println!("\nspans: {} ended", t.spans_queued + t.spans_dropped);
+        let [sim, act] = &self.engines;
+        println!(
+            "  engines      {} simulation runs ({} steps), {} actions; {} unpaired, {} timed out, {} evicted, {} left open",
+            sim.started,
+            sim.steps,
+            act.started,
+            sim.unpaired + act.unpaired,
+            sim.timed_out + act.timed_out,
+            sim.evicted + act.evicted,
+            sim.open + act.open,
+        );
         for e in &t.exporters {
             println!(
                 "  {:<12} {} delivered, {} failed, {} dropped",
