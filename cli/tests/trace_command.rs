@@ -96,13 +96,17 @@ fn a_trace_with_an_error_span_is_listed_first_and_shows_why() {
     demo(d);
     let list = json(&fcc(&["traces", "--json"], d));
     let fastest = ids(&list).pop().unwrap();
-    // The fastest trace gets one failed span (as an engine's failed action).
+    // Every span made ok (the engine instrumentation marks the demo's failed
+    // actions), then the fastest trace gets one failed span.
     let spans = std::fs::read_to_string(d.join("fcc-demo/spans.ndjson")).unwrap();
     let mut marked = false;
     let lines: Vec<String> = spans
         .lines()
         .map(|l| {
             let mut v: Value = serde_json::from_str(l).unwrap();
+            if v["status"] == "error" {
+                v["status"] = "ok".into();
+            }
             if !marked && v["trace_id"] == fastest.as_str() && !v["parent_span_id"].is_null() {
                 marked = true;
                 v["status"] = "error".into();
