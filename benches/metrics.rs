@@ -7,7 +7,7 @@
 //!
 //! Run: `cargo bench --bench metrics`.
 
-#[path = "../tests/support/otlp_receiver.rs"]
+#[path = "../tests/it/support/otlp_receiver.rs"]
 mod otlp_receiver;
 mod support;
 

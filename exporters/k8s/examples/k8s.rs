@@ -14,7 +14,7 @@
 //! cargo run -p fcc-k8s --example k8s
 //! ```
 
-#[path = "../tests/support/mock_apiserver.rs"]
+#[path = "../tests/it/support/mock_apiserver.rs"]
 mod mock_apiserver;
 
 use std::time::Duration;
