@@ -276,7 +276,7 @@ impl FanoutLayer {
     /// Publishes `e`, emitted at `site`, unless the rate limit holds it back.
     fn publish_limited(&self, e: &Event, site: &dyn std::fmt::Display) {
         if let Some(limiter) = &self.limiter {
-            let (pass, summary) = limiter.check(e, &site.to_string());
+            let (pass, summary) = limiter.check(e, site);
             if let Some(summary) = summary {
                 self.bus.publish(&summary);
             }
