@@ -110,14 +110,24 @@ impl FccRecorder {
     /// once for a macro's static key) picks the thread cache's slot, as a
     /// call site does for `increment`; the labels are still compared.
     fn series(&self, key: &Key, kind: MetricType) -> Option<Arc<Series>> {
-        let mut buf = [("", ""); CACHED_LABELS];
-        let mut n = 0;
-        for l in key.labels() {
-            if n == CACHED_LABELS {
+        // On the stack, sized to the key (filling a 16-pair buffer for 3
+        // labels cost more than the lookup).
+        match key.labels().len() {
+            0..=4 => self.fetch_n::<4>(key, kind),
+            5..=CACHED_LABELS => self.fetch_n::<CACHED_LABELS>(key, kind),
+            _ => {
                 let all: Vec<(&str, &str)> = key.labels().map(|l| (l.key(), l.value())).collect();
-                return self.fetch(key, kind, &all);
+                self.fetch(key, kind, &all)
             }
-            buf[n] = (l.key(), l.value());
+        }
+    }
+
+    #[inline(always)]
+    fn fetch_n<const N: usize>(&self, key: &Key, kind: MetricType) -> Option<Arc<Series>> {
+        let mut buf = [("", ""); N];
+        let mut n = 0;
+        for (slot, l) in buf.iter_mut().zip(key.labels()) {
+            *slot = (l.key(), l.value());
             n += 1;
         }
         self.fetch(key, kind, &buf[..n])

@@ -90,17 +90,26 @@ fn long_code(b: &[u8]) -> Code {
 }
 
 impl Code {
-    /// Zero when `s` has this code.
+    /// Zero when `s` has this code (computed in place: no [`Code`] built).
     #[inline(always)]
     fn diff(&self, s: &str) -> u64 {
-        let c = code(s);
-        (self.len ^ c.len) as u64 | (self.lo ^ c.lo) | (self.hi ^ c.hi)
+        let b = s.as_bytes();
+        let len = b.len();
+        let d = (self.len ^ len) as u64;
+        if len <= 8 {
+            // A code of another length differs in `len` already.
+            d | (self.lo ^ short_word(b))
+        } else if len <= EXACT_BYTES {
+            d | (self.lo ^ word(b, 0)) | (self.hi ^ word(b, len - 8))
+        } else {
+            d | (self.lo ^ long_code(b).lo)
+        }
     }
 }
 
 pub(super) struct Cached {
-    registry: u64,
-    kind: MetricType,
+    /// The registry, type and label count, as [`header`] makes them.
+    header: u64,
     /// The name, then key and value of each label in the caller's order.
     codes: Box<[Code]>,
     /// Some string is over 16 bytes: its code is a hash, so a match is
@@ -121,18 +130,15 @@ impl Cached {
         name: &str,
         labels: &[(&str, &str)],
     ) -> bool {
-        if self.registry != registry || self.kind != kind || self.order.len() != labels.len() {
-            return false;
-        }
         let Some((first, rest)) = self.codes.split_first() else {
             return false;
         };
-        let diff = rest
-            .chunks_exact(2)
-            .zip(labels)
-            .fold(first.diff(name), |d, (c, (k, v))| {
-                d | c[0].diff(k) | c[1].diff(v)
-            });
+        // The header carries the label count: with it equal, `zip` covers
+        // every label.
+        let diff = rest.chunks_exact(2).zip(labels).fold(
+            (self.header ^ header(registry, kind, labels.len())) | first.diff(name),
+            |d, (c, (k, v))| d | c[0].diff(k) | c[1].diff(v),
+        );
         diff == 0 && (!self.verify || self.same_bytes(name, labels))
     }
 
@@ -146,6 +152,12 @@ impl Cached {
                     .is_some_and(|(sk, sv)| fast_eq(sk, k) && fast_eq(sv, v))
             })
     }
+}
+
+/// The registry, type and label count in one word.
+#[inline(always)]
+fn header(registry: u64, kind: MetricType, labels: usize) -> u64 {
+    registry << 16 | (kind as u64) << 8 | labels as u64
 }
 
 /// Where a call comes from, for the by-site table.
@@ -310,8 +322,7 @@ impl Registry {
                 .collect();
             let verify = codes.iter().any(|c| c.len > EXACT_BYTES);
             let e = Rc::new(Cached {
-                registry: self.id,
-                kind,
+                header: header(self.id, kind, labels.len()),
                 codes,
                 verify,
                 family,
@@ -460,8 +471,7 @@ mod tests {
         let series = family.series(&[("k", a)]);
         // An entry for `a` whose code for it is `b`'s: as if they collided.
         let entry = Cached {
-            registry: reg.id,
-            kind: MetricType::Counter,
+            header: super::header(reg.id, MetricType::Counter, 1),
             codes: vec![code("c"), code("k"), code(b)].into(),
             verify: true,
             family,
