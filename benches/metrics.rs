@@ -5,6 +5,10 @@
 //! meanwhile, every 500 ms: fcc's over OTLP/gRPC to a real receiver on
 //! loopback, the SDK's through its `PeriodicReader` to a discarding exporter.
 //!
+//! Also: 10 labels against the SDK with the same 10, `FccMetrics::new()`
+//! (the seed's defaults: points kept) and the `metrics` facade into fcc's
+//! recorder against metrics-exporter-prometheus'.
+//!
 //! Run: `cargo bench --bench metrics`.
 
 #[path = "../tests/it/support/otlp_receiver.rs"]
@@ -47,6 +51,18 @@ impl PushMetricExporter for Discard {
 const EXPORT_EVERY: Duration = Duration::from_millis(500);
 
 const LABELS: [(&str, &str); 3] = [("service", "api"), ("route", "/orders"), ("status", "200")];
+const LABELS10: [(&str, &str); 10] = [
+    ("service", "api"),
+    ("route", "/orders"),
+    ("status", "200"),
+    ("method", "GET"),
+    ("region", "eu-west-1"),
+    ("zone", "b"),
+    ("host", "web-17"),
+    ("version", "1.4.2"),
+    ("tenant", "acme-corp"),
+    ("protocol", "http/1.1"),
+];
 
 fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("metric_record");
@@ -74,6 +90,22 @@ fn bench(c: &mut Criterion) {
         b.iter_custom(|iters| {
             support::timed("fcc_dynamic", iters, || {
                 let _ = m.increment(black_box("requests"), black_box(&LABELS));
+            })
+        })
+    });
+    group.bench_function("fcc_counter_dynamic_10_labels", |b| {
+        b.iter_custom(|iters| {
+            support::timed("fcc_dynamic_10", iters, || {
+                let _ = m.increment(black_box("requests"), black_box(&LABELS10));
+            })
+        })
+    });
+    // The seed's defaults: `FccMetrics::new()` keeps the last 10,000 points.
+    let with_points = FccMetrics::new();
+    group.bench_function("fcc_counter_dynamic_3_labels_points_on", |b| {
+        b.iter_custom(|iters| {
+            support::timed("fcc_points_on", iters, || {
+                let _ = with_points.increment(black_box("requests"), black_box(&LABELS));
             })
         })
     });
@@ -126,6 +158,17 @@ fn bench(c: &mut Criterion) {
             })
         })
     });
+    let attrs10: Vec<KeyValue> = LABELS10
+        .iter()
+        .map(|(k, v)| KeyValue::new(*k, *v))
+        .collect();
+    group.bench_function("otel_sdk_counter_add_10_labels", |b| {
+        b.iter_custom(|iters| {
+            support::timed("sdk_counter_10", iters, || {
+                counter.add(black_box(1), black_box(&attrs10))
+            })
+        })
+    });
     group.bench_function("otel_sdk_histogram_record_3_labels", |b| {
         b.iter_custom(|iters| {
             support::timed("sdk_hist", iters, || {
@@ -173,6 +216,21 @@ fn bench(c: &mut Criterion) {
                 "sdk_counter",
             ),
             (
+                "fcc dynamic counter, 10 labels vs OTel SDK",
+                "fcc_dynamic_10",
+                "sdk_counter_10",
+            ),
+            (
+                "fcc 10 labels vs fcc 3 labels",
+                "fcc_dynamic_10",
+                "fcc_dynamic",
+            ),
+            (
+                "FccMetrics::new() (points on) vs points off",
+                "fcc_points_on",
+                "fcc_dynamic",
+            ),
+            (
                 "fcc dynamic counter, in a span vs outside",
                 "fcc_dynamic_in_span",
                 "fcc_dynamic",
@@ -187,9 +245,19 @@ fn bench(c: &mut Criterion) {
                 "fcc_hist_dynamic",
                 "sdk_hist",
             ),
+            (
+                "metrics::counter! fcc vs metrics-exporter-prometheus",
+                "facade_fcc",
+                "facade_prom",
+            ),
         ],
     );
     println!("  fcc total requests: {}", m.total("requests"));
+    println!(
+        "  points-on FccMetrics: {} points kept, {} let go",
+        with_points.points().len(),
+        with_points.stats().dropped_points
+    );
     export.shutdown(Duration::from_secs(5)).unwrap();
     println!(
         "  fcc metric exports during the run: {}, SDK: running",

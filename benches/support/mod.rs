@@ -48,6 +48,12 @@ pub fn print_ratios(title: &str, rows: &[(&str, &str, &str)]) {
             _ => println!("{label:<44} (not run: filtered out)"),
         }
     }
+    if std::env::var_os("FCC_BENCH_ITERS").is_some() {
+        // For `perf stat -e instructions`: total instructions / iterations.
+        for (id, (_, n)) in MEANS.lock().unwrap().iter() {
+            println!("  iterations {id}: {n}");
+        }
+    }
 }
 
 /// CPU time this thread has used, in nanoseconds (not wall time: the sinks'

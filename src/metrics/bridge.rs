@@ -25,6 +25,7 @@ use std::sync::Arc;
 
 use metrics::{Counter, Gauge, Histogram, Key, KeyName, Metadata, SharedString, Unit};
 
+use super::cache::{Site, CACHED_LABELS};
 use super::registry::{Fetch, Series};
 use super::{FccMetrics, MetricType};
 
@@ -68,10 +69,6 @@ impl FccRecorder {
     }
 }
 
-fn labels(key: &Key) -> Vec<(&str, &str)> {
-    key.labels().map(|l| (l.key(), l.value())).collect()
-}
-
 impl metrics::Recorder for FccRecorder {
     fn describe_counter(&self, key: KeyName, unit: Option<Unit>, description: SharedString) {
         self.describe(key, MetricType::Counter, unit, description);
@@ -109,14 +106,41 @@ impl metrics::Recorder for FccRecorder {
 
 impl FccRecorder {
     /// The series itself is the `metrics` handle: registering costs a
-    /// lookup and a reference count, no allocation.
+    /// lookup and a reference count, no allocation. The key's hash (computed
+    /// once for a macro's static key) picks the thread cache's slot, as a
+    /// call site does for `increment`; the labels are still compared.
     fn series(&self, key: &Key, kind: MetricType) -> Option<Arc<Series>> {
-        let labels = labels(key);
+        // On the stack, sized to the key (filling a 16-pair buffer for 3
+        // labels cost more than the lookup).
+        match key.labels().len() {
+            0..=4 => self.fetch_n::<4>(key, kind),
+            5..=CACHED_LABELS => self.fetch_n::<CACHED_LABELS>(key, kind),
+            _ => {
+                let all: Vec<(&str, &str)> = key.labels().map(|l| (l.key(), l.value())).collect();
+                self.fetch(key, kind, &all)
+            }
+        }
+    }
+
+    #[inline(always)]
+    fn fetch_n<const N: usize>(&self, key: &Key, kind: MetricType) -> Option<Arc<Series>> {
+        let mut buf = [("", ""); N];
+        let mut n = 0;
+        for (slot, l) in buf.iter_mut().zip(key.labels()) {
+            *slot = (l.key(), l.value());
+            n += 1;
+        }
+        self.fetch(key, kind, &buf[..n])
+    }
+
+    #[inline(always)]
+    fn fetch(&self, key: &Key, kind: MetricType, labels: &[(&str, &str)]) -> Option<Arc<Series>> {
+        let site = Site::hashed(key.get_hash());
         match self
             .metrics
             .inner
             .registry
-            .with_series(key.name(), kind, &labels, Fetch)
+            .with_series(site, key.name(), kind, labels, Fetch)
         {
             Ok(s) => Some(s),
             Err(_) => {

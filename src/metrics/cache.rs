@@ -2,36 +2,118 @@
 //! (`metrics.increment(name, labels)`): a repeated name and label set finds
 //! its series with no lock, no reference count and no table probe.
 //!
-//! Each thread keeps a direct-mapped table. A call's *signature* is one word
-//! for the registry, type and label count, then one *fingerprint* word for
-//! the name and for each key and value: up to 8 bytes, the string itself
-//! (exact), longer, a hash (see [`fingerprint`]). The slot is picked by a hash
-//! of the signature; a hit is the slot's signature being equal, compared
-//! word for word with no branch, so it reads no label string of the series.
-//! When some string is over 8 bytes, a hit is confirmed byte for byte.
-//! Pointers are never trusted: a reused buffer with new content is a new
-//! label set. Up to [`CACHED_LABELS`] labels are cached; more, or a key given
-//! twice, go to the family's table every time.
+//! Each thread keeps two direct-mapped tables of the same entries:
+//!
+//! - **by call site**: the slot is picked by where the call comes from (the
+//!   `#[track_caller]` location of `increment`, `record`..., or the `metrics`
+//!   facade's key hash, computed once per static key). Nothing is hashed
+//!   before the compare: a call whose label set is static at its site hits
+//!   the first slot it reads.
+//! - **by label set**: when a site's labels vary (one slot per site cannot
+//!   hold them all), the slot is picked by a hash of the call's strings.
+//!
+//! Either way a hit is decided by comparing the call with the entry, string
+//! by string and exactly: each string is kept as its length and up to 16 of
+//! its bytes (two words, see [`code`]), so a label set is never recognised
+//! by a hash. Only strings over 16 bytes are kept as a hash, and an entry
+//! with one confirms a match byte for byte. Pointers are never trusted: a
+//! reused buffer with new content is a new label set. Up to
+//! [`CACHED_LABELS`] labels are cached; more, or a key given twice, go to the
+//! family's table every time.
 
+use std::cell::RefCell;
+use std::panic::Location;
+use std::rc::Rc;
 use std::sync::Arc;
 
-use super::hash::{fast_eq, fingerprint, is_hash, K};
+use super::hash::{fast_eq, short_word, FxHasher, K};
 use super::point::{MetricError, MetricType};
 use super::registry::{Family, Registry, Series, SeriesOp};
+use std::hash::Hasher;
 
 /// Most labels a dynamic update can have and still use the thread cache
 /// (more go to the family's table every time).
-const CACHED_LABELS: usize = 4;
+pub(crate) const CACHED_LABELS: usize = 16;
 
-/// Words in a signature: the header, the name, a key and a value per label.
-const SIG_WORDS: usize = 2 + 2 * CACHED_LABELS;
+/// A string as the cache compares it: its length and, up to 16 bytes, the
+/// bytes themselves (exact); longer, a hash in `lo` (confirmed byte for byte).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+struct Code {
+    len: usize,
+    lo: u64,
+    hi: u64,
+}
 
-type Signature = [u64; SIG_WORDS];
+/// Over this many bytes, a string's [`Code`] is a hash.
+const EXACT_BYTES: usize = 16;
+
+#[inline(always)]
+fn word(b: &[u8], at: usize) -> u64 {
+    let mut w = [0u8; 8];
+    w.copy_from_slice(&b[at..at + 8]);
+    u64::from_le_bytes(w)
+}
+
+/// The [`Code`] of `s`: up to 8 bytes one word, up to 16 the first and the
+/// last 8 (overlapping; given the length, exact), longer a hash.
+#[inline(always)]
+fn code(s: &str) -> Code {
+    let b = s.as_bytes();
+    let len = b.len();
+    if len <= 8 {
+        Code {
+            len,
+            lo: short_word(b),
+            hi: 0,
+        }
+    } else if len <= EXACT_BYTES {
+        Code {
+            len,
+            lo: word(b, 0),
+            hi: word(b, len - 8),
+        }
+    } else {
+        long_code(b)
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn long_code(b: &[u8]) -> Code {
+    let mut h = FxHasher::default();
+    h.write(b);
+    Code {
+        len: b.len(),
+        lo: h.finish(),
+        hi: 0,
+    }
+}
+
+impl Code {
+    /// Zero when `s` has this code (computed in place: no [`Code`] built).
+    #[inline(always)]
+    fn diff(&self, s: &str) -> u64 {
+        let b = s.as_bytes();
+        let len = b.len();
+        let d = (self.len ^ len) as u64;
+        if len <= 8 {
+            // A code of another length differs in `len` already.
+            d | (self.lo ^ short_word(b))
+        } else if len <= EXACT_BYTES {
+            d | (self.lo ^ word(b, 0)) | (self.hi ^ word(b, len - 8))
+        } else {
+            d | (self.lo ^ long_code(b).lo)
+        }
+    }
+}
 
 pub(super) struct Cached {
-    sig: Signature,
-    /// Some string is over 8 bytes: its fingerprint is a hash, so a match
-    /// is confirmed byte for byte.
+    /// The registry, type and label count, as [`header`] makes them.
+    header: u64,
+    /// The name, then key and value of each label in the caller's order.
+    codes: Box<[Code]>,
+    /// Some string is over 16 bytes: its code is a hash, so a match is
+    /// confirmed byte for byte.
     verify: bool,
     family: Arc<Family>,
     series: Arc<Series>,
@@ -41,15 +123,28 @@ pub(super) struct Cached {
 
 impl Cached {
     #[inline(always)]
-    fn matches(&self, name: &str, labels: &[(&str, &str)], sig: &Signature) -> bool {
-        let diff = self.sig.iter().zip(sig).fold(0, |d, (a, b)| d | (a ^ b));
+    fn matches(
+        &self,
+        registry: u64,
+        kind: MetricType,
+        name: &str,
+        labels: &[(&str, &str)],
+    ) -> bool {
+        let Some((first, rest)) = self.codes.split_first() else {
+            return false;
+        };
+        // The header carries the label count: with it equal, `zip` covers
+        // every label.
+        let diff = rest.chunks_exact(2).zip(labels).fold(
+            (self.header ^ header(registry, kind, labels.len())) | first.diff(name),
+            |d, (c, (k, v))| d | c[0].diff(k) | c[1].diff(v),
+        );
         diff == 0 && (!self.verify || self.same_bytes(name, labels))
     }
 
     #[cold]
     fn same_bytes(&self, name: &str, labels: &[(&str, &str)]) -> bool {
         fast_eq(&self.family.name, name)
-            && self.order.len() == labels.len()
             && self.order.iter().zip(labels).all(|(i, (k, v))| {
                 self.series
                     .labels
@@ -59,50 +154,62 @@ impl Cached {
     }
 }
 
-/// The signature of a call and its hash; `None` with more than
-/// [`CACHED_LABELS`] labels.
+/// The registry, type and label count in one word.
 #[inline(always)]
-fn signature(
-    registry: u64,
-    name: &str,
-    kind: MetricType,
-    labels: &[(&str, &str)],
-) -> Option<(Signature, u64)> {
-    if labels.len() > CACHED_LABELS {
-        return None;
-    }
-    let mut sig = [0u64; SIG_WORDS];
-    sig[0] = registry << 8 | (kind as u64) << 4 | labels.len() as u64;
-    sig[1] = fingerprint(name);
-    for (i, (k, v)) in labels.iter().enumerate() {
-        sig[2 + 2 * i] = fingerprint(k);
-        sig[3 + 2 * i] = fingerprint(v);
-    }
-    // Rotations are independent of one another (no chain through the
-    // words); one multiply mixes them into the top bits, which pick the slot.
-    let h = sig
-        .iter()
-        .enumerate()
-        .fold(0u64, |h, (i, w)| h ^ w.rotate_left(7 * i as u32))
-        .wrapping_mul(K);
-    Some((sig, h))
+fn header(registry: u64, kind: MetricType, labels: usize) -> u64 {
+    registry << 16 | (kind as u64) << 8 | labels as u64
 }
 
-/// Slots of each thread's cache (direct-mapped: a colliding pair replaces
-/// the one in its slot).
-const THREAD_CACHE_SLOTS: usize = 1024;
+/// Where a call comes from, for the by-site table.
+#[derive(Clone, Copy)]
+pub(crate) struct Site(u64);
+
+impl Site {
+    /// A call site of `increment`, `record`...
+    #[inline(always)]
+    pub(crate) fn caller(loc: &'static Location<'static>) -> Site {
+        Site(std::ptr::from_ref(loc) as usize as u64)
+    }
+    /// A precomputed hash standing for a call site (the `metrics` facade's
+    /// key hash).
+    #[inline(always)]
+    pub(crate) fn hashed(h: u64) -> Site {
+        Site(h)
+    }
+    #[inline(always)]
+    fn slot(self) -> usize {
+        (self.0.wrapping_mul(K) >> 56) as usize % SITE_SLOTS
+    }
+}
+
+/// The by-label-set slot of a call: a hash of its strings' codes.
+#[inline(always)]
+fn set_slot(registry: u64, kind: MetricType, name: &str, labels: &[(&str, &str)]) -> usize {
+    let mix = |h: u64, c: Code| {
+        (h.rotate_left(5) ^ c.lo ^ c.hi.rotate_left(17) ^ c.len as u64).wrapping_mul(K)
+    };
+    let h = labels
+        .iter()
+        .fold(mix(registry << 8 | kind as u64, code(name)), |h, (k, v)| {
+            mix(mix(h, code(k)), code(v))
+        });
+    (h >> 54) as usize % SET_SLOTS
+}
+
+/// Slots of each thread's tables (direct-mapped: a newcomer replaces the
+/// entry in its slot).
+const SITE_SLOTS: usize = 256;
+const SET_SLOTS: usize = 1024;
+
+struct Tables {
+    by_site: Vec<Option<Rc<Cached>>>,
+    by_set: Vec<Option<Rc<Cached>>>,
+}
 
 thread_local! {
-    /// Per thread: signature hash to the series, so a repeated dynamic
-    /// update takes no lock, no reference count and no table probe: one
-    /// slot, picked by the hash.
-    static CACHE: std::cell::RefCell<Vec<Option<Box<Cached>>>> =
-        const { std::cell::RefCell::new(Vec::new()) };
-}
-
-#[inline(always)]
-fn slot_of(hash: u64) -> usize {
-    (hash >> 54) as usize % THREAD_CACHE_SLOTS
+    static CACHE: RefCell<Tables> = const {
+        RefCell::new(Tables { by_site: Vec::new(), by_set: Vec::new() })
+    };
 }
 
 impl Registry {
@@ -111,43 +218,85 @@ impl Registry {
     #[inline(always)]
     pub(crate) fn with_series<O: SeriesOp>(
         &self,
+        site: Site,
         name: &str,
         kind: MetricType,
         labels: &[(&str, &str)],
         op: O,
     ) -> Result<O::Out, MetricError> {
-        let Some((sig, hash)) = signature(self.id, name, kind, labels) else {
-            let family = self.family(name, kind)?;
-            let series = family.series(labels);
-            return Ok(op.run(&family, &series));
-        };
-        let slot = slot_of(hash);
-        // The hit runs inside the cache's shared borrow: `fill` (the only
-        // writer) takes the borrow mutably with `try_borrow_mut`, so while a
-        // cached entry is in use it cannot be replaced; a re-entrant miss
-        // just goes uncached. No `unsafe`: the borrow is the proof.
+        if labels.len() > CACHED_LABELS {
+            return self.uncached(name, kind, labels, op);
+        }
+        let slot = site.slot();
+        // The hit runs inside the cache's shared borrow: `fill` and
+        // `lookup_set` (the only writers) take the borrow mutably with
+        // `try_borrow_mut`, so while a cached entry is in use it cannot be
+        // replaced; a re-entrant miss just goes uncached. No `unsafe`: the
+        // borrow is the proof.
         let hit = CACHE.try_with(|c| {
             let c = c.try_borrow().ok()?;
-            let e = c.get(slot)?.as_deref()?;
-            e.matches(name, labels, &sig)
+            let e = c.by_site.get(slot)?.as_deref()?;
+            e.matches(self.id, kind, name, labels)
                 .then(|| op.run(&e.family, &e.series))
         });
         if let Ok(Some(out)) = hit {
             return Ok(out);
         }
-        self.fill(name, kind, labels, sig, slot, op)
+        self.lookup_set(slot, name, kind, labels, op)
     }
 
-    /// A cache miss: finds or makes the series in the family's table, runs
-    /// `op` on it and keeps it in this thread's `slot`.
-    #[inline(never)]
-    fn fill<O: SeriesOp>(
+    fn uncached<O: SeriesOp>(
         &self,
         name: &str,
         kind: MetricType,
         labels: &[(&str, &str)],
-        sig: Signature,
-        slot: usize,
+        op: O,
+    ) -> Result<O::Out, MetricError> {
+        let family = self.family(name, kind)?;
+        let series = family.series(labels);
+        Ok(op.run(&family, &series))
+    }
+
+    /// A by-site miss: the by-label-set table, and on a hit the site's slot
+    /// takes the entry.
+    #[inline(never)]
+    fn lookup_set<O: SeriesOp>(
+        &self,
+        site_slot: usize,
+        name: &str,
+        kind: MetricType,
+        labels: &[(&str, &str)],
+        op: O,
+    ) -> Result<O::Out, MetricError> {
+        let slot = set_slot(self.id, kind, name, labels);
+        let found = CACHE.try_with(|c| {
+            let mut c = c.try_borrow_mut().ok()?;
+            let e = c.by_set.get(slot)?.as_ref()?;
+            if !e.matches(self.id, kind, name, labels) {
+                return None;
+            }
+            let e = Rc::clone(e);
+            if let Some(s) = c.by_site.get_mut(site_slot) {
+                *s = Some(Rc::clone(&e));
+            }
+            Some(e)
+        });
+        if let Ok(Some(e)) = found {
+            return Ok(op.run(&e.family, &e.series));
+        }
+        self.fill(site_slot, slot, name, kind, labels, op)
+    }
+
+    /// A miss in both tables: finds or makes the series in the family's
+    /// table, runs `op` on it and keeps it in this thread's two slots.
+    #[inline(never)]
+    fn fill<O: SeriesOp>(
+        &self,
+        site_slot: usize,
+        set_slot: usize,
+        name: &str,
+        kind: MetricType,
+        labels: &[(&str, &str)],
         op: O,
     ) -> Result<O::Out, MetricError> {
         let family = self.family(name, kind)?;
@@ -168,22 +317,26 @@ impl Registry {
             .as_ref()
             .is_some_and(|o| o.len() == series.labels.len());
         if let (false, true, Some(order)) = (series.overflow, distinct, order) {
+            let codes: Box<[Code]> = std::iter::once(code(name))
+                .chain(labels.iter().flat_map(|(k, v)| [code(k), code(v)]))
+                .collect();
+            let verify = codes.iter().any(|c| c.len > EXACT_BYTES);
+            let e = Rc::new(Cached {
+                header: header(self.id, kind, labels.len()),
+                codes,
+                verify,
+                family,
+                series,
+                order,
+            });
             let _ = CACHE.try_with(|c| {
                 if let Ok(mut c) = c.try_borrow_mut() {
-                    if c.is_empty() {
-                        c.resize_with(THREAD_CACHE_SLOTS, || None);
+                    if c.by_site.is_empty() {
+                        c.by_site.resize_with(SITE_SLOTS, || None);
+                        c.by_set.resize_with(SET_SLOTS, || None);
                     }
-                    // Only the slot needs to know: hashed and exact
-                    // fingerprints never match, so a hit on a slot with no
-                    // hash has none in the call either.
-                    let verify = sig[1..].iter().any(|w| is_hash(*w));
-                    c[slot] = Some(Box::new(Cached {
-                        sig,
-                        verify,
-                        family,
-                        series,
-                        order,
-                    }));
+                    c.by_site[site_slot] = Some(Rc::clone(&e));
+                    c.by_set[set_slot] = Some(e);
                 }
             });
         }
@@ -257,6 +410,105 @@ mod tests {
         }
         assert_eq!(value(&m, &[("len", "abcdefg")]), 2.0);
         assert_eq!(value(&m, &[("len", "abcdefgh")]), 1.0);
+    }
+
+    #[test]
+    fn ten_labels_are_one_series_in_any_order_and_distinct_otherwise() {
+        let m = FccMetrics::builder().points_capacity(0).build();
+        let ten: Vec<(String, String)> = (0..10)
+            .map(|i| (format!("key{i}"), format!("value-number-{i}")))
+            .collect();
+        fn as_refs(v: &[(String, String)]) -> Vec<(&str, &str)> {
+            v.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
+        }
+        let labels = as_refs(&ten);
+        let mut reversed = labels.clone();
+        reversed.reverse();
+        for _ in 0..3 {
+            m.increment("c", &labels).unwrap();
+            m.increment("c", &reversed).unwrap();
+        }
+        // One value differs (in its last byte, or past byte 16 where the
+        // code is a hash): other series.
+        let mut other = ten.clone();
+        other[9].1 = "value-number-X".into();
+        let mut long = ten.clone();
+        long[4].1 = "a value longer than sixteen bytes".into();
+        let mut long2 = ten.clone();
+        long2[4].1 = "a value longer than sixteen bytez".into();
+        for _ in 0..2 {
+            m.increment("c", &as_refs(&other)).unwrap();
+            m.increment("c", &as_refs(&long)).unwrap();
+            m.increment("c", &as_refs(&long2)).unwrap();
+        }
+        assert_eq!(value(&m, &labels), 6.0);
+        assert_eq!(value(&m, &as_refs(&other)), 2.0);
+        assert_eq!(value(&m, &as_refs(&long)), 2.0);
+        assert_eq!(value(&m, &as_refs(&long2)), 2.0);
+        // The same label sets from one call site in turn (the by-site slot
+        // changes hands every call).
+        for i in 0..40 {
+            let set = if i % 2 == 0 { &labels } else { &reversed };
+            m.increment("c", set).unwrap();
+        }
+        assert_eq!(value(&m, &labels), 46.0);
+    }
+
+    /// Over 16 bytes a string is kept as a hash: two strings with the same
+    /// hash are still two series, because such an entry confirms its match
+    /// byte for byte.
+    #[test]
+    fn a_hash_collision_is_still_another_series() {
+        use super::{code, Cached};
+        use crate::metrics::MetricType;
+        let m = FccMetrics::builder().points_capacity(0).build();
+        let reg = &m.inner.registry;
+        let (a, b) = (
+            "a value longer than 16 bytes, A",
+            "a value longer than 16 bytes, B",
+        );
+        let family = reg.family("c", MetricType::Counter).unwrap();
+        let series = family.series(&[("k", a)]);
+        // An entry for `a` whose code for it is `b`'s: as if they collided.
+        let entry = Cached {
+            header: super::header(reg.id, MetricType::Counter, 1),
+            codes: vec![code("c"), code("k"), code(b)].into(),
+            verify: true,
+            family,
+            series,
+            order: vec![0].into(),
+        };
+        assert!(!entry.matches(reg.id, MetricType::Counter, "c", &[("k", b)]));
+        let honest = Cached {
+            codes: vec![code("c"), code("k"), code(a)].into(),
+            ..entry
+        };
+        assert!(honest.matches(reg.id, MetricType::Counter, "c", &[("k", a)]));
+        assert!(!honest.matches(reg.id, MetricType::Counter, "c", &[("k", b)]));
+    }
+
+    #[test]
+    fn codes_are_exact_up_to_16_bytes() {
+        use super::code;
+        let strings = [
+            "",
+            "a",
+            "ab",
+            "abc",
+            "abcdefgh",
+            "abcdefghi",
+            "abcdefgha",
+            "bbcdefghi",
+            "abcdefghijklmnop",
+            "abcdefghijklmnoq",
+            "xbcdefghijklmnop",
+            "abcdefghijklmno",
+        ];
+        for x in strings {
+            for y in strings {
+                assert_eq!(code(x) == code(y), x == y, "{x:?} {y:?}");
+            }
+        }
     }
 
     #[test]

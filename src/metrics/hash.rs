@@ -45,7 +45,7 @@ pub(crate) type FxBuild = BuildHasherDefault<FxHasher>;
 /// Up to 8 bytes as a word, exactly (given the length), each byte at its
 /// own position: overlapping loads, no copy into a buffer.
 #[inline(always)]
-fn short_word(rest: &[u8]) -> u64 {
+pub(crate) fn short_word(rest: &[u8]) -> u64 {
     let n = rest.len();
     if n.wrapping_sub(4) <= 4 {
         // 4 to 8 bytes: the first 4 and the last 4, the last shifted to
@@ -58,45 +58,6 @@ fn short_word(rest: &[u8]) -> u64 {
     } else {
         0
     }
-}
-
-/// The top byte of a fingerprint of a string over 8 bytes (a hash). `0xF5`
-/// to `0xFF` never occur in UTF-8, so the three kinds of fingerprint below
-/// never equal one another.
-const LONG: u64 = 0xF5 << 56;
-
-/// A string's fingerprint for the per-thread series cache, one word:
-/// - up to 7 bytes: the bytes, with `0xF8 | length` as the top byte (exact);
-/// - 8 bytes: the bytes (exact; the last byte of UTF-8 is below `0xF5`);
-/// - longer: a hash, top byte `0xF5` (a match is confirmed byte for byte).
-#[inline(always)]
-pub(crate) fn fingerprint(s: &str) -> u64 {
-    let b = s.as_bytes();
-    let n = b.len();
-    /// By length: `0xF8 | length` in the top byte below 8 bytes, nothing at 8.
-    const TAG: [u64; 9] = {
-        let mut t = [0u64; 9];
-        let mut n = 0;
-        while n < 8 {
-            t[n] = (0xF8 | n as u64) << 56;
-            n += 1;
-        }
-        t
-    };
-    if n <= 8 {
-        short_word(b) | TAG[n]
-    } else {
-        let mut h = FxHasher::default();
-        h.write(b);
-        h.finish() >> 8 | LONG
-    }
-}
-
-/// Whether a fingerprint is a hash (its string is over 8 bytes), so that a
-/// match must be confirmed byte for byte.
-#[inline]
-pub(crate) fn is_hash(fingerprint: u64) -> bool {
-    fingerprint >> 56 == LONG >> 56
 }
 
 /// Byte equality without a `memcmp` call (label keys and values are short).
@@ -129,15 +90,14 @@ pub(crate) fn label_hash(labels: &[(&str, &str)]) -> u64 {
 
 #[cfg(test)]
 mod tests {
-    use super::{fast_eq, fingerprint, is_hash};
+    use super::{fast_eq, short_word};
     use std::collections::HashMap;
 
     /// Every string of up to 8 bytes over a small alphabet (with NUL and a
-    /// multi-byte character), and some long ones: two different strings of
-    /// up to 8 bytes never share a fingerprint, and a long string's never
-    /// equals a short one's.
+    /// multi-byte character): given its length, two different strings never
+    /// share a word, and `fast_eq` agrees with `==`.
     #[test]
-    fn fingerprints_of_short_strings_are_exact_and_long_ones_apart() {
+    fn short_words_are_exact_given_the_length() {
         let alphabet = ["", "\0", "a", "b", "é"];
         let mut strings: Vec<String> = vec![String::new()];
         for _ in 0..8 {
@@ -151,17 +111,12 @@ mod tests {
             strings.dedup();
         }
         assert!(strings.len() > 1000);
-        let mut seen: HashMap<u64, &str> = HashMap::new();
+        let mut seen: HashMap<(usize, u64), &str> = HashMap::new();
         for s in &strings {
-            assert!(!is_hash(fingerprint(s)), "{s:?}");
-            if let Some(other) = seen.insert(fingerprint(s), s) {
-                assert_eq!(other, s, "{other:?} and {s:?} share a fingerprint");
+            let key = (s.len(), short_word(s.as_bytes()));
+            if let Some(other) = seen.insert(key, s) {
+                assert_eq!(other, s, "{other:?} and {s:?} share a word");
             }
-        }
-        for long in ["abcdefghi", "\0\0\0\0\0\0\0\0\0", "ééééé", &"x".repeat(100)] {
-            let fp = fingerprint(long);
-            assert!(!seen.contains_key(&fp), "{long:?} looks short");
-            assert!(is_hash(fp));
         }
         for a in strings.iter().step_by(7) {
             for b in strings.iter().step_by(11) {

@@ -29,10 +29,14 @@
 //! ```
 //!
 //! Values live in atomic cells, one per label set; totals are exact forever.
-//! The seed's `points` list is a bounded log of the values recorded through
-//! the named methods (`increment`, `add`, `observe`, `record` and the
-//! convenience methods; handles update the cells only), 10,000 by default,
-//! with a count of what it let go.
+//! The seed's `points` list keeps the values recorded through the named
+//! methods (`increment`, `add`, `observe`, `record` and the convenience
+//! methods; handles update the cells only), the newest 10,000 by default, in
+//! a ring of plain values (no allocation per point; `points()` builds the
+//! [`MetricPoint`]s). Points past the capacity are let go and counted:
+//! `stats().dropped_points` is exactly the points recorded minus the
+//! capacity. A point's labels are its series' (sorted, one pair per key; a
+//! value past the cardinality limit shows the overflow label).
 //!
 //! # Why not the OTel SDK's `MeterProvider`
 //!
@@ -88,10 +92,10 @@ mod point;
 mod predefined;
 pub mod prometheus;
 mod registry;
+mod ring;
 mod snapshot;
 
 use std::borrow::Cow;
-use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -103,7 +107,10 @@ pub use predefined::PREDEFINED;
 pub use registry::{DEFAULT_BUCKETS, OVERFLOW_LABEL};
 pub use snapshot::{MetricSnapshot, SeriesSnapshot, SeriesValue};
 
+use cache::Site;
 use registry::{Registry, Update};
+use ring::PointRing;
+use std::panic::Location;
 
 /// Points kept by default.
 pub const DEFAULT_POINTS_CAPACITY: usize = 10_000;
@@ -118,7 +125,7 @@ pub struct FccMetrics {
 
 struct Inner {
     registry: Registry,
-    points: Mutex<PointLog>,
+    points: PointRing,
     keep_points: bool,
     rejected: Arc<AtomicU64>,
     on_collect: Mutex<Vec<CollectHook>>,
@@ -131,13 +138,6 @@ thread_local! {
     /// The FccMetrics (by address of their `Inner`) whose hooks this thread
     /// is running: a snapshot taken inside a hook does not run them again.
     static COLLECTING: std::cell::RefCell<Vec<usize>> = const { std::cell::RefCell::new(Vec::new()) };
-}
-
-#[derive(Default)]
-struct PointLog {
-    points: VecDeque<MetricPoint>,
-    capacity: usize,
-    dropped: u64,
 }
 
 /// Counters of what FccMetrics refused or let go.
@@ -178,11 +178,7 @@ impl FccMetricsBuilder {
         let m = FccMetrics {
             inner: Arc::new(Inner {
                 registry: Registry::new(self.cardinality_limit, Arc::clone(&rejected)),
-                points: Mutex::new(PointLog {
-                    points: VecDeque::new(),
-                    capacity: self.points,
-                    dropped: 0,
-                }),
+                points: PointRing::new(self.points),
                 keep_points: self.points > 0,
                 rejected,
                 on_collect: Mutex::new(Vec::new()),
@@ -250,12 +246,14 @@ impl FccMetrics {
 
     /// Adds 1 to a counter.
     #[inline]
+    #[track_caller]
     pub fn increment(&self, name: &str, labels: &[(&str, &str)]) -> Result<(), MetricError> {
         self.update(name, MetricType::Counter, labels, Update::Count(1))
     }
 
     /// Adds `value` (not negative, finite) to a counter.
     #[inline]
+    #[track_caller]
     pub fn add(&self, name: &str, value: f64, labels: &[(&str, &str)]) -> Result<(), MetricError> {
         finite(name, value)?;
         if value < 0.0 {
@@ -274,6 +272,7 @@ impl FccMetrics {
 
     /// Sets a gauge (the seed's `observe`).
     #[inline]
+    #[track_caller]
     pub fn observe(
         &self,
         name: &str,
@@ -286,6 +285,7 @@ impl FccMetrics {
 
     /// Records one observation in a histogram.
     #[inline]
+    #[track_caller]
     pub fn record(
         &self,
         name: &str,
@@ -335,6 +335,7 @@ impl FccMetrics {
     /// What every named method does after checking its value: apply it to
     /// the series, keep it as the exemplar inside a sampled span, log the point.
     #[inline(always)]
+    #[track_caller]
     fn update(
         &self,
         name: &str,
@@ -342,56 +343,31 @@ impl FccMetrics {
         labels: &[(&str, &str)],
         update: Update,
     ) -> Result<(), MetricError> {
-        self.inner
-            .registry
-            .with_series(name, kind, labels, update)?;
+        let series = self.inner.registry.with_series(
+            Site::caller(Location::caller()),
+            name,
+            kind,
+            labels,
+            update,
+        )?;
         if self.inner.keep_points {
-            self.log(name, update.value(), kind, labels);
+            self.inner.points.push(series, kind, update.value());
         }
         Ok(())
-    }
-
-    #[cold]
-    fn log(&self, name: &str, value: f64, metric_type: MetricType, labels: &[(&str, &str)]) {
-        let mut p = MetricPoint::new(name, value, metric_type);
-        for (k, v) in labels {
-            p.labels.insert((*k).to_owned(), (*v).to_owned());
-        }
-        if let Some((t, s, _)) = crate::trace::current_ids() {
-            p.trace_id = Some(t);
-            p.span_id = Some(s);
-        }
-        if let Ok(mut log) = self.inner.points.lock() {
-            if log.points.len() >= log.capacity {
-                log.points.pop_front();
-                log.dropped += 1;
-            }
-            log.points.push_back(p);
-        }
     }
 
     /// The kept points, oldest first (the seed's `metrics.points`).
     pub fn points(&self) -> Vec<MetricPoint> {
         self.inner
             .points
-            .lock()
-            .map(|l| l.points.iter().cloned().collect())
-            .unwrap_or_default()
+            .points(&self.inner.registry.index, |_| true)
     }
 
     /// The kept points of one metric.
     pub fn points_by_name(&self, name: &str) -> Vec<MetricPoint> {
         self.inner
             .points
-            .lock()
-            .map(|l| {
-                l.points
-                    .iter()
-                    .filter(|p| p.name == name)
-                    .cloned()
-                    .collect()
-            })
-            .unwrap_or_default()
+            .points(&self.inner.registry.index, |n| n == name)
     }
 
     /// The sum of every value ever recorded for `name` (counters: the count;
@@ -413,7 +389,7 @@ impl FccMetrics {
                 .iter()
                 .map(|f| f.overflowed.load(Ordering::Relaxed))
                 .sum(),
-            dropped_points: self.inner.points.lock().map_or(0, |l| l.dropped),
+            dropped_points: self.inner.points.dropped(),
             metrics: families.len(),
         }
     }
@@ -501,6 +477,7 @@ impl FccMetrics {
     /// Sets a counter to a running total kept elsewhere (a count read from
     /// another component). A total below the current value is ignored: a
     /// counter never goes down.
+    #[track_caller]
     pub fn set_counter_total(
         &self,
         name: &str,
@@ -509,6 +486,13 @@ impl FccMetrics {
     ) -> Result<(), MetricError> {
         self.inner
             .registry
-            .with_series(name, MetricType::Counter, labels, Update::RaiseTo(total))
+            .with_series(
+                Site::caller(Location::caller()),
+                name,
+                MetricType::Counter,
+                labels,
+                Update::RaiseTo(total),
+            )
+            .map(drop)
     }
 }

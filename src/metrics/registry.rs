@@ -10,6 +10,7 @@ use std::sync::{Arc, OnceLock, RwLock};
 use super::exemplar::{Exemplar, ExemplarState};
 use super::hash::{label_hash, FxBuild};
 use super::point::{valid_name, MetricError, MetricType};
+use super::ring::SeriesIndex;
 
 /// The OTel SDK's default histogram boundaries (they suit milliseconds).
 pub const DEFAULT_BUCKETS: &[f64] = &[
@@ -112,6 +113,8 @@ pub(crate) struct Series {
     pub(crate) rejected: Arc<AtomicU64>,
     /// The overflow series (never cached per thread: reaching it is counted).
     pub(crate) overflow: bool,
+    /// Its place in the registry's [`SeriesIndex`] (how a point names it).
+    pub(crate) index: u64,
 }
 
 impl Series {
@@ -250,9 +253,10 @@ impl Update {
 }
 
 impl SeriesOp for Update {
-    type Out = ();
+    /// The series' index (for the point ring).
+    type Out = u64;
     #[inline(always)]
-    fn run(self, family: &Family, series: &Arc<Series>) {
+    fn run(self, family: &Family, series: &Arc<Series>) -> u64 {
         match self {
             Update::Count(n) => series.count(n),
             Update::Fraction(v) => series.add_fraction(v),
@@ -260,10 +264,12 @@ impl SeriesOp for Update {
             Update::Observe(v) => series.observe(&family.bounds, v),
             Update::RaiseTo(total) => {
                 family.fed_totals.store(true, Ordering::Relaxed);
-                return series.raise_to(total);
+                series.raise_to(total);
+                return series.index;
             }
         }
         series.maybe_exemplar(&family.exemplars, self.value());
+        series.index
     }
 }
 
@@ -297,6 +303,8 @@ pub(crate) struct Family {
     /// A counter raised to totals kept elsewhere (`set_counter_total`): an
     /// observable counter, as OTLP's temporality preference sees it.
     pub(crate) fed_totals: AtomicBool,
+    /// The registry's list of every series.
+    index: Arc<SeriesIndex>,
 }
 
 /// The label an overflow series carries, as in the OTel SDK.
@@ -344,7 +352,7 @@ impl Family {
             .collect();
         sorted.sort();
         sorted.dedup_by(|a, b| a.0 == b.0);
-        let s = Arc::new(Series {
+        let s = self.index.add(&self.name, |index| Series {
             labels: sorted.into_boxed_slice(),
             cell: Cell::new(self.kind, &self.bounds),
             exemplar: std::sync::Mutex::new(None),
@@ -352,6 +360,7 @@ impl Family {
             bounds: Arc::clone(&self.bounds),
             rejected: Arc::clone(&self.rejected),
             overflow: false,
+            index,
         });
         map.entry(hash).or_default().push(Arc::clone(&s));
         self.count.fetch_add(1, Ordering::Relaxed);
@@ -360,7 +369,7 @@ impl Family {
 
     fn overflow_series(&self) -> Arc<Series> {
         Arc::clone(self.overflow.get_or_init(|| {
-            Arc::new(Series {
+            self.index.add(&self.name, |index| Series {
                 labels: Box::new([(OVERFLOW_LABEL.0.into(), OVERFLOW_LABEL.1.into())]),
                 cell: Cell::new(self.kind, &self.bounds),
                 exemplar: std::sync::Mutex::new(None),
@@ -368,6 +377,7 @@ impl Family {
                 bounds: Arc::clone(&self.bounds),
                 rejected: Arc::clone(&self.rejected),
                 overflow: true,
+                index,
             })
         }))
     }
@@ -394,6 +404,8 @@ pub(crate) struct Registry {
     /// The exemplar filter, and the collections (snapshots) so far: each
     /// starts a new exemplar period.
     pub(crate) exemplars: Arc<ExemplarState>,
+    /// Every series, by index (how the point ring names them).
+    pub(crate) index: Arc<SeriesIndex>,
 }
 
 impl Registry {
@@ -405,6 +417,7 @@ impl Registry {
             cardinality_limit: cardinality_limit.max(1),
             rejected,
             exemplars: Arc::new(ExemplarState::default()),
+            index: Arc::new(SeriesIndex::default()),
         }
     }
 
@@ -464,6 +477,7 @@ impl Registry {
             overflowed: AtomicU64::new(0),
             exemplars: Arc::clone(&self.exemplars),
             fed_totals: AtomicBool::new(false),
+            index: Arc::clone(&self.index),
         });
         map.insert(Box::from(name), Arc::clone(&f));
         Ok(f)
