@@ -131,10 +131,9 @@ pub mod __private {
         attributes: impl FnOnce(&mut Vec<KeyValue>),
     ) -> Span {
         let mut span = tracer.start(Cow::Borrowed(name));
-        if span.is_recording() {
-            let mut list = crate::export::attribute_pool::take();
-            attributes(&mut list);
-            span.put_attributes(list);
+        if let Some(d) = span.data_mut() {
+            // Straight into the span's own list (a recycled box keeps its capacity).
+            attributes(&mut d.attributes);
         }
         span
     }
