@@ -39,10 +39,8 @@ impl Item for SpanData {
     fn counters(c: &Counters) -> (&AtomicU64, &AtomicU64) {
         (&c.spans_exported, &c.spans_failed)
     }
-    fn recycle(mut items: Vec<Self>) {
-        for span in &mut items {
-            attribute_pool::give_back(std::mem::take(&mut span.attributes));
-        }
+    fn recycle(items: Vec<Self>) {
+        attribute_pool::give_back(items);
     }
 }
 

@@ -23,6 +23,7 @@ mod backoff;
 pub(crate) mod circuit;
 mod console;
 pub(crate) mod event_attributes;
+pub(crate) mod handoff;
 mod json_file;
 mod json_out;
 pub(crate) mod lanes;

@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{bounded, Receiver, RecvTimeoutError, Sender, TryRecvError, TrySendError};
 
 use super::event_attributes::span_event;
+use super::handoff::Handoff;
 use super::lanes::{Batch, Lane, LaneState, LaneWait};
 use super::logs::log_span_event;
 use super::{ExportError, SpanExporter, TraceStats};
@@ -64,6 +65,8 @@ pub(crate) struct Counters {
 
 pub(crate) struct Pipeline {
     tx: Sender<Item>,
+    /// Finished spans from each thread's own ring (see [`super::handoff`]).
+    handoff: Arc<Handoff>,
     counters: Arc<Counters>,
     worker: Mutex<Option<JoinHandle<()>>>,
     thread: std::thread::Thread,
@@ -101,6 +104,8 @@ impl Pipeline {
         let (ready_tx, ready_rx) = bounded::<Ready>(1);
         let worker_counters = Arc::clone(&counters);
         let otlp = config.otlp;
+        let handoff = Handoff::new(config.spans.max_queue);
+        let worker_handoff = Arc::clone(&handoff);
         let handle = std::thread::Builder::new()
             .name("fcc-trace-export".into())
             .spawn(move || {
@@ -122,6 +127,8 @@ impl Pipeline {
                 let _ = ready_tx.send(Ok((!log_lanes.is_empty(), states)));
                 Worker {
                     rx,
+                    handoff: worker_handoff,
+                    lists: Default::default(),
                     config,
                     span_lanes,
                     log_lanes,
@@ -150,7 +157,9 @@ impl Pipeline {
                 ));
             }
         };
+        let _ = handoff.thread.set(handle.thread().clone());
         Ok(Pipeline {
+            handoff,
             exports_logs,
             lanes,
             wake_at: (config_max_queue / 2).max(1),
@@ -166,11 +175,27 @@ impl Pipeline {
         self.otlp
     }
 
+    /// A box for a new span's data, recycled when this thread has one.
     #[inline]
+    pub(crate) fn span_box(&self) -> Box<SpanData> {
+        self.handoff.span_box()
+    }
+
+    /// Hands a finished span to the export thread: through this thread's
+    /// ring, or the shared channel when the ring cannot take it.
+    #[inline]
+    pub(crate) fn send_span(&self, span: Box<SpanData>, times: Option<crate::trace::span::Times>) {
+        if let Err((mut span, times)) = self.handoff.send(span, times) {
+            crate::trace::span::clock::fill_times(&mut span, times);
+            self.send_span_channel(span);
+        }
+    }
+
     // The box is the span's home while it runs; unboxing here frees it on the
     // thread that allocated it, which is the point.
     #[allow(clippy::boxed_local)]
-    pub(crate) fn send_span(&self, span: Box<SpanData>) {
+    #[cold]
+    fn send_span_channel(&self, span: Box<SpanData>) {
         match self.tx.try_send(Item::Span(*span)) {
             Ok(()) => {
                 self.counters.spans_queued.fetch_add(1, Ordering::Relaxed);
@@ -225,8 +250,9 @@ impl Pipeline {
             .filter(|l| !l.is_remote())
             .map(|l| l.pending())
             .sum();
+        let (spans_queued, in_rings) = self.handoff.queued(&c.spans_queued);
         TraceStats {
-            spans_queued: get(&c.spans_queued),
+            spans_queued,
             spans_exported: get(&c.spans_exported),
             spans_dropped: get(&c.spans_dropped),
             spans_failed: get(&c.spans_failed),
@@ -235,7 +261,7 @@ impl Pipeline {
             logs_dropped: get(&c.logs_dropped),
             logs_failed: get(&c.logs_failed),
             span_events_dropped: get(&c.span_events_dropped),
-            queue_depth: (self.tx.len() + local) as u64,
+            queue_depth: (self.tx.len() + in_rings + local) as u64,
             exporters: self.lanes.iter().map(|l| l.stats()).collect(),
             last_error: c.last_error.lock().ok().and_then(|e| e.clone()),
         }
@@ -369,8 +395,19 @@ fn start_lanes(
     Ok((spans, logs))
 }
 
+/// What the export thread must answer once the spans ended before it are in.
+enum Request {
+    Flush(Sender<Vec<LaneWait>>),
+    Shutdown(Sender<Vec<LaneWait>>),
+    /// Every sender is gone.
+    Disconnected,
+}
+
 struct Worker {
     rx: Receiver<Item>,
+    handoff: Arc<Handoff>,
+    /// Attribute lists for the span boxes given back to the threads.
+    lists: super::attribute_pool::Lists,
     config: PipelineConfig,
     span_lanes: Vec<Lane<SpanData>>,
     log_lanes: Vec<Lane<LogItem>>,
@@ -385,35 +422,42 @@ impl Worker {
     fn run(mut self) {
         let mut next_spans = Instant::now() + self.config.spans.schedule_delay;
         let mut next_logs = Instant::now() + self.config.logs.schedule_delay;
+        let mut requests = Vec::new();
         loop {
-            loop {
-                match self.rx.try_recv() {
-                    Ok(Item::Span(span)) => self.span(span),
-                    Ok(Item::Event { event, join }) => self.event(event, join),
-                    Ok(Item::Log { record, join }) => self.log(record, join),
-                    Ok(Item::Flush(ack)) => {
-                        self.export_all();
-                        let waits = self.span_lanes.iter().map(Lane::flush);
-                        let _ = ack.send(
-                            waits
-                                .chain(self.log_lanes.iter().map(Lane::flush))
-                                .collect(),
-                        );
-                    }
-                    Ok(Item::Shutdown(ack)) => {
-                        let _ = ack.send(self.finish());
-                        return;
-                    }
-                    Err(TryRecvError::Empty) => break,
-                    Err(TryRecvError::Disconnected) => {
-                        for wait in self.finish() {
-                            if let Some(lane) = wait.lane {
-                                lane.join();
-                            }
+            self.cycle(&mut requests);
+            // A request answers for every span ended before it was sent;
+            // some may have reached their ring after this cycle counted.
+            while !requests.is_empty() {
+                let mut later = Vec::new();
+                self.cycle(&mut later);
+                for request in std::mem::take(&mut requests) {
+                    match request {
+                        Request::Flush(ack) => {
+                            self.export_all();
+                            let waits = self.span_lanes.iter().map(Lane::flush);
+                            let _ = ack.send(
+                                waits
+                                    .chain(self.log_lanes.iter().map(Lane::flush))
+                                    .collect(),
+                            );
                         }
-                        return;
+                        Request::Shutdown(ack) => {
+                            self.last_cycle();
+                            let _ = ack.send(self.finish());
+                            return;
+                        }
+                        Request::Disconnected => {
+                            self.last_cycle();
+                            for wait in self.finish() {
+                                if let Some(lane) = wait.lane {
+                                    lane.join();
+                                }
+                            }
+                            return;
+                        }
                     }
                 }
+                requests = later;
             }
             let now = Instant::now();
             if now >= next_spans {
@@ -427,6 +471,44 @@ impl Worker {
             let next = next_spans.min(next_logs);
             std::thread::park_timeout(POLL_INTERVAL.min(next.saturating_duration_since(now)));
         }
+    }
+
+    /// Counts what the rings hold, drains the channel (collecting flush and
+    /// shutdown requests), then takes the counted spans: see
+    /// [`super::handoff`] for why in this order.
+    fn cycle(&mut self, requests: &mut Vec<Request>) {
+        let counts = self.handoff.count();
+        loop {
+            match self.rx.try_recv() {
+                Ok(Item::Span(span)) => self.span(span),
+                Ok(Item::Event { event, join }) => self.event(event, join),
+                Ok(Item::Log { record, join }) => self.log(record, join),
+                Ok(Item::Flush(ack)) => requests.push(Request::Flush(ack)),
+                Ok(Item::Shutdown(ack)) => {
+                    requests.push(Request::Shutdown(ack));
+                    break;
+                }
+                Err(TryRecvError::Empty) => break,
+                Err(TryRecvError::Disconnected) => {
+                    requests.push(Request::Disconnected);
+                    break;
+                }
+            }
+        }
+        let handoff = Arc::clone(&self.handoff);
+        let counters = Arc::clone(&self.counters);
+        let mut lists = std::mem::take(&mut self.lists);
+        handoff.take(&counts, &counters.spans_queued, &mut lists, |span| {
+            self.span(span)
+        });
+        self.lists = lists;
+    }
+
+    /// Closes the rings to new spans and takes what they hold.
+    fn last_cycle(&mut self) {
+        self.handoff.close();
+        let mut ignored = Vec::new();
+        self.cycle(&mut ignored);
     }
 
     fn span(&mut self, mut span: SpanData) {
@@ -523,8 +605,9 @@ impl Worker {
         if self.spans.is_empty() {
             return;
         }
+        let full = super::attribute_pool::batch_vec(self.config.spans.max_batch);
         let batch = Batch::new(
-            std::mem::take(&mut self.spans),
+            std::mem::replace(&mut self.spans, full),
             self.span_lanes.len(),
             self.counters.clone(),
         );

@@ -105,6 +105,13 @@ pub mod __private {
         if !super::tracer::global_is_set() {
             return Span::disabled();
         }
+        start_global_set(name, attributes)
+    }
+
+    /// The rest of [`start_global`], out of line: inlined, it would make
+    /// every `#[traced]` function save more registers even with no tracer.
+    #[inline(never)]
+    fn start_global_set(name: &'static str, attributes: impl FnOnce(&mut Vec<KeyValue>)) -> Span {
         match super::global() {
             Some(t) => start_with(&t, name, attributes),
             None => Span::disabled(),
@@ -131,10 +138,9 @@ pub mod __private {
         attributes: impl FnOnce(&mut Vec<KeyValue>),
     ) -> Span {
         let mut span = tracer.start(Cow::Borrowed(name));
-        if span.is_recording() {
-            let mut list = crate::export::attribute_pool::take();
-            attributes(&mut list);
-            span.put_attributes(list);
+        if let Some(d) = span.data_mut() {
+            // Straight into the span's own list (a recycled box keeps its capacity).
+            attributes(&mut d.attributes);
         }
         span
     }

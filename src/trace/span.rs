@@ -27,6 +27,9 @@ struct Inner {
     start: fastant::Instant,
 }
 
+/// A span's start and end readings of the span [`clock`].
+pub(crate) type Times = (fastant::Instant, fastant::Instant);
+
 /// The span clock: the CPU's time-stamp counter where it is reliable (a few
 /// nanoseconds a read, against 25 ns for the system clock on these VMs),
 /// anchored once to the wall clock.
@@ -46,6 +49,15 @@ pub(crate) mod clock {
 
     pub(crate) fn system_now() -> SystemTime {
         to_system_time(now())
+    }
+
+    /// Sets a span's start and end times from its clock readings, if given.
+    #[inline]
+    pub(crate) fn fill_times(data: &mut crate::trace::SpanData, times: Option<super::Times>) {
+        if let Some((start, end)) = times {
+            data.start_time = to_system_time(start);
+            data.end_time = to_system_time(end);
+        }
     }
 }
 
@@ -160,18 +172,6 @@ impl Span {
         }
     }
 
-    /// Takes `attributes` as the attribute list when there is none yet (one
-    /// allocation for `#[traced]`), else appends them.
-    pub(crate) fn put_attributes(&mut self, attributes: Vec<KeyValue>) {
-        if let Some(d) = self.data_mut() {
-            if d.attributes.is_empty() {
-                d.attributes = attributes;
-            } else {
-                d.attributes.extend(attributes);
-            }
-        }
-    }
-
     /// Sets how the span ended.
     pub fn set_status(&mut self, status: SpanStatus) {
         if let Some(d) = self.data_mut() {
@@ -276,17 +276,24 @@ impl Span {
             ..
         }) = self.inner.take()
         {
-            // A start or end time given by the caller (OTel API) is kept.
-            if !given_times || data.start_time == std::time::UNIX_EPOCH {
-                data.start_time = clock::to_system_time(start);
-            }
-            if !given_times || data.end_time == std::time::UNIX_EPOCH {
-                data.end_time = clock::system_now();
-            }
+            let end = clock::now();
             if unset_means_ok && data.status == SpanStatus::Unset {
                 data.status = SpanStatus::Ok;
             }
-            tracer.finish(data);
+            if given_times {
+                // A start or end time given by the caller (OTel API) is kept.
+                if data.start_time == std::time::UNIX_EPOCH {
+                    data.start_time = clock::to_system_time(start);
+                }
+                if data.end_time == std::time::UNIX_EPOCH {
+                    data.end_time = clock::to_system_time(end);
+                }
+                tracer.finish(data, None);
+            } else {
+                // Clock readings become wall-clock times where the span is
+                // exported, off this thread.
+                tracer.finish(data, Some((start, end)));
+            }
         }
     }
 }

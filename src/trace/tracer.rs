@@ -261,10 +261,22 @@ impl FccTracer {
         };
         let data = sampled.then(|| {
             // Times are filled in from the span clock when the span ends.
-            let mut d = SpanData::new(ctx.span_id, trace_id, name, SystemTime::UNIX_EPOCH);
+            let mut d = match &self.inner.pipeline {
+                // A box this thread's export ring gave back, at SpanData::new's defaults.
+                Some(p) => p.span_box(),
+                None => Box::new(SpanData::new(
+                    ctx.span_id,
+                    trace_id,
+                    "",
+                    SystemTime::UNIX_EPOCH,
+                )),
+            };
+            d.span_id = ctx.span_id;
+            d.trace_id = trace_id;
+            d.name = name.into();
             d.parent_span_id = parent.map(|p| p.span_id);
             d.parent_is_remote = parent.is_some_and(|p| p.remote);
-            Box::new(d)
+            d
         });
         Span::started(ctx, data, Arc::clone(&self.inner))
     }
@@ -345,13 +357,17 @@ impl FccTracer {
 }
 
 impl TracerInner {
-    pub(crate) fn finish(&self, span: Box<SpanData>) {
+    /// Takes an ended span; `times` are its start and end clock readings
+    /// when its data does not have them yet.
+    #[inline]
+    pub(crate) fn finish(&self, mut span: Box<SpanData>, times: Option<super::span::Times>) {
         if self.shut_down.load(std::sync::atomic::Ordering::Relaxed) {
             crate::telemetry::warn_after_shutdown();
         }
         match &self.pipeline {
-            Some(p) => p.send_span(span),
+            Some(p) => p.send_span(span, times),
             None if self.keep_completed => {
+                super::span::clock::fill_times(&mut span, times);
                 if let Ok(mut c) = self.completed.lock() {
                     c.push(*span);
                 }
