@@ -54,6 +54,7 @@ mod sink_faults;
 mod sink_memory;
 mod sink_runtime;
 mod span_ext;
+mod span_handoff;
 mod spawn_context;
 mod telemetry_config;
 mod trace_tree;
