@@ -32,6 +32,7 @@ pub(crate) mod logs;
 mod metric_exporters;
 pub(crate) mod pipeline;
 mod pipeline_config;
+mod pipeline_worker;
 
 use std::fmt;
 

@@ -1,0 +1,258 @@
+//! The export thread of the span and log pipeline: it takes spans, events
+//! and log records from the queue and the per-thread rings, joins span
+//! events to their spans, batches and hands batches to the export lanes, and
+//! answers flush and shutdown (see [`super::pipeline`]).
+
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use crossbeam_channel::{Receiver, Sender, TryRecvError};
+
+use super::event_attributes::span_event;
+use super::handoff::Handoff;
+use super::lanes::{Batch, Lane, LaneWait};
+use super::logs::{log_span_event, LogItem};
+use super::pipeline::{Counters, Item, PipelineConfig, MAX_OPEN_SPANS, POLL_INTERVAL};
+use crate::layer::logs::LogRecord;
+use crate::trace::{SpanData, SpanEvent};
+use crate::{Event, SpanId};
+
+/// What the export thread must answer once the spans ended before it are in.
+enum Request {
+    Flush(Sender<Vec<LaneWait>>),
+    Shutdown(Sender<Vec<LaneWait>>),
+    /// Every sender is gone.
+    Disconnected,
+}
+
+pub(super) struct Worker {
+    pub(super) rx: Receiver<Item>,
+    pub(super) handoff: Arc<Handoff>,
+    /// Attribute lists for the span boxes given back to the threads.
+    pub(super) lists: super::attribute_pool::Lists,
+    pub(super) config: PipelineConfig,
+    pub(super) span_lanes: Vec<Lane<SpanData>>,
+    pub(super) log_lanes: Vec<Lane<LogItem>>,
+    pub(super) completed: Option<Arc<Mutex<crate::trace::tracer::Completed>>>,
+    pub(super) counters: Arc<Counters>,
+    pub(super) spans: Vec<SpanData>,
+    pub(super) events: Vec<LogItem>,
+    pub(super) open: HashMap<SpanId, Vec<SpanEvent>>,
+}
+
+impl Worker {
+    pub(super) fn run(mut self) {
+        let mut next_spans = Instant::now() + self.config.spans.schedule_delay;
+        let mut next_logs = Instant::now() + self.config.logs.schedule_delay;
+        let mut requests = Vec::new();
+        loop {
+            self.cycle(&mut requests);
+            // A request answers for every span ended before it was sent;
+            // some may have reached their ring after this cycle counted.
+            while !requests.is_empty() {
+                let mut later = Vec::new();
+                self.cycle(&mut later);
+                for request in std::mem::take(&mut requests) {
+                    match request {
+                        Request::Flush(ack) => {
+                            self.export_all();
+                            let waits = self.span_lanes.iter().map(Lane::flush);
+                            let _ = ack.send(
+                                waits
+                                    .chain(self.log_lanes.iter().map(Lane::flush))
+                                    .collect(),
+                            );
+                        }
+                        Request::Shutdown(ack) => {
+                            self.last_cycle();
+                            let _ = ack.send(self.finish());
+                            return;
+                        }
+                        Request::Disconnected => {
+                            self.last_cycle();
+                            for wait in self.finish() {
+                                if let Some(lane) = wait.lane {
+                                    lane.join();
+                                }
+                            }
+                            return;
+                        }
+                    }
+                }
+                requests = later;
+            }
+            let now = Instant::now();
+            if now >= next_spans {
+                self.export_spans();
+                next_spans = now + self.config.spans.schedule_delay;
+            }
+            if now >= next_logs {
+                self.export_logs();
+                next_logs = now + self.config.logs.schedule_delay;
+            }
+            let next = next_spans.min(next_logs);
+            std::thread::park_timeout(POLL_INTERVAL.min(next.saturating_duration_since(now)));
+        }
+    }
+
+    /// Counts what the rings hold, drains the channel (collecting flush and
+    /// shutdown requests), then takes the counted spans: see
+    /// [`super::handoff`] for why in this order.
+    fn cycle(&mut self, requests: &mut Vec<Request>) {
+        let counts = self.handoff.count();
+        loop {
+            match self.rx.try_recv() {
+                Ok(Item::Span(span)) => self.span(span),
+                Ok(Item::Event { event, join }) => self.event(event, join),
+                Ok(Item::Log { record, join }) => self.log(record, join),
+                Ok(Item::Flush(ack)) => requests.push(Request::Flush(ack)),
+                Ok(Item::Shutdown(ack)) => {
+                    requests.push(Request::Shutdown(ack));
+                    break;
+                }
+                Err(TryRecvError::Empty) => break,
+                Err(TryRecvError::Disconnected) => {
+                    requests.push(Request::Disconnected);
+                    break;
+                }
+            }
+        }
+        let handoff = Arc::clone(&self.handoff);
+        let counters = Arc::clone(&self.counters);
+        let mut lists = std::mem::take(&mut self.lists);
+        handoff.take(&counts, &counters.spans_queued, &mut lists, |span| {
+            self.span(span)
+        });
+        self.lists = lists;
+    }
+
+    /// Closes the rings to new spans and takes what they hold.
+    fn last_cycle(&mut self) {
+        self.handoff.close();
+        let mut ignored = Vec::new();
+        self.cycle(&mut ignored);
+    }
+
+    fn span(&mut self, mut span: SpanData) {
+        if let Some(events) = (!self.open.is_empty())
+            .then(|| self.open.remove(&span.span_id))
+            .flatten()
+        {
+            for e in events {
+                span.push_event(e);
+            }
+            span.events.sort_by_key(|e| e.timestamp);
+        }
+        self.config.span_limits.apply(&mut span);
+        if self.span_lanes.is_empty() {
+            if let Some(Ok(mut c)) = self.completed.as_ref().map(|c| c.lock()) {
+                c.push(span);
+            }
+            return;
+        }
+        if let Some(Ok(mut c)) = self.completed.as_ref().map(|c| c.lock()) {
+            c.push(span.clone());
+        }
+        self.spans.push(span);
+        if self.spans.len() >= self.config.spans.max_batch {
+            self.export_spans();
+        }
+    }
+
+    fn event(&mut self, event: Event, join: bool) {
+        if join {
+            if let Some(id) = event.span_id() {
+                self.join(id, || span_event(&event));
+            }
+        }
+        self.push_log(LogItem::Event(event));
+    }
+
+    fn log(&mut self, record: LogRecord, join: bool) {
+        if join {
+            if let Some((_, id, _)) = record.span {
+                self.join(id, || log_span_event(&record));
+            }
+        }
+        self.push_log(LogItem::Record(record));
+    }
+
+    /// Keeps a span event until its span ends (bounded, drops counted).
+    fn join(&mut self, id: SpanId, make: impl FnOnce() -> SpanEvent) {
+        if self.open.len() < MAX_OPEN_SPANS || self.open.contains_key(&id) {
+            let list = self.open.entry(id).or_default();
+            if list.len() < crate::trace::MAX_EVENTS_PER_SPAN {
+                list.push(make());
+                return;
+            }
+        }
+        self.counters
+            .span_events_dropped
+            .fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn push_log(&mut self, item: LogItem) {
+        if !self.log_lanes.is_empty() {
+            self.events.push(item);
+            if self.events.len() >= self.config.logs.max_batch {
+                self.export_logs();
+            }
+        }
+    }
+
+    fn export_all(&mut self) {
+        self.export_spans();
+        self.export_logs();
+    }
+
+    /// Hands out the last batches and stops every lane; returns what the
+    /// caller of shutdown waits on.
+    fn finish(&mut self) -> Vec<LaneWait> {
+        self.export_all();
+        // Events of spans that never ended have nowhere to go.
+        let orphaned: usize = self.open.drain().map(|(_, v)| v.len()).sum();
+        self.counters
+            .span_events_dropped
+            .fetch_add(orphaned as u64, Ordering::Relaxed);
+        let spans = std::mem::take(&mut self.span_lanes)
+            .into_iter()
+            .map(Lane::stop);
+        let logs = std::mem::take(&mut self.log_lanes)
+            .into_iter()
+            .map(Lane::stop);
+        spans.chain(logs).collect()
+    }
+
+    fn export_spans(&mut self) {
+        if self.spans.is_empty() {
+            return;
+        }
+        let full = super::attribute_pool::batch_vec(self.config.spans.max_batch);
+        let batch = Batch::new(
+            std::mem::replace(&mut self.spans, full),
+            self.span_lanes.len(),
+            self.counters.clone(),
+        );
+        for lane in &self.span_lanes {
+            lane.send(&batch);
+        }
+        Batch::release(batch);
+    }
+
+    fn export_logs(&mut self) {
+        if self.events.is_empty() || self.log_lanes.is_empty() {
+            return;
+        }
+        let batch = Batch::new(
+            std::mem::take(&mut self.events),
+            self.log_lanes.len(),
+            self.counters.clone(),
+        );
+        for lane in &self.log_lanes {
+            lane.send(&batch);
+        }
+        Batch::release(batch);
+    }
+}
