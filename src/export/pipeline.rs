@@ -21,6 +21,7 @@ use super::handoff::Handoff;
 use super::lanes::{Lane, LaneState, LaneWait};
 use super::pipeline_worker::Worker;
 use super::{ExportError, SpanExporter, TraceStats};
+use crate::internal::doorbell::Doorbell;
 use crate::layer::logs::LogRecord;
 use crate::sinks::runtime::mark_internal_thread;
 use crate::trace::SpanData;
@@ -70,6 +71,8 @@ pub(crate) struct Pipeline {
     worker: Mutex<Option<JoinHandle<()>>>,
     thread: std::thread::Thread,
     wake_at: usize,
+    /// Wakes the export thread once it dozes (see `internal::doorbell`).
+    doorbell: Arc<Doorbell>,
     otlp: bool,
     exports_logs: bool,
     lanes: Vec<Arc<LaneState>>,
@@ -105,6 +108,8 @@ impl Pipeline {
         let otlp = config.otlp;
         let handoff = Handoff::new(config.spans.max_queue);
         let worker_handoff = Arc::clone(&handoff);
+        let doorbell = Arc::new(Doorbell::default());
+        let worker_doorbell = Arc::clone(&doorbell);
         let handle = std::thread::Builder::new()
             .name("fcc-trace-export".into())
             .spawn(move || {
@@ -125,6 +130,7 @@ impl Pipeline {
                     .collect();
                 let _ = ready_tx.send(Ok((!log_lanes.is_empty(), states)));
                 Worker {
+                    doorbell: worker_doorbell,
                     rx,
                     handoff: worker_handoff,
                     lists: Default::default(),
@@ -162,6 +168,7 @@ impl Pipeline {
             exports_logs,
             lanes,
             wake_at: (config_max_queue / 2).max(1),
+            doorbell,
             tx,
             counters,
             thread: handle.thread().clone(),
@@ -184,9 +191,12 @@ impl Pipeline {
     /// ring, or the shared channel when the ring cannot take it.
     #[inline]
     pub(crate) fn send_span(&self, span: Box<SpanData>, times: Option<crate::trace::span::Times>) {
-        if let Err((mut span, times)) = self.handoff.send(span, times) {
-            crate::trace::span::clock::fill_times(&mut span, times);
-            self.send_span_channel(span);
+        match self.handoff.send(span, times) {
+            Ok(()) => self.doorbell.ring(),
+            Err((mut span, times)) => {
+                crate::trace::span::clock::fill_times(&mut span, times);
+                self.send_span_channel(span);
+            }
         }
     }
 
@@ -198,6 +208,7 @@ impl Pipeline {
         match self.tx.try_send(Item::Span(*span)) {
             Ok(()) => {
                 self.counters.spans_queued.fetch_add(1, Ordering::Relaxed);
+                self.doorbell.ring();
                 if self.tx.len() >= self.wake_at {
                     self.thread.unpark();
                 }
@@ -224,6 +235,7 @@ impl Pipeline {
     fn send_log_item(&self, item: Item) {
         match self.tx.try_send(item) {
             Ok(()) => {
+                self.doorbell.ring();
                 if self.tx.len() >= self.wake_at {
                     self.thread.unpark();
                 }

@@ -19,6 +19,9 @@ use crate::layer::logs::LogRecord;
 use crate::trace::{SpanData, SpanEvent};
 use crate::{Event, SpanId};
 
+/// How long the export thread finds nothing before it dozes.
+const DOZE_AFTER: std::time::Duration = std::time::Duration::from_millis(100);
+
 /// What the export thread must answer once the spans ended before it are in.
 enum Request {
     Flush(Sender<Vec<LaneWait>>),
@@ -28,6 +31,7 @@ enum Request {
 }
 
 pub(super) struct Worker {
+    pub(super) doorbell: Arc<crate::internal::doorbell::Doorbell>,
     pub(super) rx: Receiver<Item>,
     pub(super) handoff: Arc<Handoff>,
     /// Attribute lists for the span boxes given back to the threads.
@@ -44,11 +48,15 @@ pub(super) struct Worker {
 
 impl Worker {
     pub(super) fn run(mut self) {
+        self.doorbell.set_worker_to_current_thread();
+        let mut quiet_since: Option<Instant> = None;
         let mut next_spans = Instant::now() + self.config.spans.schedule_delay;
         let mut next_logs = Instant::now() + self.config.logs.schedule_delay;
         let mut requests = Vec::new();
         loop {
-            self.cycle(&mut requests);
+            if self.cycle(&mut requests) {
+                quiet_since = None;
+            }
             // A request answers for every span ended before it was sent;
             // some may have reached their ring after this cycle counted.
             while !requests.is_empty() {
@@ -93,6 +101,18 @@ impl Worker {
                 next_logs = now + self.config.logs.schedule_delay;
             }
             let next = next_spans.min(next_logs);
+            // Quiet for a while: sleep until a sender rings, or until the
+            // batch in hand is due (nothing in hand: until a sender rings).
+            let quiet = *quiet_since.get_or_insert(now);
+            if now.duration_since(quiet) >= DOZE_AFTER {
+                let pending = !self.spans.is_empty() || !self.events.is_empty();
+                let timeout = pending.then(|| next.saturating_duration_since(now));
+                let (rx, handoff) = (&self.rx, &self.handoff);
+                let idle = || rx.is_empty() && handoff.count().iter().all(|&n| n == 0);
+                if self.doorbell.doze(timeout, idle) {
+                    continue;
+                }
+            }
             std::thread::park_timeout(POLL_INTERVAL.min(next.saturating_duration_since(now)));
         }
     }
@@ -100,10 +120,14 @@ impl Worker {
     /// Counts what the rings hold, drains the channel (collecting flush and
     /// shutdown requests), then takes the counted spans: see
     /// [`super::handoff`] for why in this order.
-    fn cycle(&mut self, requests: &mut Vec<Request>) {
+    /// True when it took anything.
+    fn cycle(&mut self, requests: &mut Vec<Request>) -> bool {
         let counts = self.handoff.count();
+        let mut took = counts.iter().any(|&n| n > 0);
         loop {
-            match self.rx.try_recv() {
+            let item = self.rx.try_recv();
+            took |= item.is_ok();
+            match item {
                 Ok(Item::Span(span)) => self.span(span),
                 Ok(Item::Event { event, join }) => self.event(event, join),
                 Ok(Item::Log { record, join }) => self.log(record, join),
@@ -126,6 +150,7 @@ impl Worker {
             self.span(span)
         });
         self.lists = lists;
+        took
     }
 
     /// Closes the rings to new spans and takes what they hold.

@@ -53,6 +53,7 @@ mod sink_doze;
 mod sink_faults;
 mod sink_memory;
 mod sink_runtime;
+mod span_doze;
 mod span_ext;
 mod span_handoff;
 mod spawn_context;
