@@ -25,6 +25,27 @@ fn fresh(name: &str) -> String {
     )
 }
 
+/// Waits (up to 30 s) until a backend of `application_name` waits on a
+/// lock, then terminates it as an administrator or a failover does (57P01).
+/// How many were terminated: 0 when none waited in time.
+fn terminate_when_waiting_on_a_lock(admin: &mut postgres::Client, application_name: &str) -> i64 {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let killed: i64 = admin
+            .query_one(
+                "SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity
+                 WHERE application_name = $1 AND wait_event_type = 'Lock'",
+                &[&application_name],
+            )
+            .unwrap()
+            .get(0);
+        if killed > 0 || std::time::Instant::now() >= deadline {
+            return killed;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
 fn sample(i: i64) -> Event {
     Event::builder(EventType::GovernanceGatePassed, "governance")
         .timestamp(Timestamp::from_unix_micros(
@@ -217,30 +238,10 @@ fn an_admin_shutdown_during_an_insert_is_retried_and_counted_exactly() {
     // The insert is waiting on the lock: end its connection as an
     // administrator (or a failover) does.
     let mut admin = postgres::Client::connect(&base_url(), postgres::NoTls).unwrap();
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        let waiting: i64 = admin
-            .query_one(
-                "SELECT COUNT(*) FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'",
-                &[&name],
-            )
-            .unwrap()
-            .get(0);
-        if waiting > 0 {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the insert never waited"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    admin
-        .execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'",
-            &[&name],
-        )
-        .unwrap();
+    assert!(
+        terminate_when_waiting_on_a_lock(&mut admin, name) >= 1,
+        "the insert never waited"
+    );
     lock.rollback().unwrap();
     t.shutdown().unwrap();
     let s = stats.get();
@@ -266,21 +267,7 @@ fn opening_retries_a_migration_whose_backend_is_terminated() {
         let url = url.clone();
         move || EventStore::open(&url)
     });
-    let mut killed = 0;
-    for _ in 0..200 {
-        killed = admin
-            .query_one(
-                "SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity
-                 WHERE application_name = $1 AND wait_event_type = 'Lock'",
-                &[&name],
-            )
-            .unwrap()
-            .get::<_, i64>(0);
-        if killed > 0 {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let killed = terminate_when_waiting_on_a_lock(&mut admin, name);
     assert_eq!(killed, 1, "the migration's backend was found waiting");
     admin
         .execute("SELECT pg_advisory_unlock(7746501)", &[])
