@@ -210,7 +210,7 @@ fn instrument(c: &mut Criterion, tracer: &FccTracer) {
     let mut g = c.benchmark_group("instrument");
     let mut n = 0u64;
     let fcc_dispatch = tracing::Dispatch::new(
-        tracing_subscriber::registry().with(fcc::trace::SpanLayer::new(tracer.clone())),
+        tracing_subscriber::registry().with(fcc::layer::SpanLayer::new(tracer.clone())),
     );
     g.bench_function("fcc_span_layer", |b| {
         tracing::dispatcher::with_default(&fcc_dispatch, || {

@@ -4,22 +4,28 @@
 //! failed", "gate G-SEC-01 passed", "simulation step 3") without knowing where
 //! they go. fcc routes them to subscribers and sinks.
 //!
-//! The modules follow the data flow:
+//! The modules follow the data flow, each importing only the ones before it
+//! (ARCHITECTURE.md in the repository has the map and the import table):
 //!
 //! 1. [`mod@event`]: the [`Event`] model and the 81-type [`EventType`] catalog.
 //! 2. [`bus`]: the [`EventBus`] that delivers events to matching subscribers.
 //! 3. [`serialization`]: [`EventSerializer`] writes and reads event files,
 //!    [`EventReplay`] publishes them again.
-//! 4. [`layer`]: [`emit`], [`event!`] and the [`FanoutLayer`]: events travel
-//!    as `tracing` events and enter the bus through the layer.
-//! 5. [`sinks`]: where events leave the process ([`sinks::LogSink`],
+//! 4. [`sinks`]: where events leave the process ([`sinks::LogSink`],
 //!    [`sinks::JsonFileSink`], your own [`sinks::Sink`]), each on its own
 //!    worker thread behind a bounded queue.
-//! 6. [`telemetry`]: [`Telemetry::builder`] and [`init`] wire it all up and
-//!    return the guard that flushes everything on shutdown.
-//! 7. [`integration`]: [`instrument_simulation_engine`] and
+//! 5. [`trace`] and [`metrics`]: [`FccTracer`] and its spans, [`FccMetrics`].
+//! 6. [`otel`]: fcc as the OpenTelemetry API's tracer, meter and propagator.
+//! 7. [`export`]: the thread that batches finished spans and log records to
+//!    exporters; [`otlp`] sends them (and metrics) to a collector.
+//! 8. [`layer`]: the `tracing` integration: [`emit`], [`event!`] and the
+//!    [`FanoutLayer`] (events travel as `tracing` events and enter the bus
+//!    through it), [`SpanLayer`] for `tracing` spans.
+//! 9. [`integration`]: [`instrument_simulation_engine`] and
 //!    [`instrument_action_engine`] turn an engine's lifecycle events into
 //!    spans and the predefined metrics.
+//! 10. [`telemetry`]: [`Telemetry::builder`] and [`init`] wire it all up and
+//!     return the guard that flushes everything on shutdown.
 //!
 //! ## A first run
 //!
@@ -51,7 +57,6 @@
 //! ```
 
 pub mod bus;
-mod diagnostics;
 pub mod event;
 mod internal;
 pub mod serialization;
@@ -80,8 +85,9 @@ pub mod telemetry;
 pub mod trace;
 
 pub use integration::{instrument_action_engine, instrument_simulation_engine};
+pub use layer::{OpenTelemetrySpanExt, SpanLayer};
 pub use metrics::{FccMetrics, MetricPoint};
-pub use trace::{FccTracer, OpenTelemetrySpanExt, SpanData};
+pub use trace::{FccTracer, SpanData};
 
 /// Wraps a function in a span (the seed's `@traced`).
 ///
@@ -157,6 +163,6 @@ pub mod __bench {
     /// A new event id (UUID v7) for a time already read (ms since the epoch).
     #[inline]
     pub fn new_event_id_at(now_ms: u64) -> uuid::Uuid {
-        crate::event::id::new_v7_at(now_ms)
+        crate::internal::ids::new_v7_at(now_ms)
     }
 }

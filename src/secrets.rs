@@ -1,6 +1,9 @@
 //! Secrets stay secret: the one function that takes passwords out of URLs
 //! before they reach output, errors or `Debug` (store URLs, OTLP
 //! endpoints).
+//!
+//! **Imports:** nothing else of fcc; every other part may import it
+//! (the import table in ARCHITECTURE.md, checked by `tests/it/import_direction.rs`).
 
 /// Query parameters (and `key=value` connection-string keywords) whose
 /// value is a secret, compared case-insensitively.

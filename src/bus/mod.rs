@@ -58,6 +58,9 @@
 //! history ([`DEFAULT_HISTORY_CAPACITY`] unless set with
 //! [`EventBus::with_history_capacity`]); past the capacity the oldest events
 //! are dropped and counted in [`EventBus::history_dropped`].
+//!
+//! **Imports** (the table in ARCHITECTURE.md, checked by
+//! `tests/it/import_direction.rs`): only `event`, `internal`.
 
 mod counts;
 mod filter;

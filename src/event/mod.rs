@@ -36,11 +36,12 @@
 //!
 //! An [`Event`] is a cheap handle: cloning it copies a pointer, never the
 //! fields, so sinks and subscribers can keep events without cost.
+//!
+//! **Imports** (the table in ARCHITECTURE.md, checked by
+//! `tests/it/import_direction.rs`): only `internal`.
 
 pub mod catalog;
 mod encode;
-pub(crate) mod graveyard;
-pub(crate) mod id;
 mod ids;
 mod json;
 mod level;
@@ -53,7 +54,7 @@ pub use time::{Rfc3339Buf, Timestamp, TimestampError};
 
 use serde_json::{Map, Value};
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use uuid::Uuid;
 
 /// The structured metadata of an event (the Go seed's Attrs).
@@ -375,7 +376,7 @@ impl EventBuilder {
     }
 
     /// Finishes the event. When no trace context was set, the active span's
-    /// (see [`crate::trace::current`]) is captured.
+    /// (see `fcc::trace::current`) is captured.
     pub fn build(mut self) -> Event {
         let unset_time = Timestamp::from_unix_micros(i64::MIN).unix_micros();
         if self.0.timestamp.unix_micros() == unset_time {
@@ -384,13 +385,13 @@ impl EventBuilder {
         }
         if self.0.event_id.is_nil() {
             let ms = self.0.timestamp.unix_micros().div_euclid(1000).max(0) as u64;
-            self.0.event_id = id::new_v7_at(ms);
+            self.0.event_id = crate::internal::ids::new_v7_at(ms);
         }
         if self.0.category.as_deref() == Some(self.0.event_type.category()) {
             self.0.category = None;
         }
         if self.0.trace_id.is_none() {
-            if let Some((trace_id, span_id, _)) = crate::trace::current_ids() {
+            if let Some((trace_id, span_id)) = active_span_ids() {
                 self.0.trace_id = Some(trace_id);
                 self.0.span_id = Some(span_id);
             }
@@ -398,6 +399,26 @@ impl EventBuilder {
         self.0.approx_bytes = self.0.measure();
         Event(Arc::new(self.0))
     }
+}
+
+/// Where [`EventBuilder::build`] finds the active span's ids.
+///
+/// The model knows nothing of tracing: `trace` hands it this function when a
+/// thread enters its first span or the OpenTelemetry bridge turns on. Until
+/// then no span can be active, and events carry no trace context.
+static ACTIVE_SPAN_IDS: OnceLock<ActiveSpanIds> = OnceLock::new();
+
+/// Returns the active span's trace and span ids, if a span is active.
+type ActiveSpanIds = fn() -> Option<(TraceId, SpanId)>;
+
+/// Tells the model where the active span's ids come from (called by `trace`).
+pub(crate) fn set_active_span_source(source: ActiveSpanIds) {
+    let _ = ACTIVE_SPAN_IDS.set(source);
+}
+
+#[inline]
+fn active_span_ids() -> Option<(TraceId, SpanId)> {
+    ACTIVE_SPAN_IDS.get().and_then(|source| source())
 }
 
 impl EventData {

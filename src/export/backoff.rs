@@ -99,7 +99,7 @@ impl Backoff {
 
 /// A uniform number in `[0, 1]`.
 fn unit_random() -> f64 {
-    (crate::event::id::random_nonzero_u64() >> 11) as f64 / (1u64 << 53) as f64
+    (crate::internal::ids::random_nonzero_u64() >> 11) as f64 / (1u64 << 53) as f64
 }
 
 #[cfg(test)]

@@ -24,7 +24,7 @@ use super::attribute_pool;
 use super::circuit::Circuit;
 use super::pipeline::{Counters, LogExport, LogItem};
 use super::{ExportError, ExporterStats, SpanExporter};
-use crate::sinks::runtime::mark_internal_thread;
+use crate::internal::thread::mark_internal_thread;
 use crate::trace::SpanData;
 
 /// What a lane carries: spans or log records, each counted on its own counters.

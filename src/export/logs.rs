@@ -4,13 +4,31 @@
 
 use std::borrow::Cow;
 use std::io::Write;
+use std::time::SystemTime;
 
 use super::event_attributes::event_attributes;
 use super::{ExportError, LogLimits};
 use crate::event::Severity;
-use crate::layer::logs::LogRecord;
 use crate::trace::{KeyValue, SpanEvent};
 use crate::Event;
+use crate::{SpanId, TraceId};
+
+/// One log record made from a plain `tracing` event, as plain data.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LogRecord {
+    /// When it happened.
+    pub timestamp: SystemTime,
+    /// The `tracing` level.
+    pub level: tracing::Level,
+    /// The `tracing` target (module path by default).
+    pub target: Cow<'static, str>,
+    /// The message, if the event had one.
+    pub body: Option<String>,
+    /// The other fields.
+    pub attributes: Vec<KeyValue>,
+    /// The span it happened in: trace id, span id, sampled.
+    pub span: Option<(TraceId, SpanId, bool)>,
+}
 
 /// What becomes an OTel log record: a bus event, or a plain `tracing` event.
 pub(crate) enum LogItem {

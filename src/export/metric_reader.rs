@@ -28,7 +28,7 @@ impl ConsoleMetricReader {
         let thread = std::thread::Builder::new()
             .name("fcc-metrics-console".into())
             .spawn(move || {
-                crate::sinks::runtime::mark_internal_thread();
+                crate::internal::thread::mark_internal_thread();
                 loop {
                     let last = !matches!(
                         stopped.recv_timeout(interval),

@@ -17,6 +17,9 @@
 //!
 //! or attached to a tracer, so it receives every finished span:
 //! `FccTracer::builder("my-app").exporter(ConsoleSpanExporter::new()).build()`.
+//!
+//! **Imports** (the table in ARCHITECTURE.md, checked by
+//! `tests/it/import_direction.rs`): only `event`, `metrics`, `sinks`, `trace`, `internal`.
 
 pub(crate) mod attribute_pool;
 mod backoff;
@@ -33,6 +36,7 @@ mod metric_exporters;
 pub(crate) mod pipeline;
 mod pipeline_config;
 mod pipeline_worker;
+mod tracer_builder;
 
 use std::fmt;
 
@@ -40,6 +44,8 @@ pub use backoff::Backoff;
 pub use console::ConsoleSpanExporter;
 pub use json_file::JsonFileSpanExporter;
 pub use limits::{LogLimits, SpanLimits};
+pub use logs::LogRecord;
+pub use tracer_builder::FccTracerBuilder;
 pub(crate) mod metric_reader;
 pub use metric_exporters::{ConsoleMetricExporter, JsonFileMetricExporter, MetricExporter};
 

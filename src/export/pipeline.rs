@@ -20,10 +20,10 @@ use crossbeam_channel::{bounded, RecvTimeoutError, Sender, TrySendError};
 use super::handoff::Handoff;
 use super::lanes::{Lane, LaneState, LaneWait};
 use super::pipeline_worker::Worker;
+use super::LogRecord;
 use super::{ExportError, SpanExporter, TraceStats};
 use crate::internal::doorbell::Doorbell;
-use crate::layer::logs::LogRecord;
-use crate::sinks::runtime::mark_internal_thread;
+use crate::internal::thread::mark_internal_thread;
 use crate::trace::SpanData;
 use crate::Event;
 

@@ -15,7 +15,7 @@ use super::handoff::Handoff;
 use super::lanes::{Batch, Lane, LaneWait};
 use super::logs::{log_span_event, LogItem};
 use super::pipeline::{Counters, Item, PipelineConfig, MAX_OPEN_SPANS, POLL_INTERVAL};
-use crate::layer::logs::LogRecord;
+use super::LogRecord;
 use crate::trace::{SpanData, SpanEvent};
 use crate::{Event, SpanId};
 

@@ -103,6 +103,9 @@
 //! - The work is done in the publishing thread, under one lock per
 //!   instrumentation, and never calls back into the bus. Call each function
 //!   once per bus: two guards of the same kind make every span twice.
+//!
+//! **Imports** (the table in ARCHITECTURE.md, checked by
+//! `tests/it/import_direction.rs`): only `bus`, `event`, `export`, `metrics`, `trace`, `internal`.
 
 mod action;
 mod simulation;

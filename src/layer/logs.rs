@@ -11,31 +11,14 @@
 //! as tracing-opentelemetry does, so the volume is not doubled by default.
 
 use std::borrow::Cow;
-use std::time::SystemTime;
 
 use tracing::field::Field;
 use tracing_subscriber::filter::Targets;
 
-use crate::trace::layer::{OtelValues, PutField};
+use super::spans::{OtelValues, PutField};
 use crate::trace::{current_ids, KeyValue};
-use crate::{SpanId, TraceId};
 
-/// One log record made from a plain `tracing` event, as plain data.
-#[derive(Clone, Debug, PartialEq)]
-pub struct LogRecord {
-    /// When it happened.
-    pub timestamp: SystemTime,
-    /// The `tracing` level.
-    pub level: tracing::Level,
-    /// The `tracing` target (module path by default).
-    pub target: Cow<'static, str>,
-    /// The message, if the event had one.
-    pub body: Option<String>,
-    /// The other fields.
-    pub attributes: Vec<KeyValue>,
-    /// The span it happened in: trace id, span id, sampled.
-    pub span: Option<(TraceId, SpanId, bool)>,
-}
+pub use crate::export::LogRecord;
 
 /// The directive used when neither `FCC_OTEL_LOGS` nor `RUST_LOG` is set.
 pub const DEFAULT_LOG_DIRECTIVE: &str = "info";

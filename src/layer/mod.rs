@@ -40,17 +40,24 @@
 //! [`is_internal_thread`]), and fcc's own diagnostics ([`QUIET_TARGETS`]),
 //! never reach the bus. Libraries are not filtered by name: an
 //! application's `hyper` or `sqlx` events are its own.
+//!
+//! **Imports** (the table in ARCHITECTURE.md, checked by
+//! `tests/it/import_direction.rs`): only `bus`, `event`, `export`, `otel`, `trace`, `internal`.
 
 mod fields;
 pub mod logs;
 mod rate_limit;
+mod span_ext;
+mod spans;
 
 pub(crate) use rate_limit::Limiter;
 pub use rate_limit::RateLimit;
+pub use span_ext::{OpenTelemetrySpanExt, SetParentError};
+pub use spans::SpanLayer;
 
 use crate::bus::EventBus;
 use crate::event::{Event, Severity};
-use crate::sinks::runtime::is_internal_thread;
+use crate::internal::thread::is_internal_thread;
 use std::cell::Cell;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -121,7 +128,7 @@ pub fn emit(event: impl Into<Event>) {
             if d.len() < MAX_DEFERRED {
                 d.push_back((event, site));
             } else {
-                crate::diagnostics::warn(
+                crate::internal::diagnostics::warn(
                     "events emitted from inside other emits are being dropped (over 4096 waiting)",
                 );
             }
@@ -304,8 +311,8 @@ where
 {
     fn on_event(&self, event: &tracing::Event<'_>, _ctx: Context<'_, S>) {
         let meta = event.metadata();
-        if crate::telemetry::shut_down_after_install() {
-            crate::telemetry::warn_after_shutdown();
+        if crate::internal::after_shutdown::fired() {
+            crate::internal::after_shutdown::warn();
         }
         if meta.target() == EVENT_TARGET {
             if let Some((e, site)) = PENDING.try_with(Cell::take).ok().flatten() {
@@ -334,7 +341,7 @@ where
             }
             Err(why) => {
                 if self.rejected.fetch_add(1, Ordering::Relaxed) == 0 {
-                    crate::diagnostics::warn(format_args!(
+                    crate::internal::diagnostics::warn(format_args!(
                         "a tracing event at {}:{} is not a bus event: {why}",
                         meta.file().unwrap_or("?"),
                         meta.line().unwrap_or(0)

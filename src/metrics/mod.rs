@@ -82,6 +82,9 @@
 //! snapshot or export) and keeps it until the next, so updates inside spans
 //! stay as cheap as outside. Handles skip this to stay at one atomic
 //! operation.
+//!
+//! **Imports** (the table in ARCHITECTURE.md, checked by
+//! `tests/it/import_direction.rs`): only `event`, `trace`, `internal`.
 
 mod bridge;
 mod cache;

@@ -32,7 +32,7 @@
 //!
 //! - fcc keeps its own thread-local stack of span contexts: `FccTracer`,
 //!   `#[traced]` and `tracing` spans (through the
-//!   [`SpanLayer`](crate::trace::SpanLayer)) push onto it while entered. This
+//!   [`SpanLayer`](crate::layer::SpanLayer)) push onto it while entered. This
 //!   is the hot path: no `Context` clone, no allocation.
 //! - The OTel API keeps its own thread-local `Context` stack, private to the
 //!   `opentelemetry` crate, with no hook. So fcc joins it from the moment the
@@ -57,7 +57,7 @@
 //! | made by | its parent | while entered, `Context::current()` holds |
 //! |---|---|---|
 //! | `FccTracer::span`, `#[traced]` | [`trace::current()`](crate::trace::current): the OTel context's span if it has one, else fcc's stack top | a copy of its span context on top of the current OTel context (baggage kept) |
-//! | a `tracing` span (the [`SpanLayer`](crate::trace::SpanLayer)) | its explicit `parent:`, else `current()`; [`set_parent(cx)`](crate::OpenTelemetrySpanExt::set_parent) before the first enter replaces it | the same, on top of the `cx` given to `set_parent` (its baggage) |
+//! | a `tracing` span (the [`SpanLayer`](crate::layer::SpanLayer)) | its explicit `parent:`, else `current()`; [`set_parent(cx)`](crate::OpenTelemetrySpanExt::set_parent) before the first enter replaces it | the same, on top of the `cx` given to `set_parent` (its baggage) |
 //! | the OTel API (`tracer.in_span`, `start_with_context`) | the span of the given context; with none, fcc's stack top when it is not mirrored (else a root) | the OTel span object itself (the OTel API attaches it) |
 //! | a remote parent (`extract` + `attach`) | | the remote span context, which is the parent of the next span of any kind |
 //!
@@ -81,14 +81,16 @@
 //! globals: fcc does not see its spans, and it sees no fcc context. Keep
 //! libraries on the version fcc bridges; `cargo tree -d -i opentelemetry`
 //! shows whether two versions are in a build.
+//!
+//! **Imports** (the table in ARCHITECTURE.md, checked by
+//! `tests/it/import_direction.rs`): only `metrics`, `trace`, `internal`.
 
-pub(crate) mod bridge;
 mod meter;
 mod propagator;
 mod resource;
 pub(crate) mod tracer;
 
-pub use bridge::activate;
+pub use crate::trace::otel_context::activate;
 pub use meter::FccMeterProvider;
 pub use propagator::{FccPropagator, BAGGAGE, KNOWN_PROPAGATORS};
 pub use resource::FccResource;

@@ -9,7 +9,8 @@ use opentelemetry::propagation::{Extractor, Injector, TextMapPropagator};
 use opentelemetry::trace::TraceContextExt;
 use opentelemetry::Context;
 
-use super::bridge;
+use crate::internal::text::{is_token_byte, percent_decode, percent_encode};
+use crate::trace::otel_context as bridge;
 use crate::trace::propagation::{self, TRACEPARENT, TRACESTATE};
 
 /// The W3C header a baggage list travels in.
@@ -217,53 +218,4 @@ fn parse_baggage(values: &[&str]) -> Option<Vec<KeyValueMetadata>> {
         ));
     }
     (!out.is_empty()).then_some(out)
-}
-
-/// RFC 7230 `token` characters (a baggage key).
-fn is_token_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
-}
-
-fn percent_encode(s: &str, out: &mut String) {
-    for b in s.bytes() {
-        match b {
-            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'.' | b'-' | b'_' | b'~' | b'*' | b'/' => {
-                out.push(char::from(b))
-            }
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-}
-
-fn percent_decode(s: &str) -> Option<String> {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' {
-            let hex = b.get(i + 1..i + 3)?;
-            let v = u8::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok()?;
-            out.push(v);
-            i += 3;
-        } else {
-            out.push(b[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).ok()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn percent_coding_round_trips() {
-        let mut s = String::new();
-        percent_encode("a b,c=d;é", &mut s);
-        assert_eq!(s, "a%20b%2Cc%3Dd%3B%C3%A9");
-        assert_eq!(percent_decode(&s).unwrap(), "a b,c=d;é");
-        assert_eq!(percent_decode("%zz"), None);
-        assert_eq!(percent_decode("%C3"), None);
-    }
 }

@@ -126,7 +126,7 @@ fn executable_name() -> Option<String> {
 /// `OTEL_RESOURCE_ATTRIBUTES`: every entry readable, or the reason why not.
 fn parse_attributes(value: &str) -> Result<Vec<(String, String)>, String> {
     let decode = |s: &str, what: &str| {
-        crate::otlp::percent_decode(s.trim())
+        crate::internal::text::percent_decode(s.trim())
             .ok_or_else(|| format!("the {what} {s:?} has a bad percent escape"))
     };
     value

@@ -10,7 +10,7 @@ use std::time::SystemTime;
 use opentelemetry::trace::{SpanBuilder, SpanContext as OtelSpanContext, Status, TraceContextExt};
 use opentelemetry::{Context, InstrumentationScope, KeyValue};
 
-use super::bridge;
+use crate::trace::otel_context as bridge;
 use crate::trace::{FccTracer, Span, SpanContext, SpanEvent, SpanLink, SpanStatus};
 
 static INVALID_PARENTS: AtomicU64 = AtomicU64::new(0);
@@ -95,7 +95,7 @@ impl opentelemetry::trace::Tracer for OtelTracer {
 
     fn build_with_context(&self, builder: SpanBuilder, parent_cx: &Context) -> OtelSpan {
         // fcc's own threads, and code run in a suppressed context, record nothing.
-        if parent_cx.is_telemetry_suppressed() || crate::sinks::runtime::is_internal_thread() {
+        if parent_cx.is_telemetry_suppressed() || crate::internal::thread::is_internal_thread() {
             return OtelSpan {
                 span: Span::disabled(),
                 otel_context: OtelSpanContext::empty_context(),

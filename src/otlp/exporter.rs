@@ -24,8 +24,8 @@ use super::transport::{grpc_channel, grpc_metadata, HttpClient};
 use super::{OtlpCompression, OtlpConfig, OtlpProtocol, OtlpSignal};
 use crate::export::event_attributes::{event_attributes, static_event_name};
 use crate::export::pipeline::{ExporterFactory, LogExport, LogItem};
+use crate::export::LogRecord;
 use crate::export::{ExportError, SpanExporter};
-use crate::layer::logs::LogRecord;
 use crate::{Event, Severity};
 
 fn scope() -> InstrumentationScope {
@@ -36,7 +36,7 @@ fn scope() -> InstrumentationScope {
 
 fn runtime() -> Result<Arc<Runtime>, ExportError> {
     tokio::runtime::Builder::new_current_thread()
-        .on_thread_start(crate::sinks::runtime::mark_internal_thread)
+        .on_thread_start(crate::internal::thread::mark_internal_thread)
         .enable_all()
         .build()
         .map(Arc::new)

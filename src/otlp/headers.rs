@@ -3,6 +3,7 @@
 //! Values are secrets (API keys, bearer tokens): they never appear in
 //! `Debug`, errors or warnings; only the header names do.
 
+use crate::internal::text::{is_token_byte, percent_decode};
 use std::fmt;
 
 /// Headers sent with every export of a signal. `Debug` shows the names and
@@ -96,30 +97,6 @@ impl fmt::Debug for OtlpHeaders {
             .entries(self.0.iter().map(|(k, _)| (k, "***")))
             .finish()
     }
-}
-
-/// RFC 7230 `tchar`.
-fn is_token_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
-}
-
-/// `%XX` escapes decoded; `None` for a bad escape or bytes that are not UTF-8.
-pub(crate) fn percent_decode(s: &str) -> Option<String> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = bytes.get(i + 1..i + 3)?;
-            let hex = std::str::from_utf8(hex).ok()?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).ok()
 }
 
 #[cfg(test)]

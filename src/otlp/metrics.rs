@@ -25,8 +25,8 @@ use super::sender::{OtlpSender, METRICS_METHOD};
 use super::temporality::Deltas;
 use super::{OtlpConfig, Temporality};
 use crate::export::ExportError;
+use crate::internal::thread::mark_internal_thread;
 use crate::metrics::FccMetrics;
-use crate::sinks::runtime::mark_internal_thread;
 
 pub(super) fn kv(key: &str, value: &str) -> KeyValue {
     KeyValue {

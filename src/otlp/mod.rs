@@ -9,6 +9,9 @@
 //!
 //! Turn it on with `OTEL_EXPORTER_OTLP_ENDPOINT` (see [`OtlpConfig`]) and
 //! [`Telemetry`](crate::Telemetry), or attach [`OtlpSpanExporter`] to a tracer.
+//!
+//! **Imports** (the table in ARCHITECTURE.md, checked by
+//! `tests/it/import_direction.rs`): only `event`, `export`, `metrics`, `otel`, `secrets`, `trace`, `internal`.
 
 mod config;
 #[cfg(feature = "otlp")]
@@ -36,7 +39,7 @@ pub use config::{
 };
 #[cfg(feature = "otlp")]
 pub(crate) use exporter::factory;
-pub(crate) use headers::percent_decode;
+
 #[cfg(feature = "otlp")]
 pub use metrics::{MetricExportStats, OtlpMetricsExporter};
 #[cfg(feature = "otlp")]

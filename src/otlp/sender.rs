@@ -92,7 +92,7 @@ impl OtlpSender {
         what: &'static str,
     ) -> Result<OtlpSender, ExportError> {
         let rt = tokio::runtime::Builder::new_current_thread()
-            .on_thread_start(crate::sinks::runtime::mark_internal_thread)
+            .on_thread_start(crate::internal::thread::mark_internal_thread)
             .enable_all()
             .build()
             .map_err(|e| ExportError::new(what, format!("cannot start the export runtime: {e}")))?;

@@ -31,6 +31,9 @@
 //! assert!(batch.starts_with("{\"event_count\":2,"));
 //! assert_eq!(EventSerializer::from_json_batch(&batch).unwrap().len(), 2);
 //! ```
+//!
+//! **Imports** (the table in ARCHITECTURE.md, checked by
+//! `tests/it/import_direction.rs`): only `bus`, `event`, `internal`.
 
 mod error;
 mod replay;

@@ -29,7 +29,11 @@
 //! pager.flush(Duration::from_secs(1)).unwrap();
 //! assert_eq!(pager.stats().written, 1);
 //! ```
+//!
+//! **Imports** (the table in ARCHITECTURE.md, checked by
+//! `tests/it/import_direction.rs`): only `bus`, `event`, `serialization`, `internal`.
 
+pub(crate) mod graveyard;
 pub(crate) mod json_file;
 mod log;
 pub mod runtime;

@@ -111,27 +111,7 @@ impl fmt::Display for FlushError {
 
 impl std::error::Error for FlushError {}
 
-thread_local! {
-    static INTERNAL: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-}
-
-/// True on fcc's own worker threads. Layers use it to keep fcc's own logs out
-/// of the bus and OpenTelemetry (no feedback loops).
-pub fn is_internal_thread() -> bool {
-    INTERNAL.try_with(|c| c.get()).unwrap_or(false)
-}
-
-/// Marks the current thread as one of fcc's own (see [`is_internal_thread`]).
-/// It also enters OpenTelemetry's suppressed context for the thread's life,
-/// so OTel-instrumented code that fcc's exporters run (an instrumented HTTP
-/// client, say) records nothing either.
-pub fn mark_internal_thread() {
-    let first = INTERNAL.try_with(|c| !c.replace(true)).unwrap_or(false);
-    if first {
-        // Kept for the thread's life: the thread is fcc's from here on.
-        std::mem::forget(opentelemetry::Context::enter_telemetry_suppressed_scope());
-    }
-}
+pub use crate::internal::thread::{is_internal_thread, mark_internal_thread};
 
 /// A running sink: its queue, its worker and its counters. Cheap to share.
 pub struct SinkHandle {
@@ -342,8 +322,8 @@ impl Subscriber for SinkSubscriber {
     #[inline]
     fn on_event(&self, event: &Event) -> Result<(), SubscriberError> {
         // Free a couple of events the workers are done with, here on an
-        // emitting thread (see `event::graveyard`).
-        crate::event::graveyard::sweep();
+        // emitting thread (see `sinks::graveyard`).
+        crate::sinks::graveyard::sweep();
         if self.0.enqueue(event) {
             Ok(())
         } else {
@@ -444,7 +424,7 @@ impl Worker {
         let written = self.call(|s| s.write(batch), n);
         let bytes: usize = batch.iter().map(Event::approx_bytes).sum();
         self.queued_bytes.0.fetch_sub(bytes, Ordering::Relaxed);
-        crate::event::graveyard::bury(batch.drain(..));
+        crate::sinks::graveyard::bury(batch.drain(..));
         if written {
             self.counters.written.fetch_add(n, Ordering::Relaxed);
         }

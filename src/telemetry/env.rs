@@ -127,7 +127,7 @@ impl TelemetryBuilder {
             b = b.service_name(name);
         }
         if let Some(v) = lookup("OTEL_LOG_LEVEL") {
-            match crate::diagnostics::DiagLevel::parse(&v) {
+            match crate::internal::diagnostics::DiagLevel::parse(&v) {
                 Some(level) => b.log_level = Some(level),
                 None => b.warnings.push(format!(
                     "OTEL_LOG_LEVEL={v:?} not understood; expected none, error, warn, info or \

@@ -17,7 +17,7 @@ pub(super) struct Globals {
     pub(super) propagator_only: bool,
     pub(super) metrics_recorder: bool,
     pub(super) warnings: Vec<String>,
-    pub(super) log_level: Option<crate::diagnostics::DiagLevel>,
+    pub(super) log_level: Option<crate::internal::diagnostics::DiagLevel>,
 }
 
 /// Whether a set-up Telemetry is alive (reserved by [`Reservation::take`],
@@ -66,10 +66,10 @@ impl Telemetry {
             return;
         };
         if let Some(level) = g.log_level {
-            crate::diagnostics::set_level(level);
+            crate::internal::diagnostics::set_level(level);
         }
         for w in &g.warnings {
-            crate::diagnostics::warn(w);
+            crate::internal::diagnostics::warn(w);
         }
         crate::trace::set_global(Some(self.tracer.clone()));
         self.parts.installed.store(true, Ordering::Release);
@@ -84,7 +84,7 @@ impl Telemetry {
         }
         if g.metrics_recorder {
             if let Err(e) = crate::metrics::FccRecorder::install(self.metrics().clone()) {
-                crate::diagnostics::warn(format_args!(
+                crate::internal::diagnostics::warn(format_args!(
                     "{e}; `metrics::` macros keep going to it, not to fcc"
                 ));
             }
@@ -95,48 +95,25 @@ impl Telemetry {
 /// `let _ = fcc::init()`: the guard is gone at once. The first span or event
 /// recorded after the installed pipeline shut down says so, once.
 mod after_shutdown {
-    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::atomic::Ordering;
     use std::sync::{Arc, Mutex};
 
+    use crate::internal::after_shutdown;
     use crate::trace::tracer::TracerInner;
 
     static ARMED: Mutex<Option<Arc<TracerInner>>> = Mutex::new(None);
-    static WARNED: AtomicBool = AtomicBool::new(false);
 
     pub(super) fn arm(tracer: &crate::FccTracer) {
-        // A new set-up after an earlier one shut down starts quiet.
-        FIRED.store(false, Ordering::Release);
-        WARNED.store(false, Ordering::Release);
+        after_shutdown::rearm();
         if let Ok(mut a) = ARMED.lock() {
             *a = Some(Arc::clone(&tracer.inner));
         }
     }
 
-    static FIRED: AtomicBool = AtomicBool::new(false);
-
-    /// Whether an installed Telemetry has shut down (one relaxed load).
-    #[inline]
-    pub(crate) fn fired() -> bool {
-        FIRED.load(Ordering::Relaxed)
-    }
-
     pub(super) fn fire() {
-        FIRED.store(true, Ordering::Release);
+        after_shutdown::fire();
         if let Some(t) = ARMED.lock().ok().and_then(|a| a.clone()) {
             t.shut_down.store(true, Ordering::Release);
         }
     }
-
-    /// Prints the warning, the first time only.
-    pub(crate) fn warn() {
-        if !WARNED.swap(true, Ordering::AcqRel) {
-            crate::diagnostics::warn(
-                "a span or event was recorded after telemetry shut down, and is lost: \
-                 the Telemetry guard was dropped. Keep it for the life of the program: \
-                 `let _guard = fcc::init()?;` (not `let _ = fcc::init()`)",
-            );
-        }
-    }
 }
-
-pub(crate) use after_shutdown::{fired as shut_down_after_install, warn as warn_after_shutdown};

@@ -7,9 +7,10 @@ use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::Layer;
 
+use crate::internal::thread::is_internal_thread;
+use crate::layer::SpanLayer;
 use crate::layer::{is_quiet_target, logs, FanoutLayer, EVENT_TARGET};
-use crate::sinks::runtime::is_internal_thread;
-use crate::trace::{FccTracer, SpanLayer};
+use crate::trace::FccTracer;
 
 /// fcc's part of a `tracing` subscriber: `tracing` spans as fcc spans (the
 /// [`SpanLayer`]), bus events into the [`EventBus`](crate::EventBus) (the
@@ -55,7 +56,7 @@ impl PlainLogs {
         {
             return;
         }
-        let Some(pipeline) = &self.tracer.inner.pipeline else {
+        let Some(pipeline) = self.tracer.pipeline() else {
             return;
         };
         let record = logs::record(event);

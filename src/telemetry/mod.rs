@@ -24,6 +24,9 @@
 //! test has its own pipeline.
 //!
 //! Environment variables: see [`env::VARIABLES`] and [`TelemetryBuilder::from_env`].
+//!
+//! **Imports** (the table in ARCHITECTURE.md, checked by
+//! `tests/it/import_direction.rs`): only `bus`, `event`, `export`, `internal`, `layer`, `metrics`, `otel`, `otlp`, `secrets`, `sinks`, `trace`.
 
 pub mod env;
 mod globals;
@@ -44,10 +47,11 @@ pub use layers::FccLayer;
 pub use metrics::HEALTH_METRICS;
 
 use crate::bus::{EventBus, EventFilter};
+use crate::layer::SpanLayer;
 use crate::layer::{is_quiet_target, FanoutLayer, EVENT_TARGET};
 use crate::otel::FccPropagator;
 use crate::sinks::{attach, JsonFileSink, LogSink, Sink, SinkHandle, SinkOptions, SinkStats};
-use crate::trace::{FccTracer, SpanLayer};
+use crate::trace::FccTracer;
 use globals::Globals;
 use std::fmt;
 use std::path::PathBuf;
@@ -94,7 +98,7 @@ pub struct TelemetryBuilder {
     plain_logs: tracing_subscriber::filter::Targets,
     log_span_events: bool,
     resource_attributes: Option<String>,
-    log_level: Option<crate::diagnostics::DiagLevel>,
+    log_level: Option<crate::internal::diagnostics::DiagLevel>,
     sdk_disabled: bool,
     on_signals: bool,
     rate_limit: Option<crate::layer::RateLimit>,
@@ -357,9 +361,7 @@ impl TelemetryBuilder {
             None => Box::new(tracing_subscriber::layer::Identity::new()),
         };
         let exports_logs = tracer
-            .inner
-            .pipeline
-            .as_ref()
+            .pipeline()
             .is_some_and(crate::export::pipeline::Pipeline::exports_logs);
         let plain_logs = (exports_logs || self.log_span_events).then(|| layers::PlainLogs {
             tracer: tracer.clone(),
@@ -446,7 +448,7 @@ fn fmt_layer(level: LevelFilter) -> FmtLayer {
         let bus_event = meta.target() == EVENT_TARGET
             || meta.is_event() && meta.fields().field("event_type").is_some();
         let chatter = is_quiet_target(meta.target())
-            && *meta.level() > crate::diagnostics::level().tracing_level();
+            && *meta.level() > crate::internal::diagnostics::level().tracing_level();
         !bus_event && !chatter
     });
     Box::new(
@@ -456,8 +458,6 @@ fn fmt_layer(level: LevelFilter) -> FmtLayer {
             .with_filter(filter),
     )
 }
-
-pub(crate) use globals::{shut_down_after_install, warn_after_shutdown};
 
 /// The running pipeline. Dropping it flushes and stops every sink.
 #[must_use = "dropping the Telemetry guard shuts fcc down at once, and every later span, \

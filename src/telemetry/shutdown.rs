@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use super::{globals, Telemetry};
 use crate::export::ExportError;
-use crate::sinks::runtime::is_internal_thread;
+use crate::internal::thread::is_internal_thread;
 use crate::sinks::{FlushError, SinkHandle};
 use crate::trace::FccTracer;
 
@@ -129,7 +129,7 @@ impl Parts {
             true,
             network,
         );
-        crate::event::graveyard::sweep_all();
+        crate::sinks::graveyard::sweep_all();
         if self.installed.load(Ordering::Acquire) {
             globals::released();
         }
@@ -195,7 +195,7 @@ impl Telemetry {
                 if !parts.shut_down.load(Ordering::Acquire) {
                     let t = parts.shutdown_timeout;
                     if let Err(e) = parts.flush_within(t, t) {
-                        crate::diagnostics::error(e);
+                        crate::internal::diagnostics::error(e);
                     }
                 }
             }
@@ -207,7 +207,7 @@ impl Telemetry {
     /// calling it directly loses what the guard still holds.
     pub fn exit(self, code: i32) -> ! {
         if let Err(e) = self.shutdown() {
-            crate::diagnostics::error(e);
+            crate::internal::diagnostics::error(e);
         }
         std::process::exit(code)
     }
@@ -217,7 +217,7 @@ impl Drop for Telemetry {
     fn drop(&mut self) {
         if let Err(e) = self.shutdown() {
             if !is_internal_thread() {
-                crate::diagnostics::error(e);
+                crate::internal::diagnostics::error(e);
             }
         }
     }

@@ -21,7 +21,7 @@ pub(super) fn watch(parts: Arc<Parts>) -> std::io::Result<()> {
     std::thread::Builder::new()
         .name("fcc-signals".into())
         .spawn(move || {
-            crate::sinks::runtime::mark_internal_thread();
+            crate::internal::thread::mark_internal_thread();
             let mut flushing = false;
             for signal in signals.forever() {
                 let name = if signal == SIGINT {
@@ -30,20 +30,20 @@ pub(super) fn watch(parts: Arc<Parts>) -> std::io::Result<()> {
                     "SIGTERM"
                 };
                 if flushing {
-                    crate::diagnostics::warn(format_args!("{name} again: exiting now"));
+                    crate::internal::diagnostics::warn(format_args!("{name} again: exiting now"));
                     std::process::exit(128 + signal);
                 }
                 flushing = true;
-                crate::diagnostics::warn(format_args!(
+                crate::internal::diagnostics::warn(format_args!(
                     "{name}: writing what telemetry holds, then exiting (send it again to exit now)"
                 ));
                 let parts = Arc::clone(&parts);
                 let _ = std::thread::Builder::new()
                     .name("fcc-signal-flush".into())
                     .spawn(move || {
-                        crate::sinks::runtime::mark_internal_thread();
+                        crate::internal::thread::mark_internal_thread();
                         if let Err(e) = parts.shutdown_within(parts.shutdown_timeout) {
-                            crate::diagnostics::error(e);
+                            crate::internal::diagnostics::error(e);
                         }
                         std::process::exit(128 + signal);
                     });

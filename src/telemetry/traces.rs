@@ -201,12 +201,12 @@ impl TraceSettings {
 
 #[cfg(feature = "otlp")]
 fn with_otlp(
-    mut b: crate::trace::FccTracerBuilder,
+    mut b: crate::export::FccTracerBuilder,
     config: OtlpConfig,
     resource: &FccResource,
     spans: bool,
     logs: Option<LogLimits>,
-) -> Result<crate::trace::FccTracerBuilder, InstallError> {
+) -> Result<crate::export::FccTracerBuilder, InstallError> {
     let factory = crate::otlp::factory(config, resource.clone(), spans, logs);
     b.pipeline.factory = Some(factory);
     b.pipeline.otlp = true;
@@ -215,12 +215,12 @@ fn with_otlp(
 
 #[cfg(not(feature = "otlp"))]
 fn with_otlp(
-    _b: crate::trace::FccTracerBuilder,
+    _b: crate::export::FccTracerBuilder,
     config: OtlpConfig,
     _resource: &FccResource,
     _spans: bool,
     _logs: Option<LogLimits>,
-) -> Result<crate::trace::FccTracerBuilder, InstallError> {
+) -> Result<crate::export::FccTracerBuilder, InstallError> {
     Err(InstallError::Otlp(crate::otlp::OtlpConfigError {
         variable: "OTEL_EXPORTER_OTLP_ENDPOINT".into(),
         value: crate::secrets::redact_url(&config.traces.endpoint),
@@ -252,20 +252,18 @@ fn batching(
 /// a sampled span, and as OTel log records when OTLP is on. Nothing is
 /// subscribed when the tracer exports nothing.
 pub(super) fn forward_events(bus: &EventBus, tracer: &FccTracer) {
-    if tracer.inner.pipeline.is_none() {
+    if tracer.pipeline().is_none() {
         return;
     }
     let logs = tracer
-        .inner
-        .pipeline
-        .as_ref()
+        .pipeline()
         .is_some_and(crate::export::pipeline::Pipeline::exports_logs);
     let tracer = tracer.clone();
     bus.subscribe(move |e: &Event| {
         let join = e.span_id().is_some()
             && current_ids().is_some_and(|(_, span, sampled)| sampled && Some(span) == e.span_id());
         if join || logs {
-            if let Some(p) = &tracer.inner.pipeline {
+            if let Some(p) = tracer.pipeline() {
                 p.send_event(e.clone(), join);
             }
         }

@@ -3,15 +3,15 @@
 //! Every span source pushes onto the same stack while its span is entered:
 //! [`SpanGuard`](super::SpanGuard)s from [`FccTracer`](super::FccTracer),
 //! `#[traced]` functions, and `tracing` spans through the
-//! [`SpanLayer`](super::SpanLayer). That is what makes one trace tree out of all
+//! [`SpanLayer`](crate::layer::SpanLayer). That is what makes one trace tree out of all
 //! three, and what events read when they capture `trace_id`/`span_id`.
 
 use std::cell::{Cell, RefCell};
 use std::marker::PhantomData;
 use std::sync::Arc;
 
-use crate::event::id::{random_nonzero_u128, random_nonzero_u64, random_root_ids};
-use crate::otel::bridge;
+use super::otel_context as bridge;
+use crate::internal::ids::{random_nonzero_u128, random_nonzero_u64, random_root_ids};
 use crate::{SpanId, TraceId};
 
 /// The identity of a span as it travels: ids, the sampled flag, whether it came
@@ -92,6 +92,13 @@ pub(crate) fn stack_top() -> Option<SpanContext> {
         .flatten()
 }
 
+/// Hands the event model the way to the active span's ids
+/// ([`crate::event`] does not import `trace`: the arrow points this way).
+#[cold]
+pub(crate) fn connect_events() {
+    crate::event::set_active_span_source(|| current_ids().map(|(t, s, _)| (t, s)));
+}
+
 /// The current trace and span ids, for events (no clone of the trace state).
 #[inline]
 pub(crate) fn current_ids() -> Option<(TraceId, SpanId, bool)> {
@@ -146,6 +153,10 @@ pub(crate) fn push_in(ctx: SpanContext, otel_base: &opentelemetry::Context) {
 #[inline(always)]
 fn push_onto(stack: &RefCell<Vec<SpanContext>>, ctx: SpanContext) {
     if let Ok(mut s) = stack.try_borrow_mut() {
+        if s.capacity() == 0 {
+            // This thread's first span: from now on events look here.
+            connect_events();
+        }
         s.push(ctx);
         set_top_sampled(&s);
     }

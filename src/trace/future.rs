@@ -32,8 +32,8 @@ use std::task::{Context, Poll};
 
 use pin_project_lite::pin_project;
 
+use super::otel_context as bridge;
 use super::{current, Span, SpanContext};
-use crate::otel::bridge;
 
 pin_project! {
     /// A future run inside a span; see [`FutureExt::in_span`].

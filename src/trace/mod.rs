@@ -1,4 +1,4 @@
-//! Tracing: [`FccTracer`], [`SpanData`], `#[traced]`, the [`SpanLayer`] for
+//! Tracing: [`FccTracer`], [`SpanData`], `#[traced]`, the [`SpanLayer`](crate::layer::SpanLayer) for
 //! `tracing` spans, context propagation and sampling.
 //!
 //! # A tour
@@ -24,7 +24,7 @@
 //!
 //! `#[traced]` (see [`crate::traced`]) wraps a function in a span; with no
 //! tracer installed it is a no-op. `tracing` spans join the same tree through
-//! the [`SpanLayer`], which [`Telemetry`](crate::Telemetry) installs.
+//! the [`SpanLayer`](crate::layer::SpanLayer), which [`Telemetry`](crate::Telemetry) installs.
 //!
 //! Where spans go: the tracer keeps a bounded buffer of completed spans
 //! ([`FccTracer::completed_spans`]) and, when built with exporters, batches
@@ -33,16 +33,18 @@
 //!
 //! Across `.await` and `tokio::spawn`, see [`FutureExt`]; across processes,
 //! [`propagation`]. Which spans are recorded: [`Sampler`].
+//!
+//! **Imports** (the table in ARCHITECTURE.md, checked by
+//! `tests/it/import_direction.rs`): only `event`, `internal`.
 
 mod attributes;
 pub(crate) mod context;
 mod data;
 mod future;
-pub(crate) mod layer;
+pub(crate) mod otel_context;
 pub mod propagation;
 mod sampler;
 pub(crate) mod span;
-mod span_ext;
 pub(crate) mod tracer;
 
 pub use attributes::{AttributeValue, Attributes, IntoAttribute};
@@ -53,11 +55,9 @@ pub use data::{
     Value, MAX_EVENTS_PER_SPAN,
 };
 pub use future::{in_current_context, FutureExt, InSpan, WithContext};
-pub use layer::SpanLayer;
 pub use sampler::{Sampler, SamplerError};
 pub use span::{Span, SpanGuard};
-pub use span_ext::{OpenTelemetrySpanExt, SetParentError};
-pub use tracer::{global, set_global, FccTracer, FccTracerBuilder, DEFAULT_COMPLETED_CAPACITY};
+pub use tracer::{global, set_global, FccTracer, DEFAULT_COMPLETED_CAPACITY};
 
 /// What `#[traced]` expands to. Not a public API.
 #[doc(hidden)]

@@ -1,5 +1,6 @@
 //! [`FccTracer`]: starts spans, keeps the completed ones, hands them to exporters.
 
+use std::any::Any;
 use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::fmt;
@@ -10,8 +11,6 @@ use arc_swap::ArcSwapOption;
 
 use super::context::{current, new_root_ids, new_span_id};
 use super::{Sampler, Span, SpanContext, SpanData, SpanGuard};
-use crate::export::pipeline::{Pipeline, PipelineConfig};
-use crate::export::{SpanExporter, TraceStats};
 
 /// The completed-spans buffer of a standalone tracer: 10,000 spans.
 pub const DEFAULT_COMPLETED_CAPACITY: usize = 10_000;
@@ -41,7 +40,7 @@ pub(crate) struct TracerInner {
     pub(crate) sampler: Sampler,
     pub(crate) completed: Arc<Mutex<Completed>>,
     keep_completed: bool,
-    pub(crate) pipeline: Option<Pipeline>,
+    pub(crate) pipeline: Option<Box<dyn SpanPipeline>>,
     /// Set when the installed Telemetry that owns this tracer shut down.
     pub(crate) shut_down: std::sync::atomic::AtomicBool,
 }
@@ -94,85 +93,60 @@ impl fmt::Debug for FccTracer {
     }
 }
 
-/// Configures an [`FccTracer`] with exporters, a sampler and buffer sizes.
-#[must_use = "a builder does nothing until `build()`"]
-pub struct FccTracerBuilder {
-    service_name: Cow<'static, str>,
-    pub(crate) sampler: Sampler,
-    completed_capacity: usize,
-    exporters: Vec<Box<dyn SpanExporter>>,
-    pub(crate) pipeline: PipelineConfig,
+/// Where a tracer with exporters hands its ended spans: the export
+/// pipeline. `trace` defines the span data and this contract; `export`,
+/// which sits above it, implements it ([`crate::export`]'s pipeline) and
+/// plugs it in when a tracer is built with exporters.
+pub(crate) trait SpanPipeline: Send + Sync + 'static {
+    /// A box for a new span's data (recycled when this thread has one), at
+    /// `SpanData::new`'s defaults.
+    fn span_box(&self) -> Box<SpanData>;
+    /// Takes an ended span; `times` are its clock readings when its data
+    /// does not have them yet. Never blocks.
+    fn send_span(&self, span: Box<SpanData>, times: Option<super::span::Times>);
+    /// Waits, at most `timeout`, until every span ended so far has reached
+    /// the completed-spans buffer and the exporters.
+    fn catch_up(&self, timeout: Duration);
+    /// The pipeline itself, for `export` to reach its own type.
+    fn as_any(&self) -> &dyn Any;
 }
 
-impl FccTracerBuilder {
-    /// How new spans are sampled (default: parent-based always-on).
-    pub fn sampler(mut self, sampler: Sampler) -> Self {
-        self.sampler = sampler;
-        self
-    }
-    /// How many completed spans [`FccTracer::completed_spans`] keeps; 0 keeps none.
-    pub fn completed_capacity(mut self, capacity: usize) -> Self {
-        self.completed_capacity = capacity;
-        self
-    }
-    /// Sends every finished span to `exporter`, in batches, on a background thread.
-    pub fn exporter(mut self, exporter: impl SpanExporter + 'static) -> Self {
-        self.exporters.push(Box::new(exporter));
-        self
-    }
-    /// Like [`exporter`](Self::exporter) for an exporter already boxed.
-    pub fn boxed_exporter(mut self, exporter: Box<dyn SpanExporter>) -> Self {
-        self.exporters.push(exporter);
-        self
-    }
-    /// Most spans waiting for export; more are dropped and counted
-    /// (default 2048, `OTEL_BSP_MAX_QUEUE_SIZE`).
-    pub fn max_queue_size(mut self, spans: usize) -> Self {
-        self.pipeline.spans.max_queue = spans.max(1);
-        self
-    }
-    /// Most spans per export call (default 512, `OTEL_BSP_MAX_EXPORT_BATCH_SIZE`).
-    pub fn max_export_batch_size(mut self, spans: usize) -> Self {
-        self.pipeline.spans.max_batch = spans.max(1);
-        self
-    }
-    /// Longest wait before a partial batch is exported (default 5 s, `OTEL_BSP_SCHEDULE_DELAY`).
-    pub fn schedule_delay(mut self, delay: Duration) -> Self {
-        self.pipeline.spans.schedule_delay = delay;
-        self
-    }
-    /// How often a failed export is tried again, with backoff from 100 ms,
-    /// before its spans are dropped and counted (default 3). Exporters that
-    /// retry by themselves (OTLP: 3 retries, 100 ms to 1.6 s, honouring the
-    /// collector's throttling) are tried once.
-    pub fn export_retries(mut self, retries: u32) -> Self {
-        self.pipeline.retries = retries;
-        self
+impl FccTracer {
+    /// A standalone tracer that keeps up to [`DEFAULT_COMPLETED_CAPACITY`]
+    /// completed spans and exports nothing.
+    pub fn new(service_name: impl Into<Cow<'static, str>>) -> FccTracer {
+        let built = FccTracer::assemble(
+            service_name.into(),
+            Sampler::default(),
+            DEFAULT_COMPLETED_CAPACITY,
+            |_| Ok::<_, std::convert::Infallible>(None),
+        );
+        match built {
+            Ok(tracer) => tracer,
+            Err(never) => match never {},
+        }
     }
 
-    /// Builds the tracer; with exporters, starts its export thread. Fails
-    /// when the thread cannot start or an exporter cannot be built (an OTLP
-    /// endpoint that makes no sense, say).
-    pub fn build(self) -> Result<FccTracer, crate::export::ExportError> {
+    /// Puts a tracer together; `pipeline` is given the completed-spans
+    /// buffer (when one is kept) and returns the export pipeline, if any.
+    /// [`FccTracer::builder`] (in `export`) calls it.
+    pub(crate) fn assemble<E>(
+        service_name: Cow<'static, str>,
+        sampler: Sampler,
+        completed_capacity: usize,
+        pipeline: impl FnOnce(Option<Arc<Mutex<Completed>>>) -> Result<Option<Box<dyn SpanPipeline>>, E>,
+    ) -> Result<FccTracer, E> {
         let completed = Arc::new(Mutex::new(Completed {
             spans: VecDeque::new(),
-            capacity: self.completed_capacity,
+            capacity: completed_capacity,
             dropped: 0,
         }));
-        let keep_completed = self.completed_capacity > 0;
-        let pipeline = if self.exporters.is_empty()
-            && self.pipeline.factory.is_none()
-            && self.pipeline.log_exporters.is_empty()
-        {
-            None
-        } else {
-            let completed = keep_completed.then(|| Arc::clone(&completed));
-            Some(Pipeline::start(self.pipeline, self.exporters, completed)?)
-        };
+        let keep_completed = completed_capacity > 0;
+        let pipeline = pipeline(keep_completed.then(|| Arc::clone(&completed)))?;
         Ok(FccTracer {
             inner: Arc::new(TracerInner {
-                service_name: self.service_name,
-                sampler: self.sampler,
+                service_name,
+                sampler,
                 completed,
                 keep_completed,
                 pipeline,
@@ -180,26 +154,10 @@ impl FccTracerBuilder {
             }),
         })
     }
-}
 
-impl FccTracer {
-    /// A standalone tracer that keeps up to [`DEFAULT_COMPLETED_CAPACITY`]
-    /// completed spans and exports nothing.
-    pub fn new(service_name: impl Into<Cow<'static, str>>) -> FccTracer {
-        let built = FccTracer::builder(service_name).build();
-        // Without exporters no thread is started, so building cannot fail.
-        built.unwrap_or_else(|_| unreachable!("a tracer without exporters starts no thread"))
-    }
-
-    /// A tracer with exporters or other settings.
-    pub fn builder(service_name: impl Into<Cow<'static, str>>) -> FccTracerBuilder {
-        FccTracerBuilder {
-            service_name: service_name.into(),
-            sampler: Sampler::default(),
-            completed_capacity: DEFAULT_COMPLETED_CAPACITY,
-            exporters: Vec::new(),
-            pipeline: PipelineConfig::default(),
-        }
+    /// The export pipeline this tracer hands its spans to, if it has one.
+    pub(crate) fn span_pipeline(&self) -> Option<&dyn SpanPipeline> {
+        self.inner.pipeline.as_deref()
     }
 
     /// The service this tracer reports as (`service.name`).
@@ -210,11 +168,6 @@ impl FccTracer {
     /// Always `true`: see the type's docs.
     pub fn otel_available(&self) -> bool {
         true
-    }
-
-    /// True when this tracer exports over OTLP.
-    pub fn otlp_enabled(&self) -> bool {
-        self.inner.pipeline.as_ref().is_some_and(Pipeline::otlp)
     }
 
     /// Starts a span, child of the current one, and makes it current until
@@ -285,7 +238,7 @@ impl FccTracer {
     /// catch up first, at most 5 s).
     pub fn completed_spans(&self) -> Vec<SpanData> {
         if let Some(p) = &self.inner.pipeline {
-            let _ = p.flush(Duration::from_secs(5));
+            p.catch_up(Duration::from_secs(5));
         }
         match self.inner.completed.lock() {
             Ok(c) => c.spans.iter().cloned().collect(),
@@ -304,56 +257,6 @@ impl FccTracer {
             c.spans.clear();
         }
     }
-
-    /// Export counters: queued, exported, dropped, failed.
-    pub fn stats(&self) -> TraceStats {
-        self.inner
-            .pipeline
-            .as_ref()
-            .map_or_else(TraceStats::default, Pipeline::stats)
-    }
-
-    /// Waits until every span ended so far has been exported.
-    pub fn flush(&self, timeout: Duration) -> Result<(), crate::export::ExportError> {
-        match &self.inner.pipeline {
-            Some(p) => p.flush(timeout),
-            None => Ok(()),
-        }
-    }
-
-    /// Like [`flush`](Self::flush), but network exporters (OTLP) are waited
-    /// for at most `network`: what they have not sent by then is still
-    /// queued for them.
-    pub fn flush_within(
-        &self,
-        timeout: Duration,
-        network: Duration,
-    ) -> Result<(), crate::export::ExportError> {
-        match &self.inner.pipeline {
-            Some(p) => p.flush_within(timeout, network),
-            None => Ok(()),
-        }
-    }
-
-    /// Exports what is left, shuts the exporters down and stops the thread.
-    /// An exporter still busy after `timeout` (a collector that never
-    /// answers) is left behind: what it held is counted failed
-    /// ([`TraceStats::exporters`]).
-    pub fn shutdown(&self, timeout: Duration) -> Result<(), crate::export::ExportError> {
-        self.shutdown_within(timeout, timeout)
-    }
-
-    /// Like [`shutdown`](Self::shutdown), giving network exporters at most `network`.
-    pub fn shutdown_within(
-        &self,
-        timeout: Duration,
-        network: Duration,
-    ) -> Result<(), crate::export::ExportError> {
-        match &self.inner.pipeline {
-            Some(p) => p.shutdown_within(timeout, network),
-            None => Ok(()),
-        }
-    }
 }
 
 impl TracerInner {
@@ -362,7 +265,7 @@ impl TracerInner {
     #[inline]
     pub(crate) fn finish(&self, mut span: Box<SpanData>, times: Option<super::span::Times>) {
         if self.shut_down.load(std::sync::atomic::Ordering::Relaxed) {
-            crate::telemetry::warn_after_shutdown();
+            crate::internal::after_shutdown::warn();
         }
         match &self.pipeline {
             Some(p) => p.send_span(span, times),
@@ -381,7 +284,7 @@ static GLOBAL: ArcSwapOption<TracerInner> = ArcSwapOption::const_empty();
 static GLOBAL_SET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 /// Installs `tracer` as the one `#[traced]` functions and the
-/// [`SpanLayer`](super::SpanLayer) use by default (`None` removes it).
+/// [`SpanLayer`](crate::layer::SpanLayer) use by default (`None` removes it).
 /// [`Telemetry::install`](crate::Telemetry) does this for you.
 pub fn set_global(tracer: Option<FccTracer>) {
     // One change at a time, so the flag and the tracer always agree when

@@ -9,6 +9,7 @@ mod support;
 #[global_allocator]
 static ALLOCATOR: support::alloc::Counting = support::alloc::Counting;
 
+mod architecture_map;
 mod bus_concurrency;
 mod bus_delivery;
 mod bus_memory;
@@ -25,6 +26,7 @@ mod flood;
 mod full_disk;
 mod http_interop;
 mod id_fork;
+mod import_direction;
 mod main_job;
 mod metrics_bridge;
 mod metrics_rules;

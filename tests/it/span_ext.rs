@@ -3,7 +3,8 @@
 
 use std::collections::HashMap;
 
-use fcc::trace::{SpanKind, SpanLayer, SpanStatus};
+use fcc::layer::SpanLayer;
+use fcc::trace::{SpanKind, SpanStatus};
 use fcc::{FccTracer, OpenTelemetrySpanExt, SpanData};
 use opentelemetry::baggage::BaggageExt as _;
 use opentelemetry::propagation::TextMapPropagator as _;
@@ -69,10 +70,10 @@ fn set_parent_after_the_span_started_changes_nothing_and_says_why() {
         let _ = b.context();
         (entered, b.set_parent(incoming()))
     });
-    assert_eq!(entered, Err(fcc::trace::SetParentError::AlreadyStarted));
+    assert_eq!(entered, Err(fcc::layer::SetParentError::AlreadyStarted));
     assert_eq!(
         context_taken,
-        Err(fcc::trace::SetParentError::AlreadyStarted)
+        Err(fcc::layer::SetParentError::AlreadyStarted)
     );
     assert!(entered.unwrap_err().to_string().contains("already entered"));
     for s in &spans {
@@ -92,7 +93,7 @@ fn set_parent_without_fcc_says_which_part_is_missing() {
     let err = tracing::subscriber::with_default(plain, || {
         tracing::info_span!("x").set_parent(incoming())
     });
-    assert_eq!(err, Err(fcc::trace::SetParentError::LayerNotFound));
+    assert_eq!(err, Err(fcc::layer::SetParentError::LayerNotFound));
     assert!(err.unwrap_err().to_string().contains("layer()"));
     // A span that fcc's layer filters out, or a disabled span: disabled.
     use tracing_subscriber::Layer as _;
@@ -102,9 +103,9 @@ fn set_parent_without_fcc_says_which_part_is_missing() {
     let err = tracing::subscriber::with_default(filtered, || {
         tracing::info_span!("below.warn").set_parent(incoming())
     });
-    assert_eq!(err, Err(fcc::trace::SetParentError::SpanDisabled));
+    assert_eq!(err, Err(fcc::layer::SetParentError::SpanDisabled));
     let none = tracing::Span::none().set_parent(incoming());
-    assert_eq!(none, Err(fcc::trace::SetParentError::SpanDisabled));
+    assert_eq!(none, Err(fcc::layer::SetParentError::SpanDisabled));
     assert!(!tracing::Span::none().context().has_active_span());
 }
 
@@ -268,7 +269,7 @@ fn a_span_with_an_explicit_child_cannot_change_its_parent() {
         let _child = tracing::info_span!(parent: &parent, "child");
         parent.set_parent(incoming())
     });
-    assert_eq!(result, Err(fcc::trace::SetParentError::AlreadyStarted));
+    assert_eq!(result, Err(fcc::layer::SetParentError::AlreadyStarted));
     let (parent, child) = (by_name(&spans, "parent"), by_name(&spans, "child"));
     assert_eq!(child.trace_id, parent.trace_id, "one trace");
     assert_eq!(child.parent_span_id, Some(parent.span_id));

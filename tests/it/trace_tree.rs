@@ -6,7 +6,8 @@
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-use fcc::trace::{propagation, FccTracer, FutureExt, Sampler, SpanData, SpanLayer};
+use fcc::layer::SpanLayer;
+use fcc::trace::{propagation, FccTracer, FutureExt, Sampler, SpanData};
 use fcc::traced;
 use tracing_subscriber::layer::SubscriberExt;
 

@@ -21,7 +21,7 @@ fn main() {
     let mode = args[2].as_str();
     let _ = FCC.set(FccTracer::builder("ab").completed_capacity(0).build().unwrap());
     let t = FCC.get().unwrap();
-    let subscriber = tracing_subscriber::registry().with(fcc::trace::SpanLayer::new(t.clone()));
+    let subscriber = tracing_subscriber::registry().with(fcc::layer::SpanLayer::new(t.clone()));
     tracing::subscriber::with_default(subscriber, || {
         let _parent = t.span("parent");
         let start = std::time::Instant::now();

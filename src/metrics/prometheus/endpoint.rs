@@ -69,7 +69,7 @@ impl PrometheusEndpoint {
         let thread = std::thread::Builder::new()
             .name("fcc-prometheus".into())
             .spawn(move || {
-                crate::sinks::runtime::mark_internal_thread();
+                crate::internal::thread::mark_internal_thread();
                 runtime.block_on(accept(listener, metrics, stopped));
                 // Dropping the runtime drops the connections still open.
             })?;

@@ -12,7 +12,7 @@ use std::sync::OnceLock;
 
 use crossbeam_channel::{bounded, Receiver, Sender};
 
-use super::Event;
+use crate::event::Event;
 
 /// Most spent events waiting to be freed (about 2 MB at the most).
 const CAPACITY: usize = 4096;

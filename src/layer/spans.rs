@@ -12,9 +12,9 @@ use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::Layer;
 
-use super::{current, FccTracer, KeyValue, Span, SpanContext, SpanKind, SpanStatus};
-use crate::layer::is_quiet_target;
-use crate::sinks::runtime::is_internal_thread;
+use super::is_quiet_target;
+use crate::internal::thread::is_internal_thread;
+use crate::trace::{current, FccTracer, KeyValue, Span, SpanContext, SpanKind, SpanStatus};
 
 /// Turns `tracing` spans into fcc spans.
 ///
@@ -29,7 +29,7 @@ use crate::sinks::runtime::is_internal_thread;
 /// ```
 /// use tracing_subscriber::layer::SubscriberExt;
 /// let tracer = fcc::trace::FccTracer::new("doc");
-/// let subscriber = tracing_subscriber::registry().with(fcc::trace::SpanLayer::new(tracer.clone()));
+/// let subscriber = tracing_subscriber::registry().with(fcc::layer::SpanLayer::new(tracer.clone()));
 /// tracing::subscriber::with_default(subscriber, || {
 ///     let _outer = tracing::info_span!("outer", user = "ada").entered();
 ///     let _inner = tracer.span("inner");
@@ -166,8 +166,8 @@ where
                 t.started.store(true, Ordering::Relaxed);
                 if let Some(c) = t.span.context() {
                     match t.extra.as_ref().and_then(|e| e.otel_parent.as_ref()) {
-                        Some(base) => super::context::push_in(c, base),
-                        None => super::context::push(c),
+                        Some(base) => crate::trace::context::push_in(c, base),
+                        None => crate::trace::context::push(c),
                     }
                 }
             }
@@ -181,7 +181,7 @@ where
                 .get::<TracingSpan>()
                 .and_then(|t| t.span.context_ref().map(|c| c.span_id))
             {
-                super::context::pop(c);
+                crate::trace::context::pop(c);
             }
         }
     }

@@ -69,8 +69,10 @@ pub fn activate() {
     if ACTIVE.swap(true, Ordering::AcqRel) {
         return;
     }
+    // Events built from here on read the OTel context too.
+    super::context::connect_events();
     // Spans this thread is already inside become visible to the OTel API.
-    for ctx in crate::trace::context::stack_snapshot() {
+    for ctx in super::context::stack_snapshot() {
         mirror(&ctx);
     }
 }

@@ -11,10 +11,11 @@ use opentelemetry::trace::{SpanContext as OtelSpanContext, Status, TraceContextE
 use opentelemetry::{Context, Key, KeyValue, Value};
 use tracing_subscriber::registry::LookupSpan;
 
-use super::layer::TracingSpan;
-use super::{SpanEvent, SpanLayer};
-use crate::otel::bridge;
+use super::spans::TracingSpan;
+use super::SpanLayer;
 use crate::otel::tracer::{apply_status, count_invalid_parent, push_link};
+use crate::trace::otel_context as bridge;
+use crate::trace::SpanEvent;
 
 /// OpenTelemetry contexts, links, attributes and status on `tracing` spans
 /// recorded by fcc's [`SpanLayer`].
@@ -70,7 +71,7 @@ use crate::otel::tracer::{apply_status, count_invalid_parent, push_link};
 /// use std::collections::HashMap;
 ///
 /// let tracer = fcc::FccTracer::new("doc");
-/// let subscriber = tracing_subscriber::registry().with(fcc::trace::SpanLayer::new(tracer.clone()));
+/// let subscriber = tracing_subscriber::registry().with(fcc::layer::SpanLayer::new(tracer.clone()));
 /// tracing::subscriber::with_default(subscriber, || {
 ///     let headers = HashMap::from([(
 ///         "traceparent".to_owned(),
