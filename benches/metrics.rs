@@ -11,7 +11,7 @@
 //!
 //! Run: `cargo bench --bench metrics`.
 
-#[path = "../tests/it/support/otlp_receiver.rs"]
+#[path = "../tests/it/support/otlp_receiver/mod.rs"]
 mod otlp_receiver;
 mod support;
 

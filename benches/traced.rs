@@ -11,7 +11,7 @@
 
 mod support;
 
-#[path = "../tests/it/support/otlp_receiver.rs"]
+#[path = "../tests/it/support/otlp_receiver/mod.rs"]
 mod otlp_receiver;
 
 use std::hint::black_box;

@@ -6,7 +6,7 @@
 
 #![allow(missing_docs)] // criterion_group! makes an undocumented fn
 
-#[path = "../../tests/it/support/otlp_receiver.rs"]
+#[path = "../../tests/it/support/otlp_receiver/mod.rs"]
 mod otlp_receiver;
 
 use std::net::TcpListener;

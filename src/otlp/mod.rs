@@ -22,6 +22,8 @@ mod headers;
 #[cfg(feature = "otlp")]
 mod metrics;
 #[cfg(feature = "otlp")]
+mod protobuf;
+#[cfg(feature = "otlp")]
 mod retry;
 #[cfg(feature = "otlp")]
 mod sender;

@@ -3,7 +3,7 @@
 #![allow(dead_code)] // each test file uses what it needs
 
 /// The OTLP receiver the root crate's tests use.
-#[path = "../../../../tests/it/support/otlp_receiver.rs"]
+#[path = "../../../../tests/it/support/otlp_receiver/mod.rs"]
 pub mod otlp_receiver;
 
 use std::path::Path;
