@@ -3,9 +3,10 @@
 //! of the rounds):
 //!
 //! - `e2e`: one structured event through `fcc::emit` to LogSink (file),
-//!   JsonFileSink and the SQLite StoreSink, until stored (shutdown), ns per
-//!   event; against the hand-batched SQLite insert loop alone (the durable
-//!   floor), same rows, same batch size (512, the sink default).
+//!   JsonFileSink and the SQLite StoreSink, until stored (flush: every
+//!   batch committed), ns per event; against the hand-batched SQLite insert
+//!   loop alone (the durable floor), same rows, same batch size (512, the
+//!   sink default). Also the StoreSink alone through `fcc::emit`.
 //! - `sqlite`: 1M events through the SQLite StoreSink (block policy,
 //!   batches of 4,096) until stored; against the hand-batched loop
 //!   (`peers::sqlite_hand_batched`), batches of 4,096.
@@ -31,7 +32,9 @@ use fcc_store::{EventStore, StoreSink, StoreTelemetryExt};
 use peers::{event, pg_url};
 
 /// Publishes `events` through a StoreSink (block policy, batches of
-/// `batch`) and shuts down (every one written); the wall time.
+/// `batch`); the wall time until every one is written (flush: committed).
+/// The shutdown after it (SQLite checkpoints and removes its WAL when the
+/// last connection closes) is not timed, as the peers' closing is not.
 fn through_sink(url: &str, events: &[Event], batch: usize) -> Duration {
     let sink = StoreSink::open(url).expect("store");
     let t = Telemetry::builder()
@@ -49,8 +52,9 @@ fn through_sink(url: &str, events: &[Event], batch: usize) -> Duration {
     for e in events {
         t.bus().publish(e);
     }
-    t.shutdown().unwrap();
+    t.flush(Duration::from_secs(600)).unwrap();
     let took = start.elapsed();
+    t.shutdown().unwrap();
     let s = &t.sink_stats()[0];
     assert_eq!(s.written, events.len() as u64, "every event written");
     took
@@ -187,12 +191,19 @@ fn pg_rows() {
 }
 
 /// ns per event from the first `fcc::emit` until LogSink, JsonFileSink and
-/// the SQLite StoreSink have each written every event (shutdown).
-fn e2e_fcc(dir: &std::path::Path, n: u64) -> f64 {
-    let t = Telemetry::builder()
-        .log(LogTarget::File(dir.join("events.log")))
-        .json_file(dir.join("events.ndjson"))
-        .json_file_max_bytes(u64::MAX)
+/// the SQLite StoreSink have each written every event (flush); with
+/// `store_only`, the StoreSink alone.
+fn e2e_fcc(dir: &std::path::Path, n: u64, store_only: bool) -> f64 {
+    let mut b = Telemetry::builder();
+    if store_only {
+        b = b.log(LogTarget::Off);
+    } else {
+        b = b
+            .log(LogTarget::File(dir.join("events.log")))
+            .json_file(dir.join("events.ndjson"))
+            .json_file_max_bytes(u64::MAX);
+    }
+    let t = b
         .sink_options(SinkOptions::default().policy(DropPolicy::Block))
         .fmt(None)
         .store(&sqlite_url(&dir.join("events.db")))
@@ -206,8 +217,9 @@ fn e2e_fcc(dir: &std::path::Path, n: u64) -> f64 {
             fcc::emit(event(i));
         }
     });
-    t.shutdown().unwrap();
+    t.flush(Duration::from_secs(600)).unwrap();
     let ns = start.elapsed().as_nanos() as f64 / n as f64;
+    t.shutdown().unwrap();
     for s in t.sink_stats() {
         assert_eq!((s.written, s.dropped), (n, 0), "{}", s.name);
     }
@@ -217,7 +229,7 @@ fn e2e_fcc(dir: &std::path::Path, n: u64) -> f64 {
 fn e2e_rows(dir: &std::path::Path) {
     const N: u64 = 200_000;
     let events: Vec<Event> = (0..N).map(event).collect();
-    let (mut fcc, mut peer) = (Vec::new(), Vec::new());
+    let (mut fcc, mut peer, mut alone) = (Vec::new(), Vec::new(), Vec::new());
     for r in 0..rounds() {
         let sub = dir.join(format!("e2e-{r}"));
         std::fs::create_dir_all(&sub).unwrap();
@@ -227,10 +239,20 @@ fn e2e_rows(dir: &std::path::Path) {
             r,
             &mut fcc,
             &mut peer,
-            || e2e_fcc(&sub, N),
+            || e2e_fcc(&sub, N, false),
             || peers::sqlite_hand_batched(&path, &events, 512).as_nanos() as f64 / N as f64,
         );
+        let sub = dir.join(format!("e2e-alone-{r}"));
+        std::fs::create_dir_all(&sub).unwrap();
+        alone.push(e2e_fcc(&sub, N, true));
     }
+    row(
+        "emit -> SQLite store alone, until stored",
+        "ns/ev",
+        &alone,
+        &peer,
+        "(where the rest goes)",
+    );
     row(
         "emit -> Log + JSON + SQLite store, until stored",
         "ns/ev",
