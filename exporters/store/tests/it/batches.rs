@@ -188,15 +188,16 @@ fn postgres_a_copy_failing_mid_batch_is_retried_and_loses_nothing() {
     fail_on_boom(&url, true);
     let mut sink = StoreSink::open(&url).unwrap();
     let stats = sink.stats();
-    // One batch: row 600 fails the COPY after 600 rows went to the server.
-    let events: Vec<Event> = (0..1_000).map(with_boom).collect();
+    // One batch: row 600 fails the COPY after 600 rows went to the server,
+    // with more chunks of COPY data still to send.
+    let events: Vec<Event> = (0..5_000).map(with_boom).collect();
     sink.write(&events).unwrap();
     let s = stats.get();
     assert!(s.retries >= 1, "the failed COPY was retried: {s:?}");
-    assert_eq!((s.inserted, s.duplicates), (1_000, 0), "{s:?}");
+    assert_eq!((s.inserted, s.duplicates), (5_000, 0), "{s:?}");
     let store = EventStore::open(&url).unwrap();
-    assert_eq!(store.count().unwrap(), 1_000);
-    let mut back = store.query(&EventQuery::new().limit(2_000)).unwrap();
+    assert_eq!(store.count().unwrap(), 5_000);
+    let mut back = store.query(&EventQuery::new().limit(10_000)).unwrap();
     back.reverse();
     assert_eq!(back, events);
 }
@@ -209,14 +210,17 @@ fn postgres_a_copy_that_cannot_go_in_fails_its_batch_only() {
     let mut sink = StoreSink::open(&url).unwrap();
     let stats = sink.stats();
     let good: Vec<Event> = (0..500).map(plain).collect();
-    let bad: Vec<Event> = (500..1_000).map(with_boom).collect();
+    // Row 600 fails early in a batch whose COPY data is several chunks:
+    // the error comes back while the rest is still being sent.
+    let bad: Vec<Event> = (500..8_000).map(with_boom).collect();
     sink.write(&good).unwrap();
     // 23514 is not worth a retry: the batch fails whole, nothing of it stays.
     assert!(sink.write(&bad).is_err());
-    let more: Vec<Event> = (1_000..1_100).map(plain).collect();
+    // The same connection takes the next batch.
+    let more: Vec<Event> = (8_000..8_100).map(plain).collect();
     sink.write(&more).unwrap();
     let s = stats.get();
-    assert_eq!((s.inserted, s.retries), (600, 0), "{s:?}");
+    assert_eq!((s.inserted, s.retries, s.reconnects), (600, 0, 0), "{s:?}");
     let store = EventStore::open(&url).unwrap();
     assert_eq!(store.count().unwrap(), 600);
     assert!(store
