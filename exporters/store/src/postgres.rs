@@ -257,8 +257,8 @@ impl Pg {
     /// an event already stored goes again through [`Pg::insert_skipping`].
     pub(crate) fn insert(&mut self, events: &[Event]) -> Result<(usize, usize), StoreError> {
         match self.copy(events) {
-            Err(Copy::Duplicate) => self.insert_skipping(events),
-            Err(Copy::Refused(e)) => {
+            Err(CopyFailure::Duplicate) => self.insert_skipping(events),
+            Err(CopyFailure::Refused(e)) => {
                 // A COPY the server refuses before copy mode (a read-only
                 // session, a missing table, permissions) leaves the
                 // connection one ReadyForQuery out of step (rust-postgres
@@ -269,13 +269,13 @@ impl Pg {
                 let _ = self.reconnect();
                 Err(failure)
             }
-            Err(Copy::Failed(e)) => Err(e),
+            Err(CopyFailure::Failed(e)) => Err(e),
             Ok(done) => Ok(done),
         }
     }
 
     /// One binary COPY of the batch (its own transaction: all rows or none).
-    fn copy(&mut self, events: &[Event]) -> Result<(usize, usize), Copy> {
+    fn copy(&mut self, events: &[Event]) -> Result<(usize, usize), CopyFailure> {
         /// Sent to the server as the buffer reaches this, so that it works
         /// on the rows while the next ones are encoded.
         const CHUNK: usize = 256 << 10;
@@ -286,14 +286,14 @@ impl Pg {
                     "COPY agent_events ({}) FROM STDIN (FORMAT binary)",
                     COLUMNS.join(", ")
                 );
-                let s = self.client.prepare(&sql).map_err(Copy::from)?;
+                let s = self.client.prepare(&sql).map_err(CopyFailure::from)?;
                 self.copy_stmt = Some(s.clone());
                 s
             }
         };
         let mut writer = match self.client.copy_in(&stmt) {
             Ok(w) => w,
-            Err(e) => return Err(Copy::Refused(e)),
+            Err(e) => return Err(CopyFailure::Refused(e)),
         };
         let mut buf = std::mem::take(&mut self.copy_buf);
         buf.clear();
@@ -305,7 +305,7 @@ impl Pg {
             dropped += usize::from(row.payload_dropped);
             pg_copy::row(&mut buf, &row);
             if buf.len() >= CHUNK {
-                result = writer.write_all(&buf).map_err(Copy::from_io);
+                result = writer.write_all(&buf).map_err(CopyFailure::from_io);
                 buf.clear();
                 if result.is_err() {
                     break;
@@ -314,8 +314,8 @@ impl Pg {
         }
         let result = result.and_then(|()| {
             buf.extend_from_slice(pg_copy::TRAILER);
-            writer.write_all(&buf).map_err(Copy::from_io)?;
-            writer.finish().map_err(Copy::from)
+            writer.write_all(&buf).map_err(CopyFailure::from_io)?;
+            writer.finish().map_err(CopyFailure::from)
         });
         if buf.capacity() <= 4 * CHUNK {
             self.copy_buf = buf;
@@ -408,7 +408,7 @@ impl Pg {
 }
 
 /// Why a COPY did not go in.
-enum Copy {
+enum CopyFailure {
     /// A row is already stored (or twice in the batch): SQLSTATE 23505.
     Duplicate,
     /// Refused before copy mode: the connection is out of step.
@@ -416,28 +416,28 @@ enum Copy {
     Failed(StoreError),
 }
 
-impl From<postgres::Error> for Copy {
-    fn from(e: postgres::Error) -> Copy {
+impl From<postgres::Error> for CopyFailure {
+    fn from(e: postgres::Error) -> CopyFailure {
         match e.as_db_error() {
-            Some(db) if db.code().code() == "23505" => Copy::Duplicate,
-            _ => Copy::Failed(err("copy", e)),
+            Some(db) if db.code().code() == "23505" => CopyFailure::Duplicate,
+            _ => CopyFailure::Failed(err("copy", e)),
         }
     }
 }
 
-impl Copy {
+impl CopyFailure {
     /// The COPY writer's I/O error: the client's error inside, else the
     /// connection failed (transient).
-    fn from_io(e: std::io::Error) -> Copy {
+    fn from_io(e: std::io::Error) -> CopyFailure {
         match e
             .get_ref()
             .and_then(|i| i.downcast_ref::<postgres::Error>())
         {
             Some(pe) if pe.as_db_error().map(|db| db.code().code()) == Some("23505") => {
-                Copy::Duplicate
+                CopyFailure::Duplicate
             }
-            Some(pe) => Copy::Failed(err_ref("copy", pe)),
-            None => Copy::Failed(StoreError::Database {
+            Some(pe) => CopyFailure::Failed(err_ref("copy", pe)),
+            None => CopyFailure::Failed(StoreError::Database {
                 what: "copy".into(),
                 message: e.to_string(),
                 transient: true,
