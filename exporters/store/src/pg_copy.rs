@@ -7,10 +7,14 @@
 //! its type's binary form: `text` is its UTF-8 bytes, `bigint` 8 bytes big
 //! endian, `jsonb` a version byte (1) and the JSON text. A 16-bit -1 ends
 //! the data.
+//!
+//! Also why a COPY did not go in ([`CopyFailure`]).
 
 use std::borrow::Cow;
 
+use crate::postgres::{err, err_ref};
 use crate::row::{Row, COLUMNS};
+use crate::StoreError;
 
 /// The signature and header of binary COPY data.
 pub(crate) const HEADER: &[u8] = b"PGCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\0";
@@ -53,6 +57,46 @@ pub(crate) fn row(out: &mut Vec<u8>, r: &Row<'_>) {
     for (i, name) in COLUMNS.iter().enumerate().skip(2) {
         // `text_at` counts the text columns only: `ts_micros` is not one.
         text(out, r.text_at(i - 1), *name == "payload");
+    }
+}
+
+/// Why a COPY did not go in.
+pub(crate) enum CopyFailure {
+    /// A row is already stored (or twice in the batch): SQLSTATE 23505.
+    Duplicate,
+    /// Refused before copy mode: the connection is out of step.
+    Refused(postgres::Error),
+    /// Any other failure, as the store reports it (transient or not).
+    Failed(StoreError),
+}
+
+impl From<postgres::Error> for CopyFailure {
+    fn from(e: postgres::Error) -> CopyFailure {
+        match e.as_db_error() {
+            Some(db) if db.code().code() == "23505" => CopyFailure::Duplicate,
+            _ => CopyFailure::Failed(err("copy", e)),
+        }
+    }
+}
+
+impl CopyFailure {
+    /// The COPY writer's I/O error: the client's error inside, else the
+    /// connection failed (transient).
+    pub(crate) fn from_io(e: std::io::Error) -> CopyFailure {
+        match e
+            .get_ref()
+            .and_then(|i| i.downcast_ref::<postgres::Error>())
+        {
+            Some(pe) if pe.as_db_error().map(|db| db.code().code()) == Some("23505") => {
+                CopyFailure::Duplicate
+            }
+            Some(pe) => CopyFailure::Failed(err_ref("copy", pe)),
+            None => CopyFailure::Failed(StoreError::Database {
+                what: "copy".into(),
+                message: e.to_string(),
+                transient: true,
+            }),
+        }
     }
 }
 

@@ -10,7 +10,7 @@ use postgres::types::ToSql;
 use postgres::{Client, NoTls, Statement};
 use std::time::Duration;
 
-use crate::pg_copy;
+use crate::pg_copy::{self, CopyFailure};
 use crate::query::{EventQuery, Param};
 use crate::row::{from_text, to_row, COLUMNS};
 use crate::schema::{migrations, Dialect, VERSION_TABLE};
@@ -40,11 +40,11 @@ pub(crate) const OPEN_RETRY_FOR: Duration = Duration::from_secs(10);
 /// even by mistake.
 const READ_ONLY: &str = "SET default_transaction_read_only = on";
 
-fn err(what: &str, e: postgres::Error) -> StoreError {
+pub(crate) fn err(what: &str, e: postgres::Error) -> StoreError {
     err_ref(what, &e)
 }
 
-fn err_ref(what: &str, e: &postgres::Error) -> StoreError {
+pub(crate) fn err_ref(what: &str, e: &postgres::Error) -> StoreError {
     StoreError::Database {
         what: what.to_owned(),
         message: match e.as_db_error() {
@@ -404,45 +404,6 @@ impl Pg {
             .query_one("SELECT COUNT(*) FROM agent_events", &[])
             .map(|r| r.get::<_, i64>(0) as u64)
             .map_err(|e| err("count", e))
-    }
-}
-
-/// Why a COPY did not go in.
-enum CopyFailure {
-    /// A row is already stored (or twice in the batch): SQLSTATE 23505.
-    Duplicate,
-    /// Refused before copy mode: the connection is out of step.
-    Refused(postgres::Error),
-    Failed(StoreError),
-}
-
-impl From<postgres::Error> for CopyFailure {
-    fn from(e: postgres::Error) -> CopyFailure {
-        match e.as_db_error() {
-            Some(db) if db.code().code() == "23505" => CopyFailure::Duplicate,
-            _ => CopyFailure::Failed(err("copy", e)),
-        }
-    }
-}
-
-impl CopyFailure {
-    /// The COPY writer's I/O error: the client's error inside, else the
-    /// connection failed (transient).
-    fn from_io(e: std::io::Error) -> CopyFailure {
-        match e
-            .get_ref()
-            .and_then(|i| i.downcast_ref::<postgres::Error>())
-        {
-            Some(pe) if pe.as_db_error().map(|db| db.code().code()) == Some("23505") => {
-                CopyFailure::Duplicate
-            }
-            Some(pe) => CopyFailure::Failed(err_ref("copy", pe)),
-            None => CopyFailure::Failed(StoreError::Database {
-                what: "copy".into(),
-                message: e.to_string(),
-                transient: true,
-            }),
-        }
     }
 }
 
