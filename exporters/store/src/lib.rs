@@ -38,12 +38,14 @@
 //! | a payload over [`MAX_PAYLOAD_BYTES`] | stored as `{"fcc_payload_dropped": <bytes>}`, counted in [`StoreStats::payloads_dropped`] |
 //! | a database that goes away mid-run | the batch is retried with backoff (reconnecting), then counted failed by the sink runtime |
 
+mod pg_copy;
 mod postgres;
 mod query;
 mod row;
 mod schema;
 mod sink;
 mod sqlite;
+mod sqlite_insert;
 mod url;
 
 use std::fmt;

@@ -1,22 +1,32 @@
-//! The Postgres backend: a batch is one statement (`INSERT ... SELECT FROM
-//! unnest(...)` over column arrays) in one transaction, idempotent by
-//! `event_id`.
+//! The Postgres backend: a batch is one binary `COPY` (one transaction).
+//! When it meets a row already stored (a retried batch whose commit was
+//! lost with its connection, a replay; SQLSTATE 23505), the batch goes again
+//! as one `INSERT ... SELECT FROM unnest(...) ON CONFLICT (event_id) DO
+//! NOTHING` over column arrays, which skips and counts those rows: either
+//! way the batch is idempotent by `event_id`.
 
 use fcc::Event;
 use postgres::types::ToSql;
-use postgres::{Client, NoTls};
+use postgres::{Client, NoTls, Statement};
 use std::time::Duration;
 
+use crate::pg_copy::{self, CopyFailure};
 use crate::query::{EventQuery, Param};
 use crate::row::{from_text, to_row, COLUMNS};
 use crate::schema::{migrations, Dialect, VERSION_TABLE};
 use crate::url::redact;
 use crate::StoreError;
+use std::io::Write as _;
 
 pub(crate) struct Pg {
     client: Client,
     url: String,
     insert_sql: String,
+    /// The `COPY ... FROM STDIN (FORMAT binary)` statement, prepared on
+    /// this connection (cleared on reconnect).
+    copy_stmt: Option<Statement>,
+    /// The batch's COPY data, reused.
+    copy_buf: Vec<u8>,
     /// Sessions are read-only (`default_transaction_read_only`).
     read_only: bool,
     /// A version 1 table, read as it is (no trace or span id columns).
@@ -30,7 +40,11 @@ pub(crate) const OPEN_RETRY_FOR: Duration = Duration::from_secs(10);
 /// even by mistake.
 const READ_ONLY: &str = "SET default_transaction_read_only = on";
 
-fn err(what: &str, e: postgres::Error) -> StoreError {
+pub(crate) fn err(what: &str, e: postgres::Error) -> StoreError {
+    err_ref(what, &e)
+}
+
+pub(crate) fn err_ref(what: &str, e: &postgres::Error) -> StoreError {
     StoreError::Database {
         what: what.to_owned(),
         message: match e.as_db_error() {
@@ -58,17 +72,6 @@ pub(crate) fn transient_sqlstate(code: &str) -> bool {
         // 57014 statement timeout); system error (I/O); lock not available
         Some("08" | "40" | "53" | "57" | "58")
     ) || code == "55P03"
-}
-
-/// Postgres text cannot hold NUL: it becomes U+FFFD (also as a JSON escape).
-fn pg_text(s: Option<String>) -> Option<String> {
-    s.map(|s| {
-        if s.contains('\0') || s.contains("\\u0000") {
-            s.replace('\0', "\u{FFFD}").replace("\\u0000", "\\ufffd")
-        } else {
-            s
-        }
-    })
 }
 
 impl Pg {
@@ -172,6 +175,8 @@ impl Pg {
             client,
             url: url.to_owned(),
             insert_sql,
+            copy_stmt: None,
+            copy_buf: Vec::new(),
             read_only,
             v1: false,
         })
@@ -180,6 +185,7 @@ impl Pg {
     /// A new connection after the old one broke (the server restarted, or
     /// the backend was terminated).
     pub(crate) fn reconnect(&mut self) -> Result<(), StoreError> {
+        self.copy_stmt = None;
         self.client = Client::connect(&self.url, NoTls).map_err(|e| StoreError::Open {
             url: redact(&self.url),
             message: e.to_string(),
@@ -246,7 +252,80 @@ impl Pg {
         tx.commit().map_err(|e| err("migration", e))
     }
 
+    /// Writes a batch (one transaction); returns how many rows were new and
+    /// how many payloads were replaced. Binary COPY first; a batch holding
+    /// an event already stored goes again through [`Pg::insert_skipping`].
     pub(crate) fn insert(&mut self, events: &[Event]) -> Result<(usize, usize), StoreError> {
+        match self.copy(events) {
+            Err(CopyFailure::Duplicate) => self.insert_skipping(events),
+            Err(CopyFailure::Refused(e)) => {
+                // A COPY the server refuses before copy mode (a read-only
+                // session, a missing table, permissions) leaves the
+                // connection one ReadyForQuery out of step (rust-postgres
+                // #789: copy_in sends two Syncs), and its next statement
+                // would fail with "unexpected message from server": it is
+                // replaced.
+                let failure = err("copy", e);
+                let _ = self.reconnect();
+                Err(failure)
+            }
+            Err(CopyFailure::Failed(e)) => Err(e),
+            Ok(done) => Ok(done),
+        }
+    }
+
+    /// One binary COPY of the batch (its own transaction: all rows or none).
+    fn copy(&mut self, events: &[Event]) -> Result<(usize, usize), CopyFailure> {
+        /// Sent to the server as the buffer reaches this, so that it works
+        /// on the rows while the next ones are encoded.
+        const CHUNK: usize = 256 << 10;
+        let stmt = match &self.copy_stmt {
+            Some(s) => s.clone(),
+            None => {
+                let sql = format!(
+                    "COPY agent_events ({}) FROM STDIN (FORMAT binary)",
+                    COLUMNS.join(", ")
+                );
+                let s = self.client.prepare(&sql).map_err(CopyFailure::from)?;
+                self.copy_stmt = Some(s.clone());
+                s
+            }
+        };
+        let mut writer = match self.client.copy_in(&stmt) {
+            Ok(w) => w,
+            Err(e) => return Err(CopyFailure::Refused(e)),
+        };
+        let mut buf = std::mem::take(&mut self.copy_buf);
+        buf.clear();
+        buf.extend_from_slice(pg_copy::HEADER);
+        let mut dropped = 0;
+        let mut result = Ok(());
+        for e in events {
+            let row = to_row(e);
+            dropped += usize::from(row.payload_dropped);
+            pg_copy::row(&mut buf, &row);
+            if buf.len() >= CHUNK {
+                result = writer.write_all(&buf).map_err(CopyFailure::from_io);
+                buf.clear();
+                if result.is_err() {
+                    break;
+                }
+            }
+        }
+        let result = result.and_then(|()| {
+            buf.extend_from_slice(pg_copy::TRAILER);
+            writer.write_all(&buf).map_err(CopyFailure::from_io)?;
+            writer.finish().map_err(CopyFailure::from)
+        });
+        if buf.capacity() <= 4 * CHUNK {
+            self.copy_buf = buf;
+        }
+        result.map(|n| (n as usize, dropped))
+    }
+
+    /// The batch as one `INSERT ... ON CONFLICT (event_id) DO NOTHING` in
+    /// one transaction: rows already stored are skipped (and not counted new).
+    fn insert_skipping(&mut self, events: &[Event]) -> Result<(usize, usize), StoreError> {
         let mut dropped = 0;
         let mut ts: Vec<i64> = Vec::with_capacity(events.len());
         let mut cols: Vec<Vec<Option<String>>> =
@@ -256,7 +335,7 @@ impl Pg {
             dropped += usize::from(row.payload_dropped);
             ts.push(row.ts_micros);
             for (i, col) in cols.iter_mut().enumerate() {
-                col.push(pg_text(row.text_at(i).map(str::to_owned)));
+                col.push(row.text_at(i).map(|s| pg_copy::pg_str(s).into_owned()));
             }
         }
         let mut params: Vec<&(dyn ToSql + Sync)> = Vec::with_capacity(COLUMNS.len());

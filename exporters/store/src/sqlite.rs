@@ -1,5 +1,6 @@
 //! The SQLite backend: one file, WAL, a busy timeout, batches in one
-//! transaction each with a cached prepared statement.
+//! transaction each, through prepared multi-row INSERTs of 100, 10 and 1
+//! rows bound without copies (`sqlite_insert`).
 
 use std::path::Path;
 use std::time::Duration;
@@ -10,36 +11,24 @@ use rusqlite::{params_from_iter, Connection, OpenFlags, ToSql};
 use crate::query::{EventQuery, Param};
 use crate::row::{from_text, to_row, COLUMNS};
 use crate::schema::{migrations, Dialect, VERSION_TABLE};
+use crate::sqlite_insert::RawInsert;
 use crate::StoreError;
 
-impl ToSql for crate::row::IdText {
-    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
-        Ok(rusqlite::types::ToSqlOutput::Borrowed(
-            rusqlite::types::ValueRef::Text(&self.0),
-        ))
-    }
-}
-
-impl ToSql for crate::row::TsText {
-    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
-        Ok(rusqlite::types::ToSqlOutput::Borrowed(
-            rusqlite::types::ValueRef::Text(self.0.as_str().as_bytes()),
-        ))
-    }
-}
-
 pub(crate) struct Sqlite {
+    /// The prepared INSERTs, largest first (none until the first batch).
+    /// Declared before `conn`: they are finalized before it closes.
+    inserts: Vec<RawInsert>,
     conn: Connection,
-    insert_sql: String,
-    insert_many_sql: String,
     /// A version 1 table, read as it is (no trace or span id columns).
     v1: bool,
 }
 
-/// Rows per multi-row INSERT (19 parameters each, well under SQLite's limit).
-const ROWS_PER_STATEMENT: usize = 100;
+/// Rows per multi-row INSERT, largest first (19 parameters a row: 1,900
+/// for the largest, well under SQLite's limit of 32,766). A batch goes in
+/// as many 100-row statements as fit, then 10-row ones, then single rows.
+const STATEMENT_ROWS: [usize; 3] = [100, 10, 1];
 
-fn insert_sql(rows: usize) -> String {
+pub(crate) fn insert_sql(rows: usize) -> String {
     let one = |r: usize| {
         let base = r * COLUMNS.len();
         format!(
@@ -80,9 +69,13 @@ impl Sqlite {
                         message: e.to_string(),
                     })?;
                 }
+                // No mutex: the connection is used by one thread at a time
+                // (it is `!Sync`; the store and the sink own theirs).
                 Connection::open_with_flags(
                     p,
-                    OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE,
+                    OpenFlags::SQLITE_OPEN_READ_WRITE
+                        | OpenFlags::SQLITE_OPEN_CREATE
+                        | OpenFlags::SQLITE_OPEN_NO_MUTEX,
                 )
             }
         }
@@ -122,9 +115,8 @@ impl Sqlite {
             let _ = conn.pragma_update(None, "mmap_size", 268_435_456i64);
         }
         let mut s = Sqlite {
+            inserts: Vec::new(),
             conn,
-            insert_sql: insert_sql(1),
-            insert_many_sql: insert_sql(ROWS_PER_STATEMENT),
             v1: false,
         };
         s.migrate()?;
@@ -184,9 +176,8 @@ impl Sqlite {
             )));
         }
         Ok(Sqlite {
+            inserts: Vec::new(),
             conn,
-            insert_sql: insert_sql(1),
-            insert_many_sql: insert_sql(ROWS_PER_STATEMENT),
             v1: !columns.iter().any(|c| c == "trace_id"),
         })
     }
@@ -244,42 +235,26 @@ impl Sqlite {
         tx.commit().map_err(|e| err("migration", e))
     }
 
-    /// Writes a batch in one transaction, 100 rows per statement; returns how
-    /// many rows were new and how many payloads were replaced.
+    /// Writes a batch in one transaction (see [`STATEMENT_ROWS`]); returns
+    /// how many rows were new and how many payloads were replaced.
     pub(crate) fn insert(&mut self, events: &[Event]) -> Result<(usize, usize), StoreError> {
         let rows: Vec<_> = events.iter().map(to_row).collect();
         let dropped = rows.iter().filter(|r| r.payload_dropped).count();
+        if self.inserts.is_empty() {
+            self.inserts = STATEMENT_ROWS
+                .iter()
+                .map(|&n| RawInsert::prepare(&self.conn, n))
+                .collect::<Result<_, _>>()
+                .map_err(|e| err("prepare", e))?;
+        }
         let tx = self.conn.transaction().map_err(|e| err("begin", e))?;
         let mut new = 0;
-        {
-            let mut many = tx
-                .prepare_cached(&self.insert_many_sql)
-                .map_err(|e| err("prepare", e))?;
-            let mut one = tx
-                .prepare_cached(&self.insert_sql)
-                .map_err(|e| err("prepare", e))?;
-            let mut chunks = rows.chunks_exact(ROWS_PER_STATEMENT);
-            fn bind<'r>(chunk: &'r [crate::row::Row<'_>]) -> Vec<&'r dyn ToSql> {
-                let mut values: Vec<&dyn ToSql> = Vec::with_capacity(chunk.len() * COLUMNS.len());
-                for row in chunk {
-                    values.push(&row.id);
-                    values.push(&row.ts_micros);
-                    values.push(&row.ts);
-                    for t in &row.text[2..] {
-                        values.push(t);
-                    }
-                }
-                values
-            }
-            for chunk in &mut chunks {
-                new += many
-                    .execute(bind(chunk).as_slice())
-                    .map_err(|e| err("insert", e))?;
-            }
-            for row in chunks.remainder() {
-                new += one
-                    .execute(bind(std::slice::from_ref(row)).as_slice())
-                    .map_err(|e| err("insert", e))?;
+        let mut rest = &rows[..];
+        for insert in &mut self.inserts {
+            let n = insert.rows();
+            while rest.len() >= n {
+                new += insert.execute(&rest[..n]).map_err(|e| err("insert", e))?;
+                rest = &rest[n..];
             }
         }
         tx.commit().map_err(|e| err("commit", e))?;

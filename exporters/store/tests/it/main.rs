@@ -4,6 +4,7 @@
 //! (a global subscriber, the OpenTelemetry globals, environment
 //! variables, a counting allocator) rely on.
 
+mod batches;
 mod init_env;
 mod postgres_store;
 mod processes;
