@@ -8,35 +8,15 @@
 
 mod support;
 
+use support::discard::{sdk_provider, Discard, QUEUE};
+
 use std::hint::black_box;
 use std::sync::OnceLock;
 use std::time::Duration;
 
 use criterion::Criterion;
-use fcc::export::{ExportError, SpanExporter};
-use fcc::{traced, FccTracer, SpanData};
+use fcc::{traced, FccTracer};
 use opentelemetry::trace::{TraceContextExt as _, Tracer as _, TracerProvider as _};
-use opentelemetry_sdk::error::OTelSdkResult;
-use opentelemetry_sdk::trace::{BatchConfigBuilder, BatchSpanProcessor, SdkTracerProvider};
-
-const QUEUE: usize = 1 << 16;
-
-struct Discard;
-impl SpanExporter for Discard {
-    fn export(&mut self, spans: &[SpanData]) -> Result<(), ExportError> {
-        black_box(spans.len());
-        Ok(())
-    }
-}
-
-#[derive(Debug)]
-struct SdkDiscard;
-impl opentelemetry_sdk::trace::SpanExporter for SdkDiscard {
-    async fn export(&self, batch: Vec<opentelemetry_sdk::trace::SpanData>) -> OTelSdkResult {
-        black_box(batch.len());
-        Ok(())
-    }
-}
 
 static FCC: OnceLock<FccTracer> = OnceLock::new();
 
@@ -117,16 +97,7 @@ fn main() {
             d
         })
     });
-    let processor = BatchSpanProcessor::builder(SdkDiscard)
-        .with_batch_config(
-            BatchConfigBuilder::default()
-                .with_max_queue_size(QUEUE)
-                .build(),
-        )
-        .build();
-    let provider = SdkTracerProvider::builder()
-        .with_span_processor(processor)
-        .build();
+    let provider = sdk_provider();
     let sdk = provider.tracer("bench");
     group.bench_function("otel_sdk_in_span", |b| {
         b.iter_custom(|iters| {

@@ -9,43 +9,17 @@
 
 mod support;
 
+use support::discard::{sdk_provider, Discard, FastraceDiscard, QUEUE};
+
 use std::hint::black_box;
 use std::sync::OnceLock;
 use std::time::Duration;
 
 use criterion::Criterion;
-use fcc::export::{ExportError, SpanExporter};
-use fcc::{traced, FccTracer, SpanData};
+use fcc::{traced, FccTracer};
 use opentelemetry::trace::{Span as _, TraceContextExt as _, Tracer as _, TracerProvider as _};
-use opentelemetry_sdk::error::OTelSdkResult;
-use opentelemetry_sdk::trace::{BatchConfigBuilder, BatchSpanProcessor, SdkTracerProvider};
+use opentelemetry_sdk::trace::SdkTracerProvider;
 use tracing_subscriber::layer::SubscriberExt;
-
-const QUEUE: usize = 1 << 16;
-
-struct Discard;
-impl SpanExporter for Discard {
-    fn export(&mut self, spans: &[SpanData]) -> Result<(), ExportError> {
-        black_box(spans.len());
-        Ok(())
-    }
-}
-
-#[derive(Debug)]
-struct SdkDiscard;
-impl opentelemetry_sdk::trace::SpanExporter for SdkDiscard {
-    async fn export(&self, batch: Vec<opentelemetry_sdk::trace::SpanData>) -> OTelSdkResult {
-        black_box(batch.len());
-        Ok(())
-    }
-}
-
-struct FastraceDiscard;
-impl fastrace::collector::Reporter for FastraceDiscard {
-    fn report(&mut self, spans: Vec<fastrace::collector::SpanRecord>) {
-        black_box(spans.len());
-    }
-}
 
 static FCC: OnceLock<FccTracer> = OnceLock::new();
 
@@ -72,19 +46,6 @@ fn fastrace_work(x: u64) -> u64 {
 #[inline(never)]
 fn bare_work(x: u64) -> u64 {
     x.wrapping_mul(31)
-}
-
-fn sdk_provider() -> SdkTracerProvider {
-    let processor = BatchSpanProcessor::builder(SdkDiscard)
-        .with_batch_config(
-            BatchConfigBuilder::default()
-                .with_max_queue_size(QUEUE)
-                .build(),
-        )
-        .build();
-    SdkTracerProvider::builder()
-        .with_span_processor(processor)
-        .build()
 }
 
 /// fastrace's local spans are collected when their local parent ends: time

@@ -11,6 +11,8 @@
 
 mod support;
 
+use support::discard::{sdk_provider, Discard, FastraceDiscard, QUEUE};
+
 #[path = "../tests/it/support/otlp_receiver/mod.rs"]
 mod otlp_receiver;
 
@@ -19,39 +21,10 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use criterion::Criterion;
-use fcc::export::{ExportError, SpanExporter};
 use fcc::otlp::{OtlpConfig, OtlpProtocol, OtlpSpanExporter};
-use fcc::{traced, FccTracer, SpanData};
+use fcc::{traced, FccTracer};
 use opentelemetry::trace::{Tracer as _, TracerProvider as _};
-use opentelemetry_sdk::error::OTelSdkResult;
-use opentelemetry_sdk::trace::{BatchConfigBuilder, BatchSpanProcessor, SdkTracerProvider};
 use tracing_subscriber::layer::SubscriberExt;
-
-const QUEUE: usize = 1 << 16;
-
-struct Discard;
-impl SpanExporter for Discard {
-    fn export(&mut self, spans: &[SpanData]) -> Result<(), ExportError> {
-        black_box(spans.len());
-        Ok(())
-    }
-}
-
-#[derive(Debug)]
-struct SdkDiscard;
-impl opentelemetry_sdk::trace::SpanExporter for SdkDiscard {
-    async fn export(&self, batch: Vec<opentelemetry_sdk::trace::SpanData>) -> OTelSdkResult {
-        black_box(batch.len());
-        Ok(())
-    }
-}
-
-struct FastraceDiscard;
-impl fastrace::collector::Reporter for FastraceDiscard {
-    fn report(&mut self, spans: Vec<fastrace::collector::SpanRecord>) {
-        black_box(spans.len());
-    }
-}
 
 static FCC: OnceLock<FccTracer> = OnceLock::new();
 
@@ -78,19 +51,6 @@ fn fastrace_work(x: u64) -> u64 {
 #[inline(never)]
 fn bare_work(x: u64) -> u64 {
     x.wrapping_mul(31)
-}
-
-fn sdk_provider() -> SdkTracerProvider {
-    let processor = BatchSpanProcessor::builder(SdkDiscard)
-        .with_batch_config(
-            BatchConfigBuilder::default()
-                .with_max_queue_size(QUEUE)
-                .build(),
-        )
-        .build();
-    SdkTracerProvider::builder()
-        .with_span_processor(processor)
-        .build()
 }
 
 fn export_on(c: &mut Criterion) {
