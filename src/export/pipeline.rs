@@ -23,6 +23,7 @@ use super::pipeline_worker::Worker;
 use super::LogRecord;
 use super::{ExportError, SpanExporter, TraceStats};
 use crate::internal::doorbell::Doorbell;
+use crate::internal::round_trip::{round_trip, NoAnswer};
 use crate::internal::thread::mark_internal_thread;
 use crate::trace::SpanData;
 use crate::Event;
@@ -297,19 +298,11 @@ impl Pipeline {
                 format!("{what}: {lane} did not finish within {timeout:?}"),
             )
         };
-        let (ack_tx, ack_rx) = bounded(1);
-        self.thread.unpark();
-        match self.tx.send_timeout(make(ack_tx), timeout) {
-            Ok(()) => self.thread.unpark(),
-            Err(crossbeam_channel::SendTimeoutError::Disconnected(_)) => return Ok(()),
-            Err(crossbeam_channel::SendTimeoutError::Timeout(_)) => {
-                return Err(late("the export queue"))
-            }
-        }
-        let waits = match ack_rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+        let waits = match round_trip(&self.tx, make, deadline, || self.thread.unpark()) {
             Ok(waits) => waits,
-            Err(RecvTimeoutError::Disconnected) => return Ok(()),
-            Err(RecvTimeoutError::Timeout) => return Err(late("the export thread")),
+            Err(NoAnswer::Gone) => return Ok(()),
+            Err(NoAnswer::QueueFull) => return Err(late("the export queue")),
+            Err(NoAnswer::NotAnswered) => return Err(late("the export thread")),
         };
         // Local lanes first: their time is the whole timeout.
         let (local, remote): (Vec<_>, Vec<_>) =

@@ -25,6 +25,7 @@ use super::sender::{OtlpSender, METRICS_METHOD};
 use super::temporality::Deltas;
 use super::{OtlpConfig, Temporality};
 use crate::export::ExportError;
+use crate::internal::round_trip::{round_trip, NoAnswer};
 use crate::internal::thread::mark_internal_thread;
 use crate::metrics::FccMetrics;
 
@@ -202,13 +203,9 @@ impl OtlpMetricsExporter {
     }
 
     fn request(&self, make: fn(Sender<()>) -> Msg, timeout: Duration) -> Result<(), ExportError> {
-        let (ack_tx, ack_rx) = bounded(1);
-        if self.tx.send_timeout(make(ack_tx), timeout).is_err() {
-            return Ok(()); // already stopped
-        }
-        match ack_rx.recv_timeout(timeout) {
-            Ok(()) | Err(RecvTimeoutError::Disconnected) => Ok(()),
-            Err(RecvTimeoutError::Timeout) => Err(ExportError::new(
+        match round_trip(&self.tx, make, Instant::now() + timeout, || {}) {
+            Ok(()) | Err(NoAnswer::Gone) => Ok(()), // Gone: already stopped
+            Err(NoAnswer::QueueFull | NoAnswer::NotAnswered) => Err(ExportError::new(
                 "otlp metrics",
                 format!("timed out after {timeout:?}"),
             )),
