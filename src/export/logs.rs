@@ -112,7 +112,7 @@ impl<W: Write + Send> LogExport for ConsoleLogExporter<W> {
         self.out
             .write_all(text.as_bytes())
             .and_then(|()| self.out.flush())
-            .map_err(|e| ExportError::new("console logs", e))
+            .map_err(|e| ExportError::failed("console logs", e))
     }
     fn name(&self) -> &str {
         "console logs"

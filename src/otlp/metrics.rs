@@ -163,19 +163,14 @@ impl OtlpMetricsExporter {
                 };
                 worker.run(rx, interval);
             })
-            .map_err(|e| ExportError::new("otlp metrics", e))?;
+            .map_err(|e| ExportError::cannot_start("otlp metrics", "its thread", e))?;
         match ready_rx.recv() {
             Ok(Ok(())) => {}
             Ok(Err(e)) => {
                 let _ = thread.join();
                 return Err(e);
             }
-            Err(_) => {
-                return Err(ExportError::new(
-                    "otlp metrics",
-                    "the export thread stopped",
-                ))
-            }
+            Err(_) => return Err(ExportError::stopped("otlp metrics")),
         }
         Ok(OtlpMetricsExporter {
             tx,
@@ -202,19 +197,23 @@ impl OtlpMetricsExporter {
         }
     }
 
-    fn request(&self, make: fn(Sender<()>) -> Msg, timeout: Duration) -> Result<(), ExportError> {
+    fn request(
+        &self,
+        make: fn(Sender<()>) -> Msg,
+        operation: &'static str,
+        timeout: Duration,
+    ) -> Result<(), ExportError> {
         match round_trip(&self.tx, make, Instant::now() + timeout, || {}) {
             Ok(()) | Err(NoAnswer::Gone) => Ok(()), // Gone: already stopped
-            Err(NoAnswer::QueueFull | NoAnswer::NotAnswered) => Err(ExportError::new(
-                "otlp metrics",
-                format!("timed out after {timeout:?}"),
-            )),
+            Err(NoAnswer::QueueFull | NoAnswer::NotAnswered) => {
+                Err(ExportError::timed_out("otlp metrics", operation, timeout))
+            }
         }
     }
 
     /// Exports now and waits for it.
     pub fn flush(&self, timeout: Duration) -> Result<(), ExportError> {
-        self.request(Msg::Flush, timeout)
+        self.request(Msg::Flush, "flush", timeout)
     }
 
     /// Exports a last time and stops the thread. If that export has not
@@ -224,7 +223,7 @@ impl OtlpMetricsExporter {
         if self.abandoned.lock().is_ok_and(|a| *a) {
             return Ok(()); // a shutdown already gave up on it
         }
-        let r = self.request(Msg::Stop, timeout);
+        let r = self.request(Msg::Stop, "shutdown", timeout);
         match &r {
             Ok(()) => {
                 if let Some(t) = self.thread.lock().ok().and_then(|mut t| t.take()) {

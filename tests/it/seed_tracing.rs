@@ -165,7 +165,10 @@ struct Failing;
 
 impl SpanExporter for Failing {
     fn export(&mut self, _: &[SpanData]) -> Result<(), fcc::export::ExportError> {
-        Err(fcc::export::ExportError::new("failing", "database is down"))
+        Err(fcc::export::ExportError::failed(
+            "failing",
+            "database is down",
+        ))
     }
 }
 
