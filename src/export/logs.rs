@@ -15,6 +15,7 @@ use crate::{SpanId, TraceId};
 
 /// One log record made from a plain `tracing` event, as plain data.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct LogRecord {
     /// When it happened.
     pub timestamp: SystemTime,
