@@ -5,9 +5,13 @@
 //! serde's per-field machinery: field names are constants, strings that need
 //! no escaping (nearly all) are copied whole after one scan, ids and
 //! timestamps are formatted on the stack. Payload values other than strings
-//! go through `serde_json`.
+//! go through `serde_json`. The optional fields come from the one list in
+//! `fields.rs`.
 
-use super::{EventData, Outcome};
+use super::fields::{
+    CATEGORY, EVENT_ID, EVENT_TYPE, PAYLOAD, SEVERITY, SOURCE, SPAN_ID, TIMESTAMP, TRACE_ID,
+};
+use super::EventData;
 use serde_json::Value;
 use std::io::Write as _;
 
@@ -53,42 +57,36 @@ fn payload(out: &mut Vec<u8>, map: &serde_json::Map<String, Value>) {
 
 /// Appends the event's JSON object (no newline).
 pub(super) fn event(out: &mut Vec<u8>, d: &EventData, category: &str) {
-    out.extend_from_slice(b"{\"event_id\":\"");
+    out.push(b'{');
+    out.extend_from_slice(&EVENT_ID.json_key[1..]); // no leading comma
+    out.push(b'"');
     let mut id = uuid::Uuid::encode_buffer();
     out.extend_from_slice(d.event_id.hyphenated().encode_lower(&mut id).as_bytes());
     out.push(b'"');
-    field(out, b",\"event_type\":", d.event_type.as_str());
+    field(out, EVENT_TYPE.json_key, d.event_type.as_str());
     field(
         out,
-        b",\"timestamp\":",
+        TIMESTAMP.json_key,
         d.timestamp.format_rfc3339().as_str(),
     );
-    field(out, b",\"source\":", &d.source);
-    field(out, b",\"category\":", category);
-    field(out, b",\"severity\":", d.severity.as_str());
-    let optional: [(&'static [u8], Option<&str>); 8] = [
-        (b",\"outcome\":", d.outcome.map(Outcome::as_str)),
-        (b",\"resource\":", d.resource.as_deref()),
-        (b",\"action\":", d.action.as_deref()),
-        (b",\"correlation_id\":", d.correlation_id.as_deref()),
-        (b",\"task\":", d.task.as_deref()),
-        (b",\"mission_id\":", d.mission_id.as_deref()),
-        (b",\"objective_id\":", d.objective_id.as_deref()),
-        (b",\"detail\":", d.detail.as_deref()),
-    ];
-    for (name, value) in optional {
+    field(out, SOURCE.json_key, &d.source);
+    field(out, CATEGORY.json_key, category);
+    field(out, SEVERITY.json_key, d.severity.as_str());
+    for (name, value) in d.optional_text() {
         if let Some(v) = value {
-            field(out, name, v);
+            field(out, name.json_key, v);
         }
     }
-    out.extend_from_slice(b",\"payload\":");
+    out.extend_from_slice(PAYLOAD.json_key);
     payload(out, &d.payload);
     // Lower-case hex ids need no escaping.
     if let Some(t) = d.trace_id {
-        let _ = write!(out, ",\"trace_id\":\"{t}\"");
+        out.extend_from_slice(TRACE_ID.json_key);
+        let _ = write!(out, "\"{t}\"");
     }
     if let Some(s) = d.span_id {
-        let _ = write!(out, ",\"span_id\":\"{s}\"");
+        out.extend_from_slice(SPAN_ID.json_key);
+        let _ = write!(out, "\"{s}\"");
     }
     out.push(b'}');
 }

@@ -12,6 +12,9 @@
 //! `severity` to `info`, `payload` to `{}`. Unknown keys are ignored so that
 //! newer writers stay readable.
 
+use super::fields::{
+    CATEGORY, EVENT_ID, EVENT_TYPE, PAYLOAD, SEVERITY, SOURCE, SPAN_ID, TIMESTAMP, TRACE_ID,
+};
 use super::{Event, EventData, Outcome, Payload, Severity, SpanId, Timestamp, TraceId};
 use serde::de::{self, Deserializer};
 use serde::ser::{SerializeStruct, Serializer};
@@ -66,42 +69,32 @@ impl Event {
 impl Serialize for Event {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let d = &*self.0;
-        let mut st = s.serialize_struct("Event", 17)?;
+        let mut st = s.serialize_struct("Event", Event::FIELD_NAMES.len())?;
         st.serialize_field(
-            "event_id",
+            EVENT_ID.name,
             d.event_id
                 .hyphenated()
                 .encode_lower(&mut uuid::Uuid::encode_buffer()) as &str,
         )?;
-        st.serialize_field("event_type", d.event_type.as_str())?;
-        st.serialize_field("timestamp", d.timestamp.format_rfc3339().as_str())?;
-        st.serialize_field("source", &d.source)?;
-        st.serialize_field("category", self.category())?;
-        st.serialize_field("severity", d.severity.as_str())?;
-        let optional: [(&'static str, Option<&str>); 8] = [
-            ("outcome", d.outcome.map(Outcome::as_str)),
-            ("resource", d.resource.as_deref()),
-            ("action", d.action.as_deref()),
-            ("correlation_id", d.correlation_id.as_deref()),
-            ("task", d.task.as_deref()),
-            ("mission_id", d.mission_id.as_deref()),
-            ("objective_id", d.objective_id.as_deref()),
-            ("detail", d.detail.as_deref()),
-        ];
-        for (name, value) in optional {
+        st.serialize_field(EVENT_TYPE.name, d.event_type.as_str())?;
+        st.serialize_field(TIMESTAMP.name, d.timestamp.format_rfc3339().as_str())?;
+        st.serialize_field(SOURCE.name, &d.source)?;
+        st.serialize_field(CATEGORY.name, self.category())?;
+        st.serialize_field(SEVERITY.name, d.severity.as_str())?;
+        for (name, value) in d.optional_text() {
             match value {
-                Some(v) => st.serialize_field(name, v)?,
-                None => st.skip_field(name)?,
+                Some(v) => st.serialize_field(name.name, v)?,
+                None => st.skip_field(name.name)?,
             }
         }
-        st.serialize_field("payload", &d.payload)?;
+        st.serialize_field(PAYLOAD.name, &d.payload)?;
         match d.trace_id {
-            Some(t) => st.serialize_field("trace_id", &t.to_string())?,
-            None => st.skip_field("trace_id")?,
+            Some(t) => st.serialize_field(TRACE_ID.name, &t.to_string())?,
+            None => st.skip_field(TRACE_ID.name)?,
         }
         match d.span_id {
-            Some(sp) => st.serialize_field("span_id", &sp.to_string())?,
-            None => st.skip_field("span_id")?,
+            Some(sp) => st.serialize_field(SPAN_ID.name, &sp.to_string())?,
+            None => st.skip_field(SPAN_ID.name)?,
         }
         st.end()
     }

@@ -42,6 +42,7 @@
 
 pub mod catalog;
 mod encode;
+mod fields;
 mod ids;
 mod json;
 mod level;
@@ -253,22 +254,10 @@ impl fmt::Debug for Event {
             .field("source", &d.source)
             .field("category", &self.category())
             .field("severity", &d.severity);
-        let optional = [
-            ("resource", &d.resource),
-            ("action", &d.action),
-            ("correlation_id", &d.correlation_id),
-            ("task", &d.task),
-            ("mission_id", &d.mission_id),
-            ("objective_id", &d.objective_id),
-            ("detail", &d.detail),
-        ];
-        for (name, value) in optional {
+        for (name, value) in d.optional_text() {
             if let Some(v) = value {
-                s.field(name, v);
+                s.field(name.name, &v);
             }
-        }
-        if let Some(o) = d.outcome {
-            s.field("outcome", &o);
         }
         if !d.payload.is_empty() {
             s.field("payload", &d.payload);
@@ -441,19 +430,12 @@ impl EventData {
                 _ => SLOT,
             }
         }
-        let text: usize = [
-            &self.category,
-            &self.resource,
-            &self.action,
-            &self.correlation_id,
-            &self.task,
-            &self.mission_id,
-            &self.objective_id,
-            &self.detail,
-        ]
-        .iter()
-        .map(|s| s.as_ref().map_or(0, String::len))
-        .sum::<usize>()
+        let text: usize = self
+            .optional_text()
+            .iter()
+            .map(|(_, v)| v.map_or(0, str::len))
+            .sum::<usize>()
+            + self.category.as_ref().map_or(0, String::len)
             + self.source.len()
             + self
                 .payload

@@ -1,7 +1,8 @@
 //! [`Backoff`]: the one retry schedule every retry loop in fcc uses (the
-//! span pipeline, the OTLP metrics client, the store sink, the Kubernetes
-//! client): doubling delays with jitter, a cap per delay, and a bound on
-//! the number of tries and on the total time.
+//! span pipeline's lanes, fcc's OTLP client for spans and metrics, the
+//! export circuit's rests, the store sink and its Postgres connection, the
+//! Kubernetes client): doubling delays with jitter, a cap per delay, and a
+//! bound on the number of tries and on the total time.
 
 use std::time::{Duration, Instant};
 

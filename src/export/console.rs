@@ -64,7 +64,7 @@ impl<W: Write + Send> SpanExporter for ConsoleSpanExporter<W> {
         }
         self.out
             .write_all(text.as_bytes())
-            .map_err(|e| ExportError::new("console", e))
+            .map_err(|e| ExportError::failed("console", e))
     }
 
     fn name(&self) -> &str {
@@ -72,6 +72,8 @@ impl<W: Write + Send> SpanExporter for ConsoleSpanExporter<W> {
     }
 
     fn flush(&mut self) -> Result<(), ExportError> {
-        self.out.flush().map_err(|e| ExportError::new("console", e))
+        self.out
+            .flush()
+            .map_err(|e| ExportError::failed("console", e))
     }
 }

@@ -7,9 +7,9 @@ use serde_json::Value as Json;
 use crate::trace::{Key, KeyValue, SpanEvent, Value};
 use crate::Event;
 
-/// The event's fields as attributes: the model's names (`event_id`, `source`,
-/// `category`, `resource`, `action`, `outcome`, `severity`, `correlation_id`,
-/// `task`, `mission_id`, `objective_id`, `detail`) and payload entries as
+/// The event's fields as attributes: the model's names (`event_type`,
+/// `event_id`, `source`, `category`, `severity`, then the set ones of
+/// [`Event::optional_text_fields`]) and payload entries as
 /// `payload.<key>`. Empty fields are left out. The type is the span event's
 /// or log record's name, so it is not repeated here except as `event_type`.
 pub(crate) fn event_attributes(e: &Event) -> Vec<KeyValue> {
@@ -22,22 +22,8 @@ pub(crate) fn event_attributes(e: &Event) -> Vec<KeyValue> {
     kv.push(KeyValue::new("source", e.source().to_owned()));
     kv.push(KeyValue::new("category", e.category().to_owned()));
     kv.push(KeyValue::new("severity", e.severity().as_str()));
-    if let Some(o) = e.outcome() {
-        kv.push(KeyValue::new("outcome", o.as_str()));
-    }
-    let optional: [(&'static str, Option<&str>); 7] = [
-        ("resource", e.resource()),
-        ("action", e.action()),
-        ("correlation_id", e.correlation_id()),
-        ("task", e.task()),
-        ("mission_id", e.mission_id()),
-        ("objective_id", e.objective_id()),
-        ("detail", e.detail()),
-    ];
-    for (k, v) in optional {
-        if let Some(v) = v {
-            kv.push(KeyValue::new(k, v.to_owned()));
-        }
+    for (k, v) in e.optional_text_fields() {
+        kv.push(KeyValue::new(k, v.to_owned()));
     }
     for (k, v) in e.payload() {
         kv.push(KeyValue::new(

@@ -93,7 +93,7 @@ impl SpanExporter for JsonFileSpanExporter {
     fn export(&mut self, spans: &[SpanData]) -> Result<(), ExportError> {
         let items: Vec<Json> = spans.iter().map(Self::to_json).collect();
         self.out.write(&items).map_err(|e| {
-            ExportError::new("json file", format!("{}: {e}", self.out.path().display()))
+            ExportError::failed("json file", format!("{}: {e}", self.out.path().display()))
         })
     }
 
@@ -103,7 +103,7 @@ impl SpanExporter for JsonFileSpanExporter {
 
     fn flush(&mut self) -> Result<(), ExportError> {
         self.out.sync().map_err(|e| {
-            ExportError::new("json file", format!("{}: {e}", self.out.path().display()))
+            ExportError::failed("json file", format!("{}: {e}", self.out.path().display()))
         })
     }
 }

@@ -15,6 +15,7 @@ use crate::{SpanId, TraceId};
 
 /// One log record made from a plain `tracing` event, as plain data.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct LogRecord {
     /// When it happened.
     pub timestamp: SystemTime,
@@ -112,7 +113,7 @@ impl<W: Write + Send> LogExport for ConsoleLogExporter<W> {
         self.out
             .write_all(text.as_bytes())
             .and_then(|()| self.out.flush())
-            .map_err(|e| ExportError::new("console logs", e))
+            .map_err(|e| ExportError::failed("console logs", e))
     }
     fn name(&self) -> &str {
         "console logs"

@@ -78,7 +78,7 @@ impl<W: Write + Send> MetricExporter for ConsoleMetricExporter<W> {
         self.out
             .write_all(text.as_bytes())
             .and_then(|()| self.out.flush())
-            .map_err(|e| ExportError::new("console metrics", e))
+            .map_err(|e| ExportError::failed("console metrics", e))
     }
 }
 
@@ -120,7 +120,7 @@ impl MetricExporter for JsonFileMetricExporter {
     fn export(&mut self, points: &[MetricPoint]) -> Result<(), ExportError> {
         let items: Vec<Json> = points.iter().map(Self::to_json).collect();
         self.out.write(&items).map_err(|e| {
-            ExportError::new(
+            ExportError::failed(
                 "json file metrics",
                 format!("{}: {e}", self.out.path().display()),
             )

@@ -93,33 +93,191 @@ pub trait SpanExporter: Send {
     }
 }
 
-/// An export that did not happen.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What caused an [`ExportError`]: the destination's own error, kept whole
+/// for [`source`](std::error::Error::source).
+pub type ExportCause = std::sync::Arc<dyn std::error::Error + Send + Sync>;
+
+/// An export, flush or shutdown that did not happen, by cause.
+///
+/// `Display` gives the whole account in one line (the cause's text
+/// included, so that a logged error or `TraceStats::last_error` needs no
+/// more) and what to do; [`source`](std::error::Error::source) gives the
+/// cause itself.
+///
+/// ```
+/// use fcc::export::ExportError;
+///
+/// let e = ExportError::failed("my exporter", "database is down");
+/// assert_eq!(e.to_string(), "my exporter: database is down");
+/// assert_eq!(e.exporter(), "my exporter");
+/// assert!(std::error::Error::source(&e).is_some());
+/// ```
+#[derive(Debug, Clone)]
 #[non_exhaustive]
-pub struct ExportError {
-    /// Which exporter (or `"pipeline"`).
-    pub exporter: String,
-    /// What went wrong.
-    pub message: String,
+pub enum ExportError {
+    /// The exporter tried and failed: its destination refused the data or
+    /// could not be reached (`source` says how).
+    #[non_exhaustive]
+    Failed {
+        /// Which exporter.
+        exporter: String,
+        /// What its destination said.
+        source: ExportCause,
+    },
+    /// The exporter's settings cannot be used (a TLS file, the endpoint);
+    /// the cause names the setting.
+    #[non_exhaustive]
+    Config {
+        /// Which exporter.
+        exporter: String,
+        /// What is wrong with which setting.
+        source: ExportCause,
+    },
+    /// An export, flush or shutdown did not finish in the time it was given.
+    #[non_exhaustive]
+    TimedOut {
+        /// Which exporter (or part of the pipeline) it waited for.
+        exporter: String,
+        /// `export`, `flush` or `shutdown`.
+        operation: &'static str,
+        /// How long it was given.
+        after: std::time::Duration,
+    },
+    /// A thread or runtime the exporter needs could not be started.
+    #[non_exhaustive]
+    CannotStart {
+        /// Which exporter.
+        exporter: String,
+        /// What could not be started (`its thread`, `the export runtime`).
+        what: &'static str,
+        /// The operating system's error.
+        source: ExportCause,
+    },
+    /// The exporter's thread stopped before it answered: it panicked, or
+    /// it was shut down already.
+    #[non_exhaustive]
+    Stopped {
+        /// Which exporter.
+        exporter: String,
+    },
 }
 
 impl ExportError {
-    /// An error from `exporter`.
-    pub fn new(exporter: impl Into<String>, message: impl fmt::Display) -> ExportError {
-        ExportError {
+    /// `exporter` failed; `cause` is its destination's error (any error, or
+    /// a message: `&str` and `String` convert).
+    pub fn failed(
+        exporter: impl Into<String>,
+        cause: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> ExportError {
+        ExportError::Failed {
             exporter: exporter.into(),
-            message: message.to_string(),
+            source: ExportCause::from(cause.into()),
+        }
+    }
+
+    /// `exporter`'s settings cannot be used; `cause` names the setting.
+    pub fn config(
+        exporter: impl Into<String>,
+        cause: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> ExportError {
+        ExportError::Config {
+            exporter: exporter.into(),
+            source: ExportCause::from(cause.into()),
+        }
+    }
+
+    /// `operation` (`export`, `flush`, `shutdown`) on `exporter` did not
+    /// finish within `after`.
+    pub fn timed_out(
+        exporter: impl Into<String>,
+        operation: &'static str,
+        after: std::time::Duration,
+    ) -> ExportError {
+        ExportError::TimedOut {
+            exporter: exporter.into(),
+            operation,
+            after,
+        }
+    }
+
+    /// `what` (a thread, a runtime) of `exporter` could not be started.
+    pub fn cannot_start(
+        exporter: impl Into<String>,
+        what: &'static str,
+        cause: std::io::Error,
+    ) -> ExportError {
+        ExportError::CannotStart {
+            exporter: exporter.into(),
+            what,
+            source: std::sync::Arc::new(cause),
+        }
+    }
+
+    /// `exporter`'s thread stopped before it answered.
+    pub fn stopped(exporter: impl Into<String>) -> ExportError {
+        ExportError::Stopped {
+            exporter: exporter.into(),
+        }
+    }
+
+    /// Which exporter (or part of the pipeline) the error is about.
+    pub fn exporter(&self) -> &str {
+        match self {
+            ExportError::Failed { exporter, .. }
+            | ExportError::Config { exporter, .. }
+            | ExportError::TimedOut { exporter, .. }
+            | ExportError::CannotStart { exporter, .. }
+            | ExportError::Stopped { exporter } => exporter,
         }
     }
 }
 
 impl fmt::Display for ExportError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.exporter, self.message)
+        match self {
+            ExportError::Failed { exporter, source } => write!(f, "{exporter}: {source}"),
+            ExportError::Config { exporter, source } => write!(
+                f,
+                "{exporter}: {source} (fix this setting: nothing is exported until it is)"
+            ),
+            ExportError::TimedOut {
+                exporter,
+                operation,
+                after,
+            } => write!(
+                f,
+                "{operation}: {exporter} did not finish within {after:?}; give it more time \
+                 (OTEL_EXPORTER_OTLP_TIMEOUT for OTLP, the flush or shutdown timeout otherwise) \
+                 or check that its destination answers"
+            ),
+            ExportError::CannotStart {
+                exporter,
+                what,
+                source,
+            } => write!(
+                f,
+                "{exporter}: cannot start {what}: {source} (the process may be at its limit \
+                 of threads or memory)"
+            ),
+            ExportError::Stopped { exporter } => write!(
+                f,
+                "{exporter}: its thread stopped before it answered (a panic, reported on \
+                 stderr, or an earlier shutdown); build a new one to export again"
+            ),
+        }
     }
 }
 
-impl std::error::Error for ExportError {}
+impl std::error::Error for ExportError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            ExportError::Failed { source, .. }
+            | ExportError::Config { source, .. }
+            | ExportError::CannotStart { source, .. } => Some(&**source),
+            _ => None,
+        }
+    }
+}
 
 /// Counters of a tracer's export pipeline, readable at any time.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

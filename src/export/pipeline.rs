@@ -23,6 +23,7 @@ use super::pipeline_worker::Worker;
 use super::LogRecord;
 use super::{ExportError, SpanExporter, TraceStats};
 use crate::internal::doorbell::Doorbell;
+use crate::internal::round_trip::{round_trip, NoAnswer};
 use crate::internal::thread::mark_internal_thread;
 use crate::trace::SpanData;
 use crate::Event;
@@ -145,9 +146,7 @@ impl Pipeline {
                 }
                 .run();
             })
-            .map_err(|e| {
-                ExportError::new("pipeline", format!("cannot start the export thread: {e}"))
-            })?;
+            .map_err(|e| ExportError::cannot_start("pipeline", "the export thread", e))?;
         let (exports_logs, lanes) = match ready_rx.recv() {
             Ok(Ok(ready)) => ready,
             Ok(Err(e)) => {
@@ -156,10 +155,7 @@ impl Pipeline {
             }
             Err(_) => {
                 let _ = handle.join();
-                return Err(ExportError::new(
-                    "pipeline",
-                    "the export thread stopped while starting",
-                ));
+                return Err(ExportError::stopped("the export thread"));
             }
         };
         let _ = handoff.thread.set(handle.thread().clone());
@@ -291,35 +287,22 @@ impl Pipeline {
         let start = Instant::now();
         let deadline = start + timeout;
         let network_deadline = start + network.min(timeout);
-        let late = |lane: &str| {
-            ExportError::new(
-                "pipeline",
-                format!("{what}: {lane} did not finish within {timeout:?}"),
-            )
-        };
-        let (ack_tx, ack_rx) = bounded(1);
-        self.thread.unpark();
-        match self.tx.send_timeout(make(ack_tx), timeout) {
-            Ok(()) => self.thread.unpark(),
-            Err(crossbeam_channel::SendTimeoutError::Disconnected(_)) => return Ok(()),
-            Err(crossbeam_channel::SendTimeoutError::Timeout(_)) => {
-                return Err(late("the export queue"))
-            }
-        }
-        let waits = match ack_rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+        let late = |lane: &str, after| ExportError::timed_out(lane, what, after);
+        let waits = match round_trip(&self.tx, make, deadline, || self.thread.unpark()) {
             Ok(waits) => waits,
-            Err(RecvTimeoutError::Disconnected) => return Ok(()),
-            Err(RecvTimeoutError::Timeout) => return Err(late("the export thread")),
+            Err(NoAnswer::Gone) => return Ok(()),
+            Err(NoAnswer::QueueFull) => return Err(late("the export queue", timeout)),
+            Err(NoAnswer::NotAnswered) => return Err(late("the export thread", timeout)),
         };
         // Local lanes first: their time is the whole timeout.
         let (local, remote): (Vec<_>, Vec<_>) =
             waits.into_iter().partition(|w| !w.state.is_remote());
         let mut result = Ok(());
-        for (wait, until) in local
-            .into_iter()
-            .map(|w| (w, deadline))
-            .chain(remote.into_iter().map(|w| (w, network_deadline)))
-        {
+        for (wait, until, given) in local.into_iter().map(|w| (w, deadline, timeout)).chain(
+            remote
+                .into_iter()
+                .map(|w| (w, network_deadline, network.min(timeout))),
+        ) {
             // A lane whose thread is gone (it panicked) has nothing to wait for.
             let finished = !matches!(
                 wait.done
@@ -332,7 +315,7 @@ impl Pipeline {
                 None => {}
             }
             if !finished && result.is_ok() {
-                result = Err(late(&wait.state.stats().name));
+                result = Err(late(&wait.state.stats().name, given));
             }
         }
         if stop {

@@ -59,10 +59,12 @@ impl FccTracerBuilder {
         self.pipeline.spans.schedule_delay = delay;
         self
     }
-    /// How often a failed export is tried again, with backoff from 100 ms,
-    /// before its spans are dropped and counted (default 3). Exporters that
-    /// retry by themselves (OTLP: 3 retries, 100 ms to 1.6 s, honouring the
-    /// collector's throttling) are tried once.
+    /// How often a failed export is tried again, after jittered delays
+    /// doubling from at most 100 ms (capped at 2 s), before its spans are
+    /// dropped and counted (default 3). Exporters that retry by themselves
+    /// (OTLP: at most 3 retries, delays doubling from at most 100 ms, all
+    /// within `OTEL_EXPORTER_OTLP_TIMEOUT`, honouring the collector's
+    /// throttling hints) are tried once.
     pub fn export_retries(mut self, retries: u32) -> Self {
         self.pipeline.retries = retries;
         self

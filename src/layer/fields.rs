@@ -1,6 +1,6 @@
 //! Turning a plain `tracing` event that carries fcc's marker into an [`Event`].
 
-use crate::event::{Event, EventType, Outcome, Payload, Severity};
+use crate::event::{Event, EventType, Payload, Severity};
 use serde_json::Value;
 use std::fmt;
 use tracing::field::{Field, Visit};
@@ -12,21 +12,26 @@ pub(crate) struct EventFields {
     payload: Payload,
 }
 
-/// Fields that map onto the event model rather than the payload.
-const KNOWN: &[&str] = &[
-    "source",
-    "category",
-    "resource",
-    "action",
-    "outcome",
-    "severity",
-    "correlation_id",
-    "task",
-    "mission_id",
-    "objective_id",
-    "detail",
-    "message",
-];
+/// Fields that map onto the event model rather than the payload: the
+/// model's text fields ([`Event::FIELD_NAMES`] but the id, type, time,
+/// payload and trace context), and `message` (the detail).
+fn known(name: &str) -> Option<&'static str> {
+    const NOT_TEXT: [&str; 6] = [
+        "event_id",
+        "event_type",
+        "timestamp",
+        "payload",
+        "trace_id",
+        "span_id",
+    ];
+    if name == "message" {
+        return Some("message");
+    }
+    Event::FIELD_NAMES
+        .iter()
+        .find(|k| **k == name && !NOT_TEXT.contains(k))
+        .copied()
+}
 
 impl EventFields {
     pub(crate) fn new() -> Self {
@@ -44,7 +49,7 @@ impl EventFields {
                 Value::String(s) => s,
                 other => other.to_string(),
             });
-        } else if let Some(known) = KNOWN.iter().find(|k| **k == name) {
+        } else if let Some(known) = known(name) {
             let text = match value {
                 Value::String(s) => s,
                 other => other.to_string(),
@@ -69,26 +74,10 @@ impl EventFields {
             .severity(severity)
             .payload(Value::Object(self.payload));
         for (name, text) in self.strings {
-            b = match name {
-                "source" => b.source(text),
-                "category" => b.category(text),
-                "resource" => b.resource(text),
-                "action" => b.action(text),
-                "correlation_id" => b.correlation_id(text),
-                "task" => b.task(text),
-                "mission_id" => b.mission_id(text),
-                "objective_id" => b.objective_id(text),
-                "detail" | "message" => b.detail(text),
-                "outcome" => b.outcome(
-                    text.parse::<Outcome>()
-                        .map_err(|e| format!("field `outcome`: {e}"))?,
-                ),
-                "severity" => b.severity(
-                    text.parse::<Severity>()
-                        .map_err(|e| format!("field `severity`: {e}"))?,
-                ),
-                _ => b,
-            };
+            let name = if name == "message" { "detail" } else { name };
+            b = b
+                .text_field(name, text)?
+                .unwrap_or_else(|| unreachable!("{name} is known"));
         }
         Ok(b.build())
     }

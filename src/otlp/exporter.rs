@@ -40,7 +40,7 @@ fn runtime() -> Result<Arc<Runtime>, ExportError> {
         .enable_all()
         .build()
         .map(Arc::new)
-        .map_err(|e| ExportError::new("otlp", format!("cannot start the export runtime: {e}")))
+        .map_err(|e| ExportError::cannot_start("otlp", "the export runtime", e))
 }
 
 /// Where the HTTP client leaves its last failure in full.
@@ -72,14 +72,11 @@ fn bounded<T, E: std::fmt::Display>(
         Ok(result) => result.map_err(|e| {
             let detail = failure.lock().ok().and_then(|mut f| f.take());
             match detail {
-                Some(d) => ExportError::new(what, format!("{e} ({d})")),
-                None => ExportError::new(what, e.to_string()),
+                Some(d) => ExportError::failed(what, format!("{e} ({d})")),
+                None => ExportError::failed(what, e.to_string()),
             }
         }),
-        Err(_) => Err(ExportError::new(
-            what,
-            format!("no answer within {timeout:?} (OTEL_EXPORTER_OTLP_TIMEOUT)"),
-        )),
+        Err(_) => Err(ExportError::timed_out(what, "export", timeout)),
     }
 }
 
@@ -147,7 +144,7 @@ impl OtlpLogExporter {
                 }
             }
         };
-        let mut inner = built.map_err(|e| ExportError::new("otlp logs", e))?;
+        let mut inner = built.map_err(|e| ExportError::config("otlp logs", e))?;
         inner.set_resource(&resource(service));
         // A provider with no processors: only a factory for log records.
         let provider = SdkLoggerProvider::builder().build();
@@ -283,7 +280,7 @@ impl LogExport for OtlpLogExporter {
         let _enter = self.rt.enter();
         self.inner
             .shutdown()
-            .map_err(|e| ExportError::new("otlp logs", e))
+            .map_err(|e| ExportError::failed("otlp logs", e))
     }
 }
 

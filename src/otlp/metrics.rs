@@ -25,6 +25,7 @@ use super::sender::{OtlpSender, METRICS_METHOD};
 use super::temporality::Deltas;
 use super::{OtlpConfig, Temporality};
 use crate::export::ExportError;
+use crate::internal::round_trip::{round_trip, NoAnswer};
 use crate::internal::thread::mark_internal_thread;
 use crate::metrics::FccMetrics;
 
@@ -162,19 +163,14 @@ impl OtlpMetricsExporter {
                 };
                 worker.run(rx, interval);
             })
-            .map_err(|e| ExportError::new("otlp metrics", e))?;
+            .map_err(|e| ExportError::cannot_start("otlp metrics", "its thread", e))?;
         match ready_rx.recv() {
             Ok(Ok(())) => {}
             Ok(Err(e)) => {
                 let _ = thread.join();
                 return Err(e);
             }
-            Err(_) => {
-                return Err(ExportError::new(
-                    "otlp metrics",
-                    "the export thread stopped",
-                ))
-            }
+            Err(_) => return Err(ExportError::stopped("otlp metrics")),
         }
         Ok(OtlpMetricsExporter {
             tx,
@@ -201,23 +197,23 @@ impl OtlpMetricsExporter {
         }
     }
 
-    fn request(&self, make: fn(Sender<()>) -> Msg, timeout: Duration) -> Result<(), ExportError> {
-        let (ack_tx, ack_rx) = bounded(1);
-        if self.tx.send_timeout(make(ack_tx), timeout).is_err() {
-            return Ok(()); // already stopped
-        }
-        match ack_rx.recv_timeout(timeout) {
-            Ok(()) | Err(RecvTimeoutError::Disconnected) => Ok(()),
-            Err(RecvTimeoutError::Timeout) => Err(ExportError::new(
-                "otlp metrics",
-                format!("timed out after {timeout:?}"),
-            )),
+    fn request(
+        &self,
+        make: fn(Sender<()>) -> Msg,
+        operation: &'static str,
+        timeout: Duration,
+    ) -> Result<(), ExportError> {
+        match round_trip(&self.tx, make, Instant::now() + timeout, || {}) {
+            Ok(()) | Err(NoAnswer::Gone) => Ok(()), // Gone: already stopped
+            Err(NoAnswer::QueueFull | NoAnswer::NotAnswered) => {
+                Err(ExportError::timed_out("otlp metrics", operation, timeout))
+            }
         }
     }
 
     /// Exports now and waits for it.
     pub fn flush(&self, timeout: Duration) -> Result<(), ExportError> {
-        self.request(Msg::Flush, timeout)
+        self.request(Msg::Flush, "flush", timeout)
     }
 
     /// Exports a last time and stops the thread. If that export has not
@@ -227,7 +223,7 @@ impl OtlpMetricsExporter {
         if self.abandoned.lock().is_ok_and(|a| *a) {
             return Ok(()); // a shutdown already gave up on it
         }
-        let r = self.request(Msg::Stop, timeout);
+        let r = self.request(Msg::Stop, "shutdown", timeout);
         match &r {
             Ok(()) => {
                 if let Some(t) = self.thread.lock().ok().and_then(|mut t| t.take()) {

@@ -1,11 +1,13 @@
-//! OTLP: spans and events (as log records) to an OpenTelemetry Collector, over
-//! gRPC or HTTP/protobuf, with the exporters of `opentelemetry-otlp`.
+//! OTLP: spans, events (as log records) and metrics to an OpenTelemetry
+//! Collector, over gRPC or HTTP/protobuf.
 //!
-//! fcc builds spans and events itself (that is where its speed comes from)
-//! and converts them to the OTel SDK's data types on the export thread, where
-//! `opentelemetry-otlp` sends them. The export thread owns a small
-//! single-threaded tokio runtime for the network client; your own runtime, if
-//! you have one, is never used or blocked.
+//! fcc builds spans and events itself (that is where its speed comes from).
+//! Spans and metrics are written straight into protobuf by fcc
+//! (`trace_encode`, `encode`) and sent by its own client (`sender`); log
+//! records are converted to the OTel SDK's data types on the export thread
+//! and sent by `opentelemetry-otlp`'s log exporter. Each exporter owns a
+//! small single-threaded tokio runtime for the network client; your own
+//! runtime, if you have one, is never used or blocked.
 //!
 //! Turn it on with `OTEL_EXPORTER_OTLP_ENDPOINT` (see [`OtlpConfig`]) and
 //! [`Telemetry`](crate::Telemetry), or attach [`OtlpSpanExporter`] to a tracer.

@@ -1,6 +1,6 @@
 //! The OTLP specification's retry rules, for fcc's own OTLP client (the
-//! metrics exporter; opentelemetry-otlp applies the same rules to traces
-//! and logs): which gRPC codes and HTTP statuses are transient, and the
+//! span and metrics exporters; opentelemetry-otlp applies the same rules
+//! to logs): which gRPC codes and HTTP statuses are transient, and the
 //! collector's hint of when to try again (`RetryInfo`, `Retry-After`).
 
 use std::io::Write;

@@ -95,7 +95,7 @@ impl OtlpSender {
             .on_thread_start(crate::internal::thread::mark_internal_thread)
             .enable_all()
             .build()
-            .map_err(|e| ExportError::new(what, format!("cannot start the export runtime: {e}")))?;
+            .map_err(|e| ExportError::cannot_start(what, "the export runtime", e))?;
         let gzip = signal.compression == OtlpCompression::Gzip;
         let client = {
             let _g = rt.enter();
@@ -143,7 +143,7 @@ impl OtlpSender {
             };
             match delay {
                 Some(d) => std::thread::sleep(d),
-                None => return Err(ExportError::new(self.what, error)),
+                None => return Err(ExportError::failed(self.what, error)),
             }
         }
     }

@@ -35,7 +35,7 @@ const MAX_ANSWER: usize = 4 << 20;
 
 /// Which settings are wrong, naming the file and what to do.
 fn tls_error(what: &str, path: &std::path::Path, e: impl std::fmt::Display) -> ExportError {
-    ExportError::new("otlp", format!("{what} {}: {e}", path.display()))
+    ExportError::config("otlp", format!("{what} {}: {e}", path.display()))
 }
 
 /// The rustls client configuration of a signal.
@@ -74,7 +74,7 @@ fn tls_config(signal: &OtlpSignal) -> Result<rustls::ClientConfig, ExportError> 
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
-        .map_err(|e| ExportError::new("otlp", format!("TLS: {e}")))?
+        .map_err(|e| ExportError::config("otlp", format!("TLS: {e}")))?
         .with_root_certificates(roots);
     match (&tls.client_certificate, &tls.client_key) {
         (None, None) => Ok(builder.with_no_client_auth()),
@@ -92,13 +92,13 @@ fn tls_config(signal: &OtlpSignal) -> Result<rustls::ClientConfig, ExportError> 
                 tls_error("OTEL_EXPORTER_OTLP_CLIENT_KEY: cannot read the client key", key, e)
             })?;
             builder.with_client_auth_cert(chain, key).map_err(|e| {
-                ExportError::new(
+                ExportError::config(
                     "otlp",
                     format!("OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE and _CLIENT_KEY do not make a client identity: {e}"),
                 )
             })
         }
-        _ => Err(ExportError::new(
+        _ => Err(ExportError::config(
             "otlp",
             "mTLS needs both OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE and OTEL_EXPORTER_OTLP_CLIENT_KEY",
         )),
@@ -128,7 +128,7 @@ fn connector(
 /// the tokio runtime that will drive it.
 pub(crate) fn grpc_channel(signal: &OtlpSignal) -> Result<Channel, ExportError> {
     let endpoint = tonic::transport::Endpoint::from_shared(signal.endpoint.clone())
-        .map_err(|e| ExportError::new("otlp", format!("endpoint: {e}")))?
+        .map_err(|e| ExportError::config("otlp", format!("endpoint: {e}")))?
         .timeout(signal.timeout)
         .connect_timeout(signal.timeout.min(Duration::from_secs(5)));
     Ok(endpoint.connect_with_connector_lazy(connector(signal, true)?))

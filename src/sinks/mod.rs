@@ -171,6 +171,7 @@ pub const DEFAULT_QUEUE_MAX_BYTES: usize = 8 << 20;
 
 /// How a sink runs: queue capacity, batch size, drop policy and which events.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct SinkOptions {
     pub(crate) capacity: usize,
     pub(crate) max_bytes: usize,

@@ -19,9 +19,8 @@ use super::{DropPolicy, Sink, SinkOptions};
 use crate::bus::{Subscriber, SubscriberError};
 use crate::event::Event;
 use crate::internal::doorbell::Doorbell;
-use crossbeam_channel::{
-    bounded, Receiver, RecvTimeoutError, SendTimeoutError, Sender, TryRecvError, TrySendError,
-};
+use crate::internal::round_trip::{round_trip, NoAnswer};
+use crossbeam_channel::{bounded, Receiver, Sender, TryRecvError, TrySendError};
 use std::fmt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -281,29 +280,16 @@ impl SinkHandle {
     }
 
     fn round_trip(&self, msg: fn(Sender<()>) -> Msg, timeout: Duration) -> Result<(), FlushError> {
-        let deadline = Instant::now() + timeout;
-        let (ack_tx, ack_rx) = bounded(1);
-        let timed_out = || FlushError::Timeout {
-            sink: self.name.clone(),
-            queued: self.tx.len() as u64,
-        };
-        self.doorbell.wake();
-        match self.tx.send_timeout(msg(ack_tx), timeout) {
-            Ok(()) => self.doorbell.wake(),
-            Err(SendTimeoutError::Timeout(_)) => return Err(timed_out()),
-            Err(SendTimeoutError::Disconnected(_)) => {
-                return Err(FlushError::Closed {
-                    sink: self.name.clone(),
-                })
-            }
-        }
-        match ack_rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
-            Ok(()) => Ok(()),
-            Err(RecvTimeoutError::Timeout) => Err(timed_out()),
-            Err(RecvTimeoutError::Disconnected) => Err(FlushError::Closed {
+        let wake = || self.doorbell.wake();
+        round_trip(&self.tx, msg, Instant::now() + timeout, wake).map_err(|e| match e {
+            NoAnswer::QueueFull | NoAnswer::NotAnswered => FlushError::Timeout {
                 sink: self.name.clone(),
-            }),
-        }
+                queued: self.tx.len() as u64,
+            },
+            NoAnswer::Gone => FlushError::Closed {
+                sink: self.name.clone(),
+            },
+        })
     }
 }
 

@@ -48,11 +48,25 @@ impl fmt::Display for ShutdownError {
         let mut parts: Vec<String> = self.sinks.iter().map(ToString::to_string).collect();
         parts.extend(self.traces.iter().map(ToString::to_string));
         parts.extend(self.metrics.iter().map(ToString::to_string));
-        write!(f, "telemetry shutdown incomplete: {}", parts.join("; "))
+        write!(
+            f,
+            "telemetry shutdown incomplete: {}; what those parts held may be lost \
+             (give it more time: TelemetryBuilder::shutdown_timeout)",
+            parts.join("; ")
+        )
     }
 }
 
-impl std::error::Error for ShutdownError {}
+impl std::error::Error for ShutdownError {
+    /// The first part that did not finish (the rest are in the fields).
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.sinks
+            .first()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+            .or(self.traces.as_ref().map(|e| e as _))
+            .or(self.metrics.as_ref().map(|e| e as _))
+    }
+}
 
 impl Parts {
     /// Publishes what the rate limit has suppressed and not yet said.

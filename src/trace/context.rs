@@ -17,6 +17,7 @@ use crate::{SpanId, TraceId};
 /// The identity of a span as it travels: ids, the sampled flag, whether it came
 /// from another process, and the W3C `tracestate` to pass on.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct SpanContext {
     /// The trace this span belongs to.
     pub trace_id: TraceId,

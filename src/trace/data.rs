@@ -14,6 +14,7 @@ use crate::{SpanId, TraceId};
 
 /// How a span ended (the seed's `status`: `"unset"`, `"ok"` or `"error"`).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum SpanStatus {
     /// Nothing was said. `tracing` spans end like this unless they record an error.
     #[default]
@@ -54,6 +55,7 @@ impl fmt::Display for SpanStatus {
 
 /// Something that happened during a span, at a point in time.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct SpanEvent {
     /// What happened; for fcc events, the event type.
     pub name: Cow<'static, str>,
@@ -63,27 +65,43 @@ pub struct SpanEvent {
     pub attributes: Vec<KeyValue>,
 }
 
-/// A completed span (the seed's frozen `SpanData`).
+impl SpanEvent {
+    /// An event called `name` at `timestamp` with these attributes.
+    pub fn new(
+        name: impl Into<Cow<'static, str>>,
+        timestamp: SystemTime,
+        attributes: Vec<KeyValue>,
+    ) -> SpanEvent {
+        SpanEvent {
+            name: name.into(),
+            timestamp,
+            attributes,
+        }
+    }
+}
+
+/// A completed span (the seed's frozen `SpanData`). Fields may be added
+/// (`#[non_exhaustive]`): outside fcc, start from [`SpanData::new`] and set
+/// the fields you need.
 ///
 /// ```
 /// use std::time::{Duration, UNIX_EPOCH};
 /// use fcc::trace::{SpanData, SpanStatus};
 ///
 /// let start = UNIX_EPOCH + Duration::from_secs(1_774_605_600);
-/// let span = SpanData {
-///     end_time: start + Duration::from_secs(5),
-///     status: SpanStatus::Ok,
-///     attributes: vec![fcc::trace::KeyValue::new("scenario_id", "SC-001")],
-///     ..SpanData::new(
-///         fcc::SpanId::new(0xabc123).unwrap(),
-///         fcc::TraceId::new(0x7ace001).unwrap(),
-///         "simulation.run",
-///         start,
-///     )
-/// };
+/// let mut span = SpanData::new(
+///     fcc::SpanId::new(0xabc123).unwrap(),
+///     fcc::TraceId::new(0x7ace001).unwrap(),
+///     "simulation.run",
+///     start,
+/// );
+/// span.end_time = start + Duration::from_secs(5);
+/// span.status = SpanStatus::Ok;
+/// span.attributes = vec![fcc::trace::KeyValue::new("scenario_id", "SC-001")];
 /// assert_eq!(span.duration_ms(), 5000.0);
 /// ```
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct SpanData {
     /// This span.
     pub span_id: SpanId,
@@ -123,11 +141,22 @@ pub struct SpanData {
 
 /// A link from a span to another span, possibly of another trace.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct SpanLink {
     /// The linked span.
     pub context: super::SpanContext,
     /// Details of the link.
     pub attributes: Vec<KeyValue>,
+}
+
+impl SpanLink {
+    /// A link to the span `context`, with these attributes.
+    pub fn new(context: super::SpanContext, attributes: Vec<KeyValue>) -> SpanLink {
+        SpanLink {
+            context,
+            attributes,
+        }
+    }
 }
 
 /// The most events a span keeps (the OTel default `OTEL_SPAN_EVENT_COUNT_LIMIT`).

@@ -31,6 +31,7 @@ pub const TRACESTATE: &str = "tracestate";
 /// Why an incoming `traceparent` was refused. The request still goes on; it
 /// just starts a new trace.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct TraceparentError {
     /// The header as received.
     pub header: String,

@@ -31,6 +31,7 @@ impl Default for Sampler {
 
 /// An `OTEL_TRACES_SAMPLER` or `OTEL_TRACES_SAMPLER_ARG` value that is not valid.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct SamplerError {
     /// The variable at fault.
     pub variable: &'static str,

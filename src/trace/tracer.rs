@@ -1,4 +1,6 @@
-//! [`FccTracer`]: starts spans, keeps the completed ones, hands them to exporters.
+//! [`FccTracer`]: starts spans, keeps the completed ones, and hands ended
+//! spans to its span pipeline (`SpanPipeline`, the contract `export`
+//! implements; `trace` knows no exporter).
 
 use std::any::Any;
 use std::borrow::Cow;

@@ -12,19 +12,18 @@ use fcc::{traced, FccTracer, SpanId, TraceId};
 fn seed_span() -> SpanData {
     // span_id="abc-123", trace_id="trace-001" in the seed; W3C ids here.
     let start = UNIX_EPOCH + Duration::from_secs(1_774_605_600); // 2026-03-27T10:00:00Z
-    SpanData {
-        end_time: start + Duration::from_secs(5),
-        status: SpanStatus::Ok,
-        attributes: vec![KeyValue::new("scenario_id", "SC-001")],
-        ..SpanData::new(
-            SpanId::new(0xabc123).unwrap(),
-            "abc12345000000000000000000000001"
-                .parse::<TraceId>()
-                .unwrap(),
-            "simulation.run",
-            start,
-        )
-    }
+    let mut span = SpanData::new(
+        SpanId::new(0xabc123).unwrap(),
+        "abc12345000000000000000000000001"
+            .parse::<TraceId>()
+            .unwrap(),
+        "simulation.run",
+        start,
+    );
+    span.end_time = start + Duration::from_secs(5);
+    span.status = SpanStatus::Ok;
+    span.attributes = vec![KeyValue::new("scenario_id", "SC-001")];
+    span
 }
 
 #[test]
@@ -165,7 +164,10 @@ struct Failing;
 
 impl SpanExporter for Failing {
     fn export(&mut self, _: &[SpanData]) -> Result<(), fcc::export::ExportError> {
-        Err(fcc::export::ExportError::new("failing", "database is down"))
+        Err(fcc::export::ExportError::failed(
+            "failing",
+            "database is down",
+        ))
     }
 }
 

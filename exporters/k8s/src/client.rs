@@ -14,6 +14,8 @@ use k8s_openapi::api::events::v1::Event as K8sEvent;
 use kube::api::{Patch, PatchParams, PostParams};
 use kube::{Api, Client, Config};
 
+use crate::K8sError;
+
 /// Why a call failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum CallError {
@@ -49,12 +51,12 @@ pub(crate) struct ApiClient {
 
 impl ApiClient {
     /// A client for `namespace`'s Events. Does not contact the server.
-    pub fn new(config: Config, namespace: &str, policy: RetryPolicy) -> Result<Self, String> {
+    pub fn new(config: Config, namespace: &str, policy: RetryPolicy) -> Result<Self, K8sError> {
         let rt = tokio::runtime::Builder::new_current_thread()
             .on_thread_start(fcc::sinks::runtime::mark_internal_thread)
             .enable_all()
             .build()
-            .map_err(|e| format!("cannot start the Kubernetes client's runtime: {e}"))?;
+            .map_err(K8sError::Runtime)?;
         let mut config = config;
         config.read_timeout = Some(policy.timeout);
         config.write_timeout = Some(policy.timeout);
@@ -64,8 +66,7 @@ impl ApiClient {
         config.default_retry = false;
         let client = {
             let _entered = rt.enter();
-            Client::try_from(config)
-                .map_err(|e| format!("cannot build the Kubernetes client: {e}"))?
+            Client::try_from(config).map_err(K8sError::Client)?
         };
         Ok(Self {
             rt,

@@ -173,20 +173,45 @@ pub enum K8sError {
     /// A downward-API variable is missing.
     PodEnv(PodEnvError),
     /// The reporting controller is not a qualified name.
-    Controller(String),
+    #[non_exhaustive]
+    Controller {
+        /// The name given.
+        value: String,
+        /// Which rule it breaks.
+        reason: String,
+    },
     /// No in-cluster configuration (not in a Pod, or the token is not mounted).
-    NotInCluster(String),
-    /// The client could not be made.
-    Client(String),
+    NotInCluster(kube::config::InClusterError),
+    /// The client's runtime thread could not be started.
+    Runtime(std::io::Error),
+    /// The Kubernetes client could not be made from the configuration.
+    Client(kube::Error),
 }
 
 impl fmt::Display for K8sError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             K8sError::PodEnv(e) => e.fmt(f),
-            K8sError::Controller(m) => write!(f, "reportingController: {m}"),
-            K8sError::NotInCluster(m) => write!(f, "no in-cluster Kubernetes configuration: {m}"),
-            K8sError::Client(m) => f.write_str(m),
+            K8sError::Controller { value, reason } => write!(
+                f,
+                "reportingController {value:?}: {reason}; use a qualified name such as \
+                 `example.com/my-service`"
+            ),
+            K8sError::NotInCluster(e) => write!(
+                f,
+                "no in-cluster Kubernetes configuration ({e}): run inside a Pod with its \
+                 service-account token mounted, or leave Kubernetes Events off outside one"
+            ),
+            K8sError::Runtime(e) => write!(
+                f,
+                "cannot start the Kubernetes client's runtime ({e}): the process may be at \
+                 its limit of threads or memory"
+            ),
+            K8sError::Client(e) => write!(
+                f,
+                "cannot build the Kubernetes client ({e}): check the cluster configuration \
+                 (KUBERNETES_SERVICE_HOST, the service-account CA and token)"
+            ),
         }
     }
 }
@@ -195,7 +220,10 @@ impl std::error::Error for K8sError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             K8sError::PodEnv(e) => Some(e),
-            _ => None,
+            K8sError::NotInCluster(e) => Some(e),
+            K8sError::Runtime(e) => Some(e),
+            K8sError::Client(e) => Some(e),
+            K8sError::Controller { .. } => None,
         }
     }
 }

@@ -186,13 +186,15 @@ impl K8sEventSinkBuilder {
             None => PodRef::from_env()?,
         };
         let controller = self.controller.unwrap_or_else(|| controller_name("fcc"));
-        check_qualified_name(&controller).map_err(K8sError::Controller)?;
+        check_qualified_name(&controller).map_err(|reason| K8sError::Controller {
+            value: controller.clone(),
+            reason,
+        })?;
         let config = match self.config {
             Some(c) => c,
-            None => kube::Config::incluster().map_err(|e| K8sError::NotInCluster(e.to_string()))?,
+            None => kube::Config::incluster().map_err(K8sError::NotInCluster)?,
         };
-        let client =
-            ApiClient::new(config, pod.namespace(), self.policy).map_err(K8sError::Client)?;
+        let client = ApiClient::new(config, pod.namespace(), self.policy)?;
         let options = SinkOptions::default()
             .capacity(self.queue)
             .batch_size(64)
