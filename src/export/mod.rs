@@ -29,6 +29,7 @@ pub(crate) mod event_attributes;
 pub(crate) mod handoff;
 mod json_file;
 mod json_out;
+mod lane_batch;
 pub(crate) mod lanes;
 mod limits;
 pub(crate) mod logs;

@@ -37,6 +37,7 @@ pub(crate) mod graveyard;
 pub(crate) mod json_file;
 mod log;
 pub mod runtime;
+mod worker;
 
 pub use json_file::JsonFileSink;
 pub use log::LogSink;

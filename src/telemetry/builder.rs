@@ -32,7 +32,7 @@ pub enum LogTarget {
     Off,
 }
 
-/// Configures a [`Telemetry`]; see the [module docs](self).
+/// Configures a [`Telemetry`]; see the [module docs](crate::telemetry).
 #[must_use]
 pub struct TelemetryBuilder {
     pub(super) service_name: Option<String>,

@@ -1,0 +1,186 @@
+//! [`EventBuilder`]: every field of an [`Event`] optional until `build()`,
+//! which fills the id and time, captures the active span's ids and measures
+//! the event for the sinks' byte budgets.
+
+use super::*;
+
+/// Builds an [`Event`]; every setter is optional. `build()` fills `event_id`
+/// (UUID v7) and `timestamp` (now) unless they were set.
+#[derive(Clone)]
+#[must_use = "an EventBuilder does nothing until `build()`"]
+pub struct EventBuilder(pub(super) EventData);
+
+macro_rules! string_setters {
+    ($($(#[$doc:meta])* $name:ident),+) => {$(
+        $(#[$doc])*
+        pub fn $name(mut self, value: impl Into<String>) -> Self {
+            self.0.$name = Some(value.into());
+            self
+        }
+    )+};
+}
+
+impl EventBuilder {
+    string_setters!(
+        /// Event family (defaults to the event type's category).
+        category,
+        /// The concrete thing the event is about.
+        resource,
+        /// The event label.
+        action,
+        /// Correlation id of the run or request.
+        correlation_id,
+        /// Task correlation key.
+        task,
+        /// Mission correlation key.
+        mission_id,
+        /// Objective correlation key.
+        objective_id,
+        /// Short human-readable context.
+        detail
+    );
+
+    /// Replaces the event type.
+    pub fn event_type(mut self, event_type: EventType) -> Self {
+        self.0.event_type = event_type;
+        self
+    }
+    /// Replaces the source.
+    pub fn source(mut self, source: impl Into<String>) -> Self {
+        self.0.source = source.into();
+        self
+    }
+    /// Severity (default info).
+    pub fn severity(mut self, severity: Severity) -> Self {
+        self.0.severity = severity;
+        self
+    }
+    /// The normalised result.
+    pub fn outcome(mut self, outcome: Outcome) -> Self {
+        self.0.outcome = Some(outcome);
+        self
+    }
+    /// Replaces the payload. A JSON object becomes the payload; any other value
+    /// is stored under the key `"value"`.
+    pub fn payload(mut self, payload: Value) -> Self {
+        self.0.payload = match payload {
+            Value::Object(map) => map,
+            Value::Null => Payload::new(),
+            other => Payload::from_iter([("value".to_owned(), other)]),
+        };
+        self
+    }
+    /// Adds one payload field (the Go seed's `Attrs[key] = value`).
+    pub fn attr(mut self, key: impl Into<String>, value: impl Into<Value>) -> Self {
+        self.0.payload.insert(key.into(), value.into());
+        self
+    }
+    /// Sets the id (normally generated).
+    pub fn event_id(mut self, id: Uuid) -> Self {
+        self.0.event_id = id;
+        self
+    }
+    /// Sets the time (normally now).
+    pub fn timestamp(mut self, timestamp: Timestamp) -> Self {
+        self.0.timestamp = timestamp;
+        self
+    }
+    /// Sets the trace context (normally captured from the active span).
+    pub fn trace_context(mut self, trace_id: Option<TraceId>, span_id: Option<SpanId>) -> Self {
+        self.0.trace_id = trace_id;
+        self.0.span_id = span_id;
+        self
+    }
+    /// True when a trace id is already set.
+    pub fn has_trace_context(&self) -> bool {
+        self.0.trace_id.is_some()
+    }
+
+    /// Finishes the event. When no trace context was set, the active span's
+    /// (see `fcc::trace::current`) is captured.
+    pub fn build(mut self) -> Event {
+        let unset_time = Timestamp::from_unix_micros(i64::MIN).unix_micros();
+        if self.0.timestamp.unix_micros() == unset_time {
+            // One clock read for both the time and the id.
+            self.0.timestamp = Timestamp::now();
+        }
+        if self.0.event_id.is_nil() {
+            let ms = self.0.timestamp.unix_micros().div_euclid(1000).max(0) as u64;
+            self.0.event_id = crate::internal::ids::new_v7_at(ms);
+        }
+        if self.0.category.as_deref() == Some(self.0.event_type.category()) {
+            self.0.category = None;
+        }
+        if self.0.trace_id.is_none() {
+            if let Some((trace_id, span_id)) = active_span_ids() {
+                self.0.trace_id = Some(trace_id);
+                self.0.span_id = Some(span_id);
+            }
+        }
+        self.0.approx_bytes = self.0.measure();
+        Event(Arc::new(self.0))
+    }
+}
+
+/// Where [`EventBuilder::build`] finds the active span's ids.
+///
+/// The model knows nothing of tracing: `trace` hands it this function when a
+/// thread enters its first span or the OpenTelemetry bridge turns on. Until
+/// then no span can be active, and events carry no trace context.
+static ACTIVE_SPAN_IDS: OnceLock<ActiveSpanIds> = OnceLock::new();
+
+/// Returns the active span's trace and span ids, if a span is active.
+type ActiveSpanIds = fn() -> Option<(TraceId, SpanId)>;
+
+/// Tells the model where the active span's ids come from (called by `trace`).
+pub(crate) fn set_active_span_source(source: ActiveSpanIds) {
+    let _ = ACTIVE_SPAN_IDS.set(source);
+}
+
+#[inline]
+fn active_span_ids() -> Option<(TraceId, SpanId)> {
+    ACTIVE_SPAN_IDS.get().and_then(|source| source())
+}
+
+impl EventData {
+    /// The heap and inline bytes of the event, doubled for its JSON form
+    /// (which is about as long as its text and kept once encoded).
+    pub(super) fn measure(&self) -> u32 {
+        fn value(v: &Value, depth: u32) -> usize {
+            const SLOT: usize = std::mem::size_of::<Value>();
+            match v {
+                Value::String(s) => SLOT + s.len(),
+                Value::Array(a) if depth < 8 => {
+                    SLOT + a.iter().map(|v| value(v, depth + 1)).sum::<usize>()
+                }
+                Value::Object(m) if depth < 8 => {
+                    SLOT + m
+                        .iter()
+                        .map(|(k, v)| 48 + k.len() + value(v, depth + 1))
+                        .sum::<usize>()
+                }
+                _ => SLOT,
+            }
+        }
+        let text: usize = self
+            .optional_text()
+            .iter()
+            .map(|(_, v)| v.map_or(0, str::len))
+            .sum::<usize>()
+            + self.category.as_ref().map_or(0, String::len)
+            + self.source.len()
+            + self
+                .payload
+                .iter()
+                .map(|(k, v)| 48 + k.len() + value(v, 0))
+                .sum::<usize>();
+        let total = std::mem::size_of::<EventData>() + 16 + 2 * (text + 160);
+        u32::try_from(total).unwrap_or(u32::MAX)
+    }
+}
+
+impl From<EventBuilder> for Event {
+    fn from(b: EventBuilder) -> Event {
+        b.build()
+    }
+}
