@@ -138,7 +138,7 @@ impl<T: Item> Lane<T> {
                 mark_internal_thread();
                 run(&mut exporter, &r, &s, &f, retries, &counters);
             })
-            .map_err(|e| ExportError::cannot_start(&state.name, "its thread", e))?;
+            .map_err(|e| ExportError::cannot_start(&state.name, e))?;
         Ok(Lane {
             tx,
             rx,

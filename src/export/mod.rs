@@ -139,18 +139,17 @@ pub enum ExportError {
     TimedOut {
         /// Which exporter (or part of the pipeline) it waited for.
         exporter: String,
-        /// `export`, `flush` or `shutdown`.
-        operation: &'static str,
+        /// What did not finish.
+        operation: ExportOperation,
         /// How long it was given.
         after: std::time::Duration,
     },
-    /// A thread or runtime the exporter needs could not be started.
+    /// A thread (or the runtime on one) the exporter needs could not be
+    /// started.
     #[non_exhaustive]
     CannotStart {
         /// Which exporter.
         exporter: String,
-        /// What could not be started (`its thread`, `the export runtime`).
-        what: &'static str,
         /// The operating system's error.
         source: ExportCause,
     },
@@ -187,11 +186,10 @@ impl ExportError {
         }
     }
 
-    /// `operation` (`export`, `flush`, `shutdown`) on `exporter` did not
-    /// finish within `after`.
+    /// `operation` on `exporter` did not finish within `after`.
     pub fn timed_out(
         exporter: impl Into<String>,
-        operation: &'static str,
+        operation: ExportOperation,
         after: std::time::Duration,
     ) -> ExportError {
         ExportError::TimedOut {
@@ -201,15 +199,10 @@ impl ExportError {
         }
     }
 
-    /// `what` (a thread, a runtime) of `exporter` could not be started.
-    pub fn cannot_start(
-        exporter: impl Into<String>,
-        what: &'static str,
-        cause: std::io::Error,
-    ) -> ExportError {
+    /// A thread (or the runtime on one) of `exporter` could not be started.
+    pub fn cannot_start(exporter: impl Into<String>, cause: std::io::Error) -> ExportError {
         ExportError::CannotStart {
             exporter: exporter.into(),
-            what,
             source: std::sync::Arc::new(cause),
         }
     }
@@ -251,14 +244,10 @@ impl fmt::Display for ExportError {
                  (OTEL_EXPORTER_OTLP_TIMEOUT for OTLP, the flush or shutdown timeout otherwise) \
                  or check that its destination answers"
             ),
-            ExportError::CannotStart {
-                exporter,
-                what,
-                source,
-            } => write!(
+            ExportError::CannotStart { exporter, source } => write!(
                 f,
-                "{exporter}: cannot start {what}: {source} (the process may be at its limit \
-                 of threads or memory)"
+                "{exporter}: cannot start its thread: {source} (the process may be at its \
+                 limit of threads or memory)"
             ),
             ExportError::Stopped { exporter } => write!(
                 f,
@@ -277,6 +266,28 @@ impl std::error::Error for ExportError {
             | ExportError::CannotStart { source, .. } => Some(&**source),
             _ => None,
         }
+    }
+}
+
+/// What an [`ExportError::TimedOut`] waited for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ExportOperation {
+    /// One export call.
+    Export,
+    /// A flush.
+    Flush,
+    /// A shutdown.
+    Shutdown,
+}
+
+impl fmt::Display for ExportOperation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ExportOperation::Export => "export",
+            ExportOperation::Flush => "flush",
+            ExportOperation::Shutdown => "shutdown",
+        })
     }
 }
 

@@ -21,7 +21,7 @@ use super::handoff::Handoff;
 use super::lanes::{Lane, LaneState, LaneWait};
 use super::pipeline_worker::Worker;
 use super::LogRecord;
-use super::{ExportError, SpanExporter, TraceStats};
+use super::{ExportError, ExportOperation, SpanExporter, TraceStats};
 use crate::internal::doorbell::Doorbell;
 use crate::internal::round_trip::{round_trip, NoAnswer};
 use crate::internal::thread::mark_internal_thread;
@@ -146,7 +146,7 @@ impl Pipeline {
                 }
                 .run();
             })
-            .map_err(|e| ExportError::cannot_start("pipeline", "the export thread", e))?;
+            .map_err(|e| ExportError::cannot_start("the export pipeline", e))?;
         let (exports_logs, lanes) = match ready_rx.recv() {
             Ok(Ok(ready)) => ready,
             Ok(Err(e)) => {
@@ -280,9 +280,9 @@ impl Pipeline {
     /// does not is abandoned (what it holds is counted failed).
     fn request(&self, stop: bool, timeout: Duration, network: Duration) -> Result<(), ExportError> {
         let (make, what): (fn(_) -> Item, _) = if stop {
-            (Item::Shutdown, "shutdown")
+            (Item::Shutdown, ExportOperation::Shutdown)
         } else {
-            (Item::Flush, "flush")
+            (Item::Flush, ExportOperation::Flush)
         };
         let start = Instant::now();
         let deadline = start + timeout;

@@ -25,7 +25,7 @@ use super::{OtlpCompression, OtlpConfig, OtlpProtocol, OtlpSignal};
 use crate::export::event_attributes::{event_attributes, static_event_name};
 use crate::export::pipeline::{ExporterFactory, LogExport, LogItem};
 use crate::export::LogRecord;
-use crate::export::{ExportError, SpanExporter};
+use crate::export::{ExportError, ExportOperation, SpanExporter};
 use crate::{Event, Severity};
 
 fn scope() -> InstrumentationScope {
@@ -40,7 +40,7 @@ fn runtime() -> Result<Arc<Runtime>, ExportError> {
         .enable_all()
         .build()
         .map(Arc::new)
-        .map_err(|e| ExportError::cannot_start("otlp", "the export runtime", e))
+        .map_err(|e| ExportError::cannot_start("otlp", e))
 }
 
 /// Where the HTTP client leaves its last failure in full.
@@ -76,7 +76,11 @@ fn bounded<T, E: std::fmt::Display>(
                 None => ExportError::failed(what, e.to_string()),
             }
         }),
-        Err(_) => Err(ExportError::timed_out(what, "export", timeout)),
+        Err(_) => Err(ExportError::timed_out(
+            what,
+            ExportOperation::Export,
+            timeout,
+        )),
     }
 }
 

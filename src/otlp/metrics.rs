@@ -24,7 +24,7 @@ use super::encode::encode;
 use super::sender::{OtlpSender, METRICS_METHOD};
 use super::temporality::Deltas;
 use super::{OtlpConfig, Temporality};
-use crate::export::ExportError;
+use crate::export::{ExportError, ExportOperation};
 use crate::internal::round_trip::{round_trip, NoAnswer};
 use crate::internal::thread::mark_internal_thread;
 use crate::metrics::FccMetrics;
@@ -163,7 +163,7 @@ impl OtlpMetricsExporter {
                 };
                 worker.run(rx, interval);
             })
-            .map_err(|e| ExportError::cannot_start("otlp metrics", "its thread", e))?;
+            .map_err(|e| ExportError::cannot_start("otlp metrics", e))?;
         match ready_rx.recv() {
             Ok(Ok(())) => {}
             Ok(Err(e)) => {
@@ -200,7 +200,7 @@ impl OtlpMetricsExporter {
     fn request(
         &self,
         make: fn(Sender<()>) -> Msg,
-        operation: &'static str,
+        operation: ExportOperation,
         timeout: Duration,
     ) -> Result<(), ExportError> {
         match round_trip(&self.tx, make, Instant::now() + timeout, || {}) {
@@ -213,7 +213,7 @@ impl OtlpMetricsExporter {
 
     /// Exports now and waits for it.
     pub fn flush(&self, timeout: Duration) -> Result<(), ExportError> {
-        self.request(Msg::Flush, "flush", timeout)
+        self.request(Msg::Flush, ExportOperation::Flush, timeout)
     }
 
     /// Exports a last time and stops the thread. If that export has not
@@ -223,7 +223,7 @@ impl OtlpMetricsExporter {
         if self.abandoned.lock().is_ok_and(|a| *a) {
             return Ok(()); // a shutdown already gave up on it
         }
-        let r = self.request(Msg::Stop, "shutdown", timeout);
+        let r = self.request(Msg::Stop, ExportOperation::Shutdown, timeout);
         match &r {
             Ok(()) => {
                 if let Some(t) = self.thread.lock().ok().and_then(|mut t| t.take()) {

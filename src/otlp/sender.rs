@@ -95,7 +95,7 @@ impl OtlpSender {
             .on_thread_start(crate::internal::thread::mark_internal_thread)
             .enable_all()
             .build()
-            .map_err(|e| ExportError::cannot_start(what, "the export runtime", e))?;
+            .map_err(|e| ExportError::cannot_start(what, e))?;
         let gzip = signal.compression == OtlpCompression::Gzip;
         let client = {
             let _g = rt.enter();
