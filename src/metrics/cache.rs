@@ -16,8 +16,13 @@
 //! by string and exactly: each string is kept as its length and up to 16 of
 //! its bytes (two words, see [`code`]), so a label set is never recognised
 //! by a hash. Only strings over 16 bytes are kept as a hash, and an entry
-//! with one confirms a match byte for byte. Pointers are never trusted: a
-//! reused buffer with new content is a new label set. Up to
+//! with one confirms a match byte for byte. Pointers alone are never
+//! trusted (a reused buffer with new content is a new label set), with one
+//! exception that needs no trust: an entry made from a name, a label slice
+//! and strings that all lie in the program's read-only image (literals and
+//! promoted constants, see [`super::image`]) is *pinned*, and a call passing
+//! the same addresses and lengths is the same bytes, so it hits on three
+//! word compares (a `metrics` static key: on its address). Up to
 //! [`CACHED_LABELS`] labels are cached; more, or a key given twice, go to the
 //! family's table every time.
 
@@ -27,6 +32,7 @@ use std::rc::Rc;
 use std::sync::Arc;
 
 use super::hash::{fast_eq, short_word, FxHasher, K};
+use super::image::{immutable, immutable_str};
 use super::point::{MetricError, MetricType};
 use super::registry::{Family, Registry, Series, SeriesOp};
 use std::hash::Hasher;
@@ -110,6 +116,9 @@ impl Code {
 pub(super) struct Cached {
     /// The registry, type and label count, as [`header`] makes them.
     header: u64,
+    /// The [`Pin`] words of the call that made the entry when its bytes are
+    /// all in the read-only image; zeros (no call's words) otherwise.
+    pin: [usize; 3],
     /// The name, then key and value of each label in the caller's order.
     codes: Box<[Code]>,
     /// Some string is over 16 bytes: its code is a hash, so a match is
@@ -129,16 +138,40 @@ impl Cached {
         kind: MetricType,
         name: &str,
         labels: &[(&str, &str)],
+        pin: [usize; 3],
     ) -> bool {
+        let head = self.header ^ header(registry, kind, labels.len());
+        // Pinned: the same read-only bytes at the same addresses.
+        if head | self.pin_diff(pin) as u64 == 0 {
+            return true;
+        }
+        self.same_codes(head, name, labels)
+    }
+
+    /// Zero when `pin` is this entry's pin. Word by word in scalar
+    /// registers: an array `==` is compiled to one 16-byte load of words
+    /// just stored one by one, which stalls on store forwarding (perf put
+    /// 40% of the hit's samples on that compare).
+    #[inline(always)]
+    fn pin_diff(&self, pin: [usize; 3]) -> usize {
+        (self.pin[0] ^ pin[0]) | (self.pin[1] ^ pin[1]) | (self.pin[2] ^ pin[2])
+    }
+
+    /// The exact compare, out of line: it keeps the pinned hit small
+    /// enough to inline into the caller.
+    #[inline(never)]
+    fn same_codes(&self, head: u64, name: &str, labels: &[(&str, &str)]) -> bool {
         let Some((first, rest)) = self.codes.split_first() else {
             return false;
         };
         // The header carries the label count: with it equal, `zip` covers
         // every label.
-        let diff = rest.chunks_exact(2).zip(labels).fold(
-            (self.header ^ header(registry, kind, labels.len())) | first.diff(name),
-            |d, (c, (k, v))| d | c[0].diff(k) | c[1].diff(v),
-        );
+        let diff = rest
+            .chunks_exact(2)
+            .zip(labels)
+            .fold(head | first.diff(name), |d, (c, (k, v))| {
+                d | c[0].diff(k) | c[1].diff(v)
+            });
         diff == 0 && (!self.verify || self.same_bytes(name, labels))
     }
 
@@ -182,6 +215,44 @@ impl Site {
     }
 }
 
+/// How a call can be recognised by address alone (see [`Cached::pin`]).
+#[derive(Clone, Copy)]
+pub(crate) enum Pin {
+    /// A named method's name and label slice: pinned when the name, the
+    /// slice and every string in it are in the read-only image.
+    Args,
+    /// A `metrics` key at this address, of this size: pinned when the key
+    /// is in the read-only image (a macro's `static` key; nothing it holds
+    /// can change).
+    Key(usize, usize),
+}
+
+impl Pin {
+    /// The words a pinned entry compares with the call's.
+    #[inline(always)]
+    fn words(self, name: &str, labels: &[(&str, &str)]) -> [usize; 3] {
+        match self {
+            Pin::Args => [name.as_ptr() as usize, name.len(), labels.as_ptr() as usize],
+            Pin::Key(at, _) => [at, usize::MAX, 0],
+        }
+    }
+
+    /// Whether an entry made from this call may be pinned: every byte its
+    /// words stand for is read-only.
+    fn holds(self, name: &str, labels: &[(&str, &str)]) -> bool {
+        match self {
+            Pin::Args => {
+                immutable_str(name)
+                    && immutable(labels.as_ptr().cast(), std::mem::size_of_val(labels))
+                    && labels
+                        .iter()
+                        .all(|(k, v)| immutable_str(k) && immutable_str(v))
+            }
+            Pin::Key(at, size) => immutable(at as *const u8, size),
+        }
+    }
+}
+
 /// The by-label-set slot of a call: a hash of its strings' codes.
 #[inline(always)]
 fn set_slot(registry: u64, kind: MetricType, name: &str, labels: &[(&str, &str)]) -> usize {
@@ -212,6 +283,16 @@ thread_local! {
     };
 }
 
+/// This thread's entry in a by-site slot. The closure is kept tiny so that
+/// the thread-local access inlines into the caller.
+#[inline(always)]
+fn site_entry(slot: usize) -> Option<Rc<Cached>> {
+    CACHE
+        .try_with(|c| c.try_borrow().ok()?.by_site.get(slot)?.clone())
+        .ok()
+        .flatten()
+}
+
 impl Registry {
     /// Runs `op` on the series of `name` and `labels`, made if new: through
     /// this thread's cache when it has seen them before.
@@ -219,6 +300,7 @@ impl Registry {
     pub(crate) fn with_series<O: SeriesOp>(
         &self,
         site: Site,
+        pin: Pin,
         name: &str,
         kind: MetricType,
         labels: &[(&str, &str)],
@@ -228,21 +310,35 @@ impl Registry {
             return self.uncached(name, kind, labels, op);
         }
         let slot = site.slot();
-        // The hit runs inside the cache's shared borrow: `fill` and
-        // `lookup_set` (the only writers) take the borrow mutably with
-        // `try_borrow_mut`, so while a cached entry is in use it cannot be
-        // replaced; a re-entrant miss just goes uncached. No `unsafe`: the
-        // borrow is the proof.
-        let hit = CACHE.try_with(|c| {
-            let c = c.try_borrow().ok()?;
-            let e = c.by_site.get(slot)?.as_deref()?;
-            e.matches(self.id, kind, name, labels)
-                .then(|| op.run(&e.family, &e.series))
-        });
-        if let Ok(Some(out)) = hit {
-            return Ok(out);
+        let words = pin.words(name, labels);
+        // The hit holds its own reference to the entry (an `Rc`: no
+        // atomic), so the thread-local borrow ends before the update and a
+        // miss elsewhere may replace the slot meanwhile. No `unsafe`.
+        if let Some(e) = site_entry(slot) {
+            if e.matches(self.id, kind, name, labels, words) {
+                return Ok(op.run(&e.family, &e.series));
+            }
         }
-        self.lookup_set(slot, name, kind, labels, op)
+        self.lookup_set(slot, pin, name, kind, labels, op)
+    }
+
+    /// The by-site hit alone, for a caller that has not built its label
+    /// slice yet (the `metrics` bridge): the entry must be pinned to these
+    /// words, which stand for the name and every label (a static key's
+    /// address), so the label count is not compared.
+    #[inline(always)]
+    pub(crate) fn pinned_hit<O: SeriesOp>(
+        &self,
+        site: Site,
+        pin: Pin,
+        kind: MetricType,
+        op: O,
+    ) -> Option<O::Out> {
+        let words = pin.words("", &[]);
+        let head = header(self.id, kind, 0);
+        let e = site_entry(site.slot())?;
+        ((e.header & !0xff) ^ head | e.pin_diff(words) as u64 == 0 && matches!(pin, Pin::Key(..)))
+            .then(|| op.run(&e.family, &e.series))
     }
 
     fn uncached<O: SeriesOp>(
@@ -263,6 +359,7 @@ impl Registry {
     fn lookup_set<O: SeriesOp>(
         &self,
         site_slot: usize,
+        pin: Pin,
         name: &str,
         kind: MetricType,
         labels: &[(&str, &str)],
@@ -272,7 +369,7 @@ impl Registry {
         let found = CACHE.try_with(|c| {
             let mut c = c.try_borrow_mut().ok()?;
             let e = c.by_set.get(slot)?.as_ref()?;
-            if !e.matches(self.id, kind, name, labels) {
+            if !e.matches(self.id, kind, name, labels, pin.words(name, labels)) {
                 return None;
             }
             let e = Rc::clone(e);
@@ -284,7 +381,7 @@ impl Registry {
         if let Ok(Some(e)) = found {
             return Ok(op.run(&e.family, &e.series));
         }
-        self.fill(site_slot, slot, name, kind, labels, op)
+        self.fill((site_slot, slot), pin, name, kind, labels, op)
     }
 
     /// A miss in both tables: finds or makes the series in the family's
@@ -292,8 +389,8 @@ impl Registry {
     #[inline(never)]
     fn fill<O: SeriesOp>(
         &self,
-        site_slot: usize,
-        set_slot: usize,
+        (site_slot, set_slot): (usize, usize),
+        pin: Pin,
         name: &str,
         kind: MetricType,
         labels: &[(&str, &str)],
@@ -323,6 +420,11 @@ impl Registry {
             let verify = codes.iter().any(|c| c.len > EXACT_BYTES);
             let e = Rc::new(Cached {
                 header: header(self.id, kind, labels.len()),
+                pin: if pin.holds(name, labels) {
+                    pin.words(name, labels)
+                } else {
+                    [0; 3]
+                },
                 codes,
                 verify,
                 family,
@@ -472,19 +574,20 @@ mod tests {
         // An entry for `a` whose code for it is `b`'s: as if they collided.
         let entry = Cached {
             header: super::header(reg.id, MetricType::Counter, 1),
+            pin: [0; 3],
             codes: vec![code("c"), code("k"), code(b)].into(),
             verify: true,
             family,
             series,
             order: vec![0].into(),
         };
-        assert!(!entry.matches(reg.id, MetricType::Counter, "c", &[("k", b)]));
+        assert!(!entry.matches(reg.id, MetricType::Counter, "c", &[("k", b)], [1; 3]));
         let honest = Cached {
             codes: vec![code("c"), code("k"), code(a)].into(),
             ..entry
         };
-        assert!(honest.matches(reg.id, MetricType::Counter, "c", &[("k", a)]));
-        assert!(!honest.matches(reg.id, MetricType::Counter, "c", &[("k", b)]));
+        assert!(honest.matches(reg.id, MetricType::Counter, "c", &[("k", a)], [1; 3]));
+        assert!(!honest.matches(reg.id, MetricType::Counter, "c", &[("k", b)], [1; 3]));
     }
 
     #[test]
@@ -509,6 +612,59 @@ mod tests {
                 assert_eq!(code(x) == code(y), x == y, "{x:?} {y:?}");
             }
         }
+    }
+
+    #[test]
+    fn static_and_runtime_copies_of_a_label_set_are_one_series() {
+        const SET: [(&str, &str); 2] = [("a", "1"), ("b", "2")];
+        let m = FccMetrics::builder().points_capacity(0).build();
+        for _ in 0..3 {
+            m.increment("c", &SET).unwrap(); // pinned on Linux
+        }
+        let (a, one) = (String::from("a"), String::from("1"));
+        let heap = [(a.as_str(), one.as_str()), ("b", "2")];
+        for _ in 0..2 {
+            m.increment("c", &heap).unwrap();
+        }
+        // One call site, the static set and the runtime copy in turn.
+        for i in 0..4 {
+            let set: &[(&str, &str)] = if i % 2 == 0 { &SET } else { &heap };
+            m.increment("c", set).unwrap();
+        }
+        assert_eq!(value(&m, &SET), 9.0);
+        // Other static content at another address: another series.
+        m.increment("c", &[("a", "1"), ("b", "3")]).unwrap();
+        assert_eq!(value(&m, &[("a", "1"), ("b", "3")]), 1.0);
+        assert_eq!(value(&m, &SET), 9.0);
+    }
+
+    #[test]
+    fn only_read_only_label_sets_and_keys_are_pinned() {
+        use super::Pin;
+        if !cfg!(all(target_os = "linux", target_pointer_width = "64")) {
+            return;
+        }
+        let promoted: &[(&str, &str)] = &[("k", "v")];
+        assert!(Pin::Args.holds("c", promoted));
+        let on_stack = [("k", "v")];
+        assert!(!Pin::Args.holds("c", &on_stack));
+        let heap = String::from("v");
+        let boxed: Box<[(&str, &str)]> = Box::new([("k", heap.as_str())]);
+        assert!(!Pin::Args.holds("c", &boxed));
+        let name = String::from("c");
+        assert!(!Pin::Args.holds(&name, promoted));
+
+        static LABELS: [metrics::Label; 1] = [metrics::Label::from_static_parts("k", "v")];
+        static KEY: metrics::Key = metrics::Key::from_static_parts("c", &LABELS);
+        let key_pin = |k: &metrics::Key| {
+            Pin::Key(
+                std::ptr::from_ref(k) as usize,
+                std::mem::size_of::<metrics::Key>(),
+            )
+        };
+        assert!(key_pin(&KEY).holds("", &[]));
+        let boxed = Box::new(metrics::Key::from_static_parts("c", &LABELS));
+        assert!(!key_pin(&boxed).holds("", &[]));
     }
 
     #[test]

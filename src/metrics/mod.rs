@@ -88,6 +88,7 @@ mod cache;
 mod exemplar;
 mod handles;
 mod hash;
+mod image;
 mod point;
 mod predefined;
 pub mod prometheus;
@@ -107,7 +108,7 @@ pub use predefined::PREDEFINED;
 pub use registry::{DEFAULT_BUCKETS, OVERFLOW_LABEL};
 pub use snapshot::{MetricSnapshot, SeriesSnapshot, SeriesValue};
 
-use cache::Site;
+use cache::{Pin, Site};
 use registry::{Registry, Update};
 use ring::PointRing;
 use std::panic::Location;
@@ -203,14 +204,21 @@ impl std::fmt::Debug for FccMetrics {
     }
 }
 
+#[inline(always)]
 fn finite(name: &str, value: f64) -> Result<(), MetricError> {
     if value.is_finite() {
         Ok(())
     } else {
-        Err(MetricError::NotFinite {
-            name: name.to_owned(),
-            value,
-        })
+        Err(not_finite(name, value))
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn not_finite(name: &str, value: f64) -> MetricError {
+    MetricError::NotFinite {
+        name: name.to_owned(),
+        value,
     }
 }
 
@@ -327,7 +335,6 @@ impl FccMetrics {
         let f = self.inner.registry.family(name, MetricType::Histogram)?;
         Ok(HistogramHandle {
             series: f.series(labels),
-            family: f,
             rejected: Arc::clone(&self.inner.rejected),
         })
     }
@@ -345,6 +352,7 @@ impl FccMetrics {
     ) -> Result<(), MetricError> {
         let series = self.inner.registry.with_series(
             Site::caller(Location::caller()),
+            Pin::Args,
             name,
             kind,
             labels,
@@ -488,6 +496,7 @@ impl FccMetrics {
             .registry
             .with_series(
                 Site::caller(Location::caller()),
+                Pin::Args,
                 name,
                 MetricType::Counter,
                 labels,
