@@ -113,6 +113,7 @@ impl Code {
     }
 }
 
+#[derive(Clone)]
 pub(super) struct Cached {
     /// The registry, type and label count, as [`header`] makes them.
     header: u64,
@@ -366,13 +367,25 @@ impl Registry {
         op: O,
     ) -> Result<O::Out, MetricError> {
         let slot = set_slot(self.id, kind, name, labels);
+        let words = pin.words(name, labels);
         let found = CACHE.try_with(|c| {
             let mut c = c.try_borrow_mut().ok()?;
             let e = c.by_set.get(slot)?.as_ref()?;
-            if !e.matches(self.id, kind, name, labels, pin.words(name, labels)) {
+            if !e.matches(self.id, kind, name, labels, words) {
                 return None;
             }
-            let e = Rc::clone(e);
+            // Found by its bytes, but made by a call with other addresses
+            // (a runtime copy, or the same labels through another API): the
+            // site gets an entry pinned to its own read-only addresses, or
+            // it would compare every string on every call.
+            let e = if e.pin != words && pin.holds(name, labels) {
+                Rc::new(Cached {
+                    pin: words,
+                    ..Cached::clone(e)
+                })
+            } else {
+                Rc::clone(e)
+            };
             if let Some(s) = c.by_site.get_mut(site_slot) {
                 *s = Some(Rc::clone(&e));
             }
@@ -636,6 +649,29 @@ mod tests {
         m.increment("c", &[("a", "1"), ("b", "3")]).unwrap();
         assert_eq!(value(&m, &[("a", "1"), ("b", "3")]), 1.0);
         assert_eq!(value(&m, &SET), 9.0);
+    }
+
+    #[test]
+    fn a_static_site_found_through_the_label_set_table_gets_its_own_pin() {
+        static SET: [(&str, &str); 1] = [("k", "v")];
+        if !cfg!(all(target_os = "linux", target_pointer_width = "64")) {
+            return;
+        }
+        let m = FccMetrics::builder().points_capacity(0).build();
+        let (k, v) = (String::from("k"), String::from("v"));
+        // A runtime copy fills both tables with an entry that is not pinned.
+        m.increment("c", &[(k.as_str(), v.as_str())]).unwrap();
+        // Another site, the static set: found in the label-set table.
+        m.increment("c", &SET).unwrap();
+        let pinned = super::CACHE.with(|c| {
+            c.borrow()
+                .by_site
+                .iter()
+                .flatten()
+                .any(|e| e.pin[2] == SET.as_ptr() as usize)
+        });
+        assert!(pinned);
+        assert_eq!(value(&m, &SET), 2.0);
     }
 
     #[test]
