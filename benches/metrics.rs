@@ -265,7 +265,76 @@ fn bench(c: &mut Criterion) {
     );
 }
 
+/// `FCC_METRICS_LOOP=<op> valgrind --tool=callgrind
+/// --toggle-collect='*loops::<op>*' <bench binary>`: one operation in a
+/// loop, for instruction counts (deterministic, unlike times on this VM).
+mod loops {
+    use super::{black_box, FccMetrics, LABELS, LABELS10};
+
+    pub const N: u64 = 100_000;
+
+    #[inline(never)]
+    pub fn dynamic3(m: &FccMetrics) {
+        for _ in 0..N {
+            let _ = m.increment(black_box("requests"), black_box(&LABELS));
+        }
+    }
+    #[inline(never)]
+    pub fn dynamic10(m: &FccMetrics) {
+        for _ in 0..N {
+            let _ = m.increment(black_box("requests"), black_box(&LABELS10));
+        }
+    }
+    #[inline(never)]
+    pub fn points(m: &FccMetrics) {
+        for _ in 0..N {
+            let _ = m.increment(black_box("requests"), black_box(&LABELS));
+        }
+    }
+    #[inline(never)]
+    pub fn histogram(m: &FccMetrics) {
+        let mut v = 0.0f64;
+        for _ in 0..N {
+            v = (v + 7.3) % 900.0;
+            let _ = m.record(black_box("latency"), black_box(v), black_box(&LABELS));
+        }
+    }
+    #[inline(never)]
+    pub fn facade(m: &FccMetrics) {
+        let r = fcc::metrics::FccRecorder::new(m.clone());
+        metrics::with_local_recorder(&r, facade_inner);
+    }
+    #[inline(never)]
+    fn facade_inner() {
+        for _ in 0..N {
+            metrics::counter!("requests", "service" => "api", "route" => "/orders", "status" => "200")
+                .increment(black_box(1));
+        }
+    }
+
+    /// Runs `op` twice (the first fills the caches) and reports.
+    pub fn run(op: &str) {
+        let m = FccMetrics::builder().points_capacity(0).build();
+        let with_points = FccMetrics::new();
+        for _ in 0..2 {
+            match op {
+                "dynamic3" => dynamic3(&m),
+                "dynamic10" => dynamic10(&m),
+                "points" => points(&with_points),
+                "histogram" => histogram(&m),
+                "facade" => facade(&m),
+                _ => panic!("FCC_METRICS_LOOP: dynamic3, dynamic10, points, histogram or facade"),
+            }
+        }
+        println!("{op}: {N} operations per call");
+    }
+}
+
 fn main() {
+    if let Ok(op) = std::env::var("FCC_METRICS_LOOP") {
+        loops::run(&op);
+        return;
+    }
     let mut c = Criterion::default()
         .warm_up_time(Duration::from_millis(300))
         .measurement_time(Duration::from_secs(2))

@@ -25,7 +25,7 @@ use std::sync::Arc;
 
 use metrics::{Counter, Gauge, Histogram, Key, KeyName, Metadata, SharedString, Unit};
 
-use super::cache::{Site, CACHED_LABELS};
+use super::cache::{Pin, Site, CACHED_LABELS};
 use super::registry::{Fetch, Series};
 use super::{FccMetrics, MetricType};
 
@@ -108,8 +108,28 @@ impl FccRecorder {
     /// The series itself is the `metrics` handle: registering costs a
     /// lookup and a reference count, no allocation. The key's hash (computed
     /// once for a macro's static key) picks the thread cache's slot, as a
-    /// call site does for `increment`; the labels are still compared.
+    /// call site does for `increment`; a static key is recognised by its
+    /// address, any other key's labels are compared.
+    #[inline(always)]
     fn series(&self, key: &Key, kind: MetricType) -> Option<Arc<Series>> {
+        // A macro's static key, seen before on this thread: found by its
+        // address, nothing compared (see `Pin::Key`).
+        let hit = self.metrics.inner.registry.pinned_hit(
+            Site::hashed(key.get_hash()),
+            key_pin(key),
+            kind,
+            Fetch,
+        );
+        if hit.is_some() {
+            return hit;
+        }
+        self.series_by_labels(key, kind)
+    }
+
+    /// Any other key: its labels are compared (out of line, so that the
+    /// pinned hit above stays small).
+    #[inline(never)]
+    fn series_by_labels(&self, key: &Key, kind: MetricType) -> Option<Arc<Series>> {
         // On the stack, sized to the key (filling a 16-pair buffer for 3
         // labels cost more than the lookup).
         match key.labels().len() {
@@ -136,12 +156,14 @@ impl FccRecorder {
     #[inline(always)]
     fn fetch(&self, key: &Key, kind: MetricType, labels: &[(&str, &str)]) -> Option<Arc<Series>> {
         let site = Site::hashed(key.get_hash());
-        match self
-            .metrics
-            .inner
-            .registry
-            .with_series(site, key.name(), kind, labels, Fetch)
-        {
+        match self.metrics.inner.registry.with_series(
+            site,
+            key_pin(key),
+            key.name(),
+            kind,
+            labels,
+            Fetch,
+        ) {
             Ok(s) => Some(s),
             Err(_) => {
                 self.reject();
@@ -149,6 +171,13 @@ impl FccRecorder {
             }
         }
     }
+}
+
+/// A key stands for its name and labels by its address when it lies in the
+/// read-only image (a `metrics` macro's `static` key).
+#[inline(always)]
+fn key_pin(key: &Key) -> Pin {
+    Pin::Key(std::ptr::from_ref(key) as usize, std::mem::size_of::<Key>())
 }
 
 impl metrics::CounterFn for Series {
@@ -179,7 +208,7 @@ impl metrics::GaugeFn for Series {
 impl metrics::HistogramFn for Series {
     fn record(&self, value: f64) {
         if value.is_finite() {
-            self.observe(&self.bounds, value);
+            self.observe(value);
         } else {
             self.rejected.fetch_add(1, Ordering::Relaxed);
         }

@@ -16,8 +16,13 @@
 //! by string and exactly: each string is kept as its length and up to 16 of
 //! its bytes (two words, see [`code`]), so a label set is never recognised
 //! by a hash. Only strings over 16 bytes are kept as a hash, and an entry
-//! with one confirms a match byte for byte. Pointers are never trusted: a
-//! reused buffer with new content is a new label set. Up to
+//! with one confirms a match byte for byte. Pointers alone are never
+//! trusted (a reused buffer with new content is a new label set), with one
+//! exception that needs no trust: an entry made from a name, a label slice
+//! and strings that all lie in the program's read-only image (literals and
+//! promoted constants, see [`super::image`]) is *pinned*, and a call passing
+//! the same addresses and lengths is the same bytes, so it hits on three
+//! word compares (a `metrics` static key: on its address). Up to
 //! [`CACHED_LABELS`] labels are cached; more, or a key given twice, go to the
 //! family's table every time.
 
@@ -27,6 +32,7 @@ use std::rc::Rc;
 use std::sync::Arc;
 
 use super::hash::{fast_eq, short_word, FxHasher, K};
+use super::image::{immutable, immutable_str};
 use super::point::{MetricError, MetricType};
 use super::registry::{Family, Registry, Series, SeriesOp};
 use std::hash::Hasher;
@@ -107,9 +113,13 @@ impl Code {
     }
 }
 
+#[derive(Clone)]
 pub(super) struct Cached {
     /// The registry, type and label count, as [`header`] makes them.
     header: u64,
+    /// The [`Pin`] words of the call that made the entry when its bytes are
+    /// all in the read-only image; zeros (no call's words) otherwise.
+    pin: [usize; 3],
     /// The name, then key and value of each label in the caller's order.
     codes: Box<[Code]>,
     /// Some string is over 16 bytes: its code is a hash, so a match is
@@ -129,16 +139,40 @@ impl Cached {
         kind: MetricType,
         name: &str,
         labels: &[(&str, &str)],
+        pin: [usize; 3],
     ) -> bool {
+        let head = self.header ^ header(registry, kind, labels.len());
+        // Pinned: the same read-only bytes at the same addresses.
+        if head | self.pin_diff(pin) as u64 == 0 {
+            return true;
+        }
+        self.same_codes(head, name, labels)
+    }
+
+    /// Zero when `pin` is this entry's pin. Word by word in scalar
+    /// registers: an array `==` is compiled to one 16-byte load of words
+    /// just stored one by one, which stalls on store forwarding (perf put
+    /// 40% of the hit's samples on that compare).
+    #[inline(always)]
+    fn pin_diff(&self, pin: [usize; 3]) -> usize {
+        (self.pin[0] ^ pin[0]) | (self.pin[1] ^ pin[1]) | (self.pin[2] ^ pin[2])
+    }
+
+    /// The exact compare, out of line: it keeps the pinned hit small
+    /// enough to inline into the caller.
+    #[inline(never)]
+    fn same_codes(&self, head: u64, name: &str, labels: &[(&str, &str)]) -> bool {
         let Some((first, rest)) = self.codes.split_first() else {
             return false;
         };
         // The header carries the label count: with it equal, `zip` covers
         // every label.
-        let diff = rest.chunks_exact(2).zip(labels).fold(
-            (self.header ^ header(registry, kind, labels.len())) | first.diff(name),
-            |d, (c, (k, v))| d | c[0].diff(k) | c[1].diff(v),
-        );
+        let diff = rest
+            .chunks_exact(2)
+            .zip(labels)
+            .fold(head | first.diff(name), |d, (c, (k, v))| {
+                d | c[0].diff(k) | c[1].diff(v)
+            });
         diff == 0 && (!self.verify || self.same_bytes(name, labels))
     }
 
@@ -182,6 +216,44 @@ impl Site {
     }
 }
 
+/// How a call can be recognised by address alone (see [`Cached::pin`]).
+#[derive(Clone, Copy)]
+pub(crate) enum Pin {
+    /// A named method's name and label slice: pinned when the name, the
+    /// slice and every string in it are in the read-only image.
+    Args,
+    /// A `metrics` key at this address, of this size: pinned when the key
+    /// is in the read-only image (a macro's `static` key; nothing it holds
+    /// can change).
+    Key(usize, usize),
+}
+
+impl Pin {
+    /// The words a pinned entry compares with the call's.
+    #[inline(always)]
+    fn words(self, name: &str, labels: &[(&str, &str)]) -> [usize; 3] {
+        match self {
+            Pin::Args => [name.as_ptr() as usize, name.len(), labels.as_ptr() as usize],
+            Pin::Key(at, _) => [at, usize::MAX, 0],
+        }
+    }
+
+    /// Whether an entry made from this call may be pinned: every byte its
+    /// words stand for is read-only.
+    fn holds(self, name: &str, labels: &[(&str, &str)]) -> bool {
+        match self {
+            Pin::Args => {
+                immutable_str(name)
+                    && immutable(labels.as_ptr().cast(), std::mem::size_of_val(labels))
+                    && labels
+                        .iter()
+                        .all(|(k, v)| immutable_str(k) && immutable_str(v))
+            }
+            Pin::Key(at, size) => immutable(at as *const u8, size),
+        }
+    }
+}
+
 /// The by-label-set slot of a call: a hash of its strings' codes.
 #[inline(always)]
 fn set_slot(registry: u64, kind: MetricType, name: &str, labels: &[(&str, &str)]) -> usize {
@@ -212,6 +284,16 @@ thread_local! {
     };
 }
 
+/// This thread's entry in a by-site slot. The closure is kept tiny so that
+/// the thread-local access inlines into the caller.
+#[inline(always)]
+fn site_entry(slot: usize) -> Option<Rc<Cached>> {
+    CACHE
+        .try_with(|c| c.try_borrow().ok()?.by_site.get(slot)?.clone())
+        .ok()
+        .flatten()
+}
+
 impl Registry {
     /// Runs `op` on the series of `name` and `labels`, made if new: through
     /// this thread's cache when it has seen them before.
@@ -219,6 +301,7 @@ impl Registry {
     pub(crate) fn with_series<O: SeriesOp>(
         &self,
         site: Site,
+        pin: Pin,
         name: &str,
         kind: MetricType,
         labels: &[(&str, &str)],
@@ -228,21 +311,35 @@ impl Registry {
             return self.uncached(name, kind, labels, op);
         }
         let slot = site.slot();
-        // The hit runs inside the cache's shared borrow: `fill` and
-        // `lookup_set` (the only writers) take the borrow mutably with
-        // `try_borrow_mut`, so while a cached entry is in use it cannot be
-        // replaced; a re-entrant miss just goes uncached. No `unsafe`: the
-        // borrow is the proof.
-        let hit = CACHE.try_with(|c| {
-            let c = c.try_borrow().ok()?;
-            let e = c.by_site.get(slot)?.as_deref()?;
-            e.matches(self.id, kind, name, labels)
-                .then(|| op.run(&e.family, &e.series))
-        });
-        if let Ok(Some(out)) = hit {
-            return Ok(out);
+        let words = pin.words(name, labels);
+        // The hit holds its own reference to the entry (an `Rc`: no
+        // atomic), so the thread-local borrow ends before the update and a
+        // miss elsewhere may replace the slot meanwhile. No `unsafe`.
+        if let Some(e) = site_entry(slot) {
+            if e.matches(self.id, kind, name, labels, words) {
+                return Ok(op.run(&e.family, &e.series));
+            }
         }
-        self.lookup_set(slot, name, kind, labels, op)
+        self.lookup_set(slot, pin, name, kind, labels, op)
+    }
+
+    /// The by-site hit alone, for a caller that has not built its label
+    /// slice yet (the `metrics` bridge): the entry must be pinned to these
+    /// words, which stand for the name and every label (a static key's
+    /// address), so the label count is not compared.
+    #[inline(always)]
+    pub(crate) fn pinned_hit<O: SeriesOp>(
+        &self,
+        site: Site,
+        pin: Pin,
+        kind: MetricType,
+        op: O,
+    ) -> Option<O::Out> {
+        let words = pin.words("", &[]);
+        let head = header(self.id, kind, 0);
+        let e = site_entry(site.slot())?;
+        ((e.header & !0xff) ^ head | e.pin_diff(words) as u64 == 0 && matches!(pin, Pin::Key(..)))
+            .then(|| op.run(&e.family, &e.series))
     }
 
     fn uncached<O: SeriesOp>(
@@ -263,19 +360,32 @@ impl Registry {
     fn lookup_set<O: SeriesOp>(
         &self,
         site_slot: usize,
+        pin: Pin,
         name: &str,
         kind: MetricType,
         labels: &[(&str, &str)],
         op: O,
     ) -> Result<O::Out, MetricError> {
         let slot = set_slot(self.id, kind, name, labels);
+        let words = pin.words(name, labels);
         let found = CACHE.try_with(|c| {
             let mut c = c.try_borrow_mut().ok()?;
             let e = c.by_set.get(slot)?.as_ref()?;
-            if !e.matches(self.id, kind, name, labels) {
+            if !e.matches(self.id, kind, name, labels, words) {
                 return None;
             }
-            let e = Rc::clone(e);
+            // Found by its bytes, but made by a call with other addresses
+            // (a runtime copy, or the same labels through another API): the
+            // site gets an entry pinned to its own read-only addresses, or
+            // it would compare every string on every call.
+            let e = if e.pin != words && pin.holds(name, labels) {
+                Rc::new(Cached {
+                    pin: words,
+                    ..Cached::clone(e)
+                })
+            } else {
+                Rc::clone(e)
+            };
             if let Some(s) = c.by_site.get_mut(site_slot) {
                 *s = Some(Rc::clone(&e));
             }
@@ -284,7 +394,7 @@ impl Registry {
         if let Ok(Some(e)) = found {
             return Ok(op.run(&e.family, &e.series));
         }
-        self.fill(site_slot, slot, name, kind, labels, op)
+        self.fill((site_slot, slot), pin, name, kind, labels, op)
     }
 
     /// A miss in both tables: finds or makes the series in the family's
@@ -292,8 +402,8 @@ impl Registry {
     #[inline(never)]
     fn fill<O: SeriesOp>(
         &self,
-        site_slot: usize,
-        set_slot: usize,
+        (site_slot, set_slot): (usize, usize),
+        pin: Pin,
         name: &str,
         kind: MetricType,
         labels: &[(&str, &str)],
@@ -323,6 +433,11 @@ impl Registry {
             let verify = codes.iter().any(|c| c.len > EXACT_BYTES);
             let e = Rc::new(Cached {
                 header: header(self.id, kind, labels.len()),
+                pin: if pin.holds(name, labels) {
+                    pin.words(name, labels)
+                } else {
+                    [0; 3]
+                },
                 codes,
                 verify,
                 family,
@@ -345,190 +460,5 @@ impl Registry {
 }
 
 #[cfg(test)]
-mod tests {
-    use crate::metrics::{FccMetrics, SeriesValue};
-
-    fn value(m: &FccMetrics, labels: &[(&str, &str)]) -> f64 {
-        let snap = m.snapshot();
-        let series = &snap.iter().find(|f| f.name == "c").unwrap().series;
-        let s = series
-            .iter()
-            .find(|s| {
-                s.labels.len() == labels.len()
-                    && labels
-                        .iter()
-                        .all(|(k, v)| s.labels.get(*k).map(String::as_str) == Some(*v))
-            })
-            .unwrap_or_else(|| panic!("no series {labels:?}"));
-        match s.value {
-            SeriesValue::Counter(v) => v,
-            _ => unreachable!(),
-        }
-    }
-
-    #[test]
-    fn the_thread_cache_never_mixes_series() {
-        let m = FccMetrics::builder().points_capacity(0).build();
-        // The same labels in another order are the same series.
-        m.increment("c", &[("a", "1"), ("b", "2")]).unwrap();
-        m.increment("c", &[("b", "2"), ("a", "1")]).unwrap();
-        assert_eq!(value(&m, &[("a", "1"), ("b", "2")]), 2.0);
-        // Long values (hashed fingerprints) that differ only after byte 8.
-        for v in ["/orders/aaaa1", "/orders/aaaa2", "/orders/aaaa1"] {
-            m.increment("c", &[("route", v)]).unwrap();
-        }
-        assert_eq!(value(&m, &[("route", "/orders/aaaa1")]), 2.0);
-        assert_eq!(value(&m, &[("route", "/orders/aaaa2")]), 1.0);
-        // More labels than the cache takes.
-        let five = [("a", "1"), ("b", "2"), ("c", "3"), ("d", "4"), ("e", "5")];
-        for _ in 0..3 {
-            m.increment("c", &five).unwrap();
-        }
-        assert_eq!(value(&m, &five), 3.0);
-        // A reused buffer with new content at the same address and length.
-        let mut s = String::from("x1");
-        m.increment("c", &[("k", &s)]).unwrap();
-        s.clear();
-        s.push_str("x2");
-        m.increment("c", &[("k", &s)]).unwrap();
-        assert_eq!(value(&m, &[("k", "x1")]), 1.0);
-        assert_eq!(value(&m, &[("k", "x2")]), 1.0);
-        // A repeated key collapses to one label and is still counted right.
-        m.increment("c", &[("k", "x1"), ("k", "x1")]).unwrap();
-        m.increment("c", &[("k", "x1"), ("k", "x1")]).unwrap();
-        assert_eq!(value(&m, &[("k", "x1")]), 3.0);
-        // A label whose fingerprints are all-zero words is not "no label".
-        let zeros = "\0".repeat(8);
-        m.increment("c", &[]).unwrap();
-        m.increment("c", &[(&zeros, &zeros)]).unwrap();
-        m.increment("c", &[]).unwrap();
-        assert_eq!(value(&m, &[]), 2.0);
-        assert_eq!(value(&m, &[(&zeros, &zeros)]), 1.0);
-        // 7 and 8 bytes, and a value that only differs in its last byte.
-        for v in ["abcdefg", "abcdefgh", "abcdefg", "abcdefgi"] {
-            m.increment("c", &[("len", v)]).unwrap();
-        }
-        assert_eq!(value(&m, &[("len", "abcdefg")]), 2.0);
-        assert_eq!(value(&m, &[("len", "abcdefgh")]), 1.0);
-    }
-
-    #[test]
-    fn ten_labels_are_one_series_in_any_order_and_distinct_otherwise() {
-        let m = FccMetrics::builder().points_capacity(0).build();
-        let ten: Vec<(String, String)> = (0..10)
-            .map(|i| (format!("key{i}"), format!("value-number-{i}")))
-            .collect();
-        fn as_refs(v: &[(String, String)]) -> Vec<(&str, &str)> {
-            v.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
-        }
-        let labels = as_refs(&ten);
-        let mut reversed = labels.clone();
-        reversed.reverse();
-        for _ in 0..3 {
-            m.increment("c", &labels).unwrap();
-            m.increment("c", &reversed).unwrap();
-        }
-        // One value differs (in its last byte, or past byte 16 where the
-        // code is a hash): other series.
-        let mut other = ten.clone();
-        other[9].1 = "value-number-X".into();
-        let mut long = ten.clone();
-        long[4].1 = "a value longer than sixteen bytes".into();
-        let mut long2 = ten.clone();
-        long2[4].1 = "a value longer than sixteen bytez".into();
-        for _ in 0..2 {
-            m.increment("c", &as_refs(&other)).unwrap();
-            m.increment("c", &as_refs(&long)).unwrap();
-            m.increment("c", &as_refs(&long2)).unwrap();
-        }
-        assert_eq!(value(&m, &labels), 6.0);
-        assert_eq!(value(&m, &as_refs(&other)), 2.0);
-        assert_eq!(value(&m, &as_refs(&long)), 2.0);
-        assert_eq!(value(&m, &as_refs(&long2)), 2.0);
-        // The same label sets from one call site in turn (the by-site slot
-        // changes hands every call).
-        for i in 0..40 {
-            let set = if i % 2 == 0 { &labels } else { &reversed };
-            m.increment("c", set).unwrap();
-        }
-        assert_eq!(value(&m, &labels), 46.0);
-    }
-
-    /// Over 16 bytes a string is kept as a hash: two strings with the same
-    /// hash are still two series, because such an entry confirms its match
-    /// byte for byte.
-    #[test]
-    fn a_hash_collision_is_still_another_series() {
-        use super::{code, Cached};
-        use crate::metrics::MetricType;
-        let m = FccMetrics::builder().points_capacity(0).build();
-        let reg = &m.inner.registry;
-        let (a, b) = (
-            "a value longer than 16 bytes, A",
-            "a value longer than 16 bytes, B",
-        );
-        let family = reg.family("c", MetricType::Counter).unwrap();
-        let series = family.series(&[("k", a)]);
-        // An entry for `a` whose code for it is `b`'s: as if they collided.
-        let entry = Cached {
-            header: super::header(reg.id, MetricType::Counter, 1),
-            codes: vec![code("c"), code("k"), code(b)].into(),
-            verify: true,
-            family,
-            series,
-            order: vec![0].into(),
-        };
-        assert!(!entry.matches(reg.id, MetricType::Counter, "c", &[("k", b)]));
-        let honest = Cached {
-            codes: vec![code("c"), code("k"), code(a)].into(),
-            ..entry
-        };
-        assert!(honest.matches(reg.id, MetricType::Counter, "c", &[("k", a)]));
-        assert!(!honest.matches(reg.id, MetricType::Counter, "c", &[("k", b)]));
-    }
-
-    #[test]
-    fn codes_are_exact_up_to_16_bytes() {
-        use super::code;
-        let strings = [
-            "",
-            "a",
-            "ab",
-            "abc",
-            "abcdefgh",
-            "abcdefghi",
-            "abcdefgha",
-            "bbcdefghi",
-            "abcdefghijklmnop",
-            "abcdefghijklmnoq",
-            "xbcdefghijklmnop",
-            "abcdefghijklmno",
-        ];
-        for x in strings {
-            for y in strings {
-                assert_eq!(code(x) == code(y), x == y, "{x:?} {y:?}");
-            }
-        }
-    }
-
-    #[test]
-    fn a_cached_name_still_refuses_another_type() {
-        let m = FccMetrics::builder().points_capacity(0).build();
-        m.increment("c", &[("k", "v")]).unwrap();
-        m.increment("c", &[("k", "v")]).unwrap();
-        assert!(m.record("c", 1.0, &[("k", "v")]).is_err());
-        assert!(m.observe("c", 1.0, &[("k", "v")]).is_err());
-        assert_eq!(value(&m, &[("k", "v")]), 2.0);
-    }
-
-    #[test]
-    fn two_registries_never_share_a_cached_series() {
-        let (a, b) = (FccMetrics::new(), FccMetrics::new());
-        for _ in 0..3 {
-            a.increment("c", &[("k", "v")]).unwrap();
-        }
-        b.increment("c", &[("k", "v")]).unwrap();
-        assert_eq!(value(&a, &[("k", "v")]), 3.0);
-        assert_eq!(value(&b, &[("k", "v")]), 1.0);
-    }
-}
+#[path = "cache_tests.rs"]
+mod tests;

@@ -4,7 +4,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use super::registry::{Family, Series};
+use super::registry::Series;
 
 /// A counter bound to one label set. Cheap to clone; send it anywhere.
 ///
@@ -77,7 +77,6 @@ impl GaugeHandle {
 #[derive(Clone)]
 pub struct HistogramHandle {
     pub(crate) series: Arc<Series>,
-    pub(crate) family: Arc<Family>,
     pub(crate) rejected: Arc<AtomicU64>,
 }
 
@@ -86,7 +85,7 @@ impl HistogramHandle {
     #[inline]
     pub fn record(&self, v: f64) {
         if v.is_finite() {
-            self.series.observe(&self.family.bounds, v);
+            self.series.observe(v);
         } else {
             self.rejected.fetch_add(1, Ordering::Relaxed);
         }

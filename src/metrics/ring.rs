@@ -1,5 +1,5 @@
 //! The seed's `points` list as a bounded ring of plain values: a recorded
-//! point costs a ticket (one atomic add), a clock read and seven word
+//! point costs a ticket (one atomic add), a raw clock read and seven word
 //! stores, no allocation and no lock. [`FccMetrics::points`](super::FccMetrics::points)
 //! turns the last `capacity` of them into [`MetricPoint`]s.
 //!
@@ -22,24 +22,38 @@ use super::point::{MetricPoint, MetricType};
 use super::registry::Series;
 use crate::{SpanId, Timestamp, TraceId};
 
-/// The wall clock from the CPU's time-stamp counter (fastant, as spans use):
-/// a few nanoseconds a read against 25 or more for the system clock here.
-#[inline]
-fn unix_nanos_now() -> u64 {
+/// The wall clock of an instant read from the CPU's time-stamp counter
+/// (fastant, as spans use: a few nanoseconds a read against 25 or more for
+/// the system clock here). A point keeps the raw instant; the conversion
+/// (floating point, about 40 instructions) waits until it is read.
+fn unix_nanos(at: fastant::Instant) -> u64 {
     static ANCHOR: OnceLock<fastant::Anchor> = OnceLock::new();
-    fastant::Instant::now().as_unix_nanos(ANCHOR.get_or_init(fastant::Anchor::new))
+    at.as_unix_nanos(ANCHOR.get_or_init(fastant::Anchor::new))
 }
 
-#[derive(Default)]
 struct Slot {
     seq: AtomicU64,
     /// The series' index in the registry's list, and the type in the top bits.
     series: AtomicU64,
     value: AtomicU64,
-    unix_nanos: AtomicU64,
+    at: fastant::Atomic,
     trace_hi: AtomicU64,
     trace_lo: AtomicU64,
     span: AtomicU64,
+}
+
+impl Default for Slot {
+    fn default() -> Self {
+        Slot {
+            seq: AtomicU64::new(0),
+            series: AtomicU64::new(0),
+            value: AtomicU64::new(0),
+            at: fastant::Atomic::new(fastant::Instant::ZERO),
+            trace_hi: AtomicU64::new(0),
+            trace_lo: AtomicU64::new(0),
+            span: AtomicU64::new(0),
+        }
+    }
 }
 
 /// Every series of a registry by index, for the ring's points (series are
@@ -97,14 +111,14 @@ impl PointRing {
         while slot.seq.load(Ordering::Acquire) != before {
             std::thread::yield_now();
         }
-        let nanos = unix_nanos_now();
+        let at = fastant::Instant::now();
         let ids = crate::trace::current_ids();
         slot.seq.store(2 * t + 1, Ordering::Relaxed);
         fence(Ordering::Release);
         slot.series
             .store(series | (kind as u64) << 62, Ordering::Relaxed);
         slot.value.store(value.to_bits(), Ordering::Relaxed);
-        slot.unix_nanos.store(nanos, Ordering::Relaxed);
+        slot.at.store(at, Ordering::Relaxed);
         let (trace, span) = ids.map_or((0, 0), |(t, s, _)| (t.get(), s.get()));
         slot.trace_hi.store((trace >> 64) as u64, Ordering::Relaxed);
         slot.trace_lo.store(trace as u64, Ordering::Relaxed);
@@ -141,10 +155,10 @@ impl PointRing {
             if slot.seq.load(Ordering::Acquire) != 2 * t + 2 {
                 continue; // still being written, or already replaced
             }
+            let at = slot.at.load(Ordering::Relaxed);
             let words = [
                 slot.series.load(Ordering::Relaxed),
                 slot.value.load(Ordering::Relaxed),
-                slot.unix_nanos.load(Ordering::Relaxed),
                 slot.trace_hi.load(Ordering::Relaxed),
                 slot.trace_lo.load(Ordering::Relaxed),
                 slot.span.load(Ordering::Relaxed),
@@ -153,7 +167,7 @@ impl PointRing {
             if slot.seq.load(Ordering::Relaxed) != 2 * t + 2 {
                 continue;
             }
-            let [s, value, nanos, hi, lo, span] = words;
+            let [s, value, hi, lo, span] = words;
             let Some((name, series)) = series.get((s & !(3 << 62)) as usize) else {
                 continue;
             };
@@ -166,7 +180,7 @@ impl PointRing {
                 _ => MetricType::Histogram,
             };
             let mut p = MetricPoint::new(name.to_string(), f64::from_bits(value), kind);
-            p.timestamp = Timestamp::from_unix_micros((nanos / 1000) as i64);
+            p.timestamp = Timestamp::from_unix_micros((unix_nanos(at) / 1000) as i64);
             p.labels = series
                 .labels
                 .iter()

@@ -53,3 +53,34 @@ fn bad_names_and_type_conflicts_are_counted_not_panics() {
     assert_eq!(fcc.stats().rejected, 3);
     assert_eq!(fcc.total("shared.name"), 1.0);
 }
+
+/// A macro's static key is found by its address after the first call; a
+/// key built at run time with the same name and labels, another
+/// recorder, or another type still get what they should.
+#[test]
+fn static_and_runtime_keys_with_the_same_labels_are_one_series() {
+    let fcc = FccMetrics::new();
+    let other = FccMetrics::new();
+    let (recorder, other_recorder) = (
+        FccRecorder::new(fcc.clone()),
+        FccRecorder::new(other.clone()),
+    );
+    let queue = String::from("high");
+    metrics::with_local_recorder(&recorder, || {
+        for _ in 0..3 {
+            metrics::counter!("jobs.done", "queue" => "high").increment(1);
+            metrics::counter!("jobs.done", "queue" => queue.clone()).increment(10);
+        }
+        // The same name as another type: refused, nothing recorded.
+        metrics::histogram!("jobs.done", "queue" => "high").record(1.0);
+    });
+    metrics::with_local_recorder(&other_recorder, || {
+        metrics::counter!("jobs.done", "queue" => "high").increment(100);
+    });
+    assert_eq!(fcc.total("jobs.done"), 33.0);
+    assert_eq!(other.total("jobs.done"), 100.0);
+    assert_eq!(fcc.stats().rejected, 1);
+    let snap = fcc.snapshot();
+    let done = snap.iter().find(|f| f.name == "jobs.done").unwrap();
+    assert_eq!(done.series.len(), 1);
+}
