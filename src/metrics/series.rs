@@ -1,0 +1,227 @@
+//! One series: a label set's atomic cell (a counter, a gauge or a
+//! histogram's buckets, sum, min and max), updated without locks, and its
+//! exemplar.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use super::exemplar::Exemplar;
+use super::point::MetricType;
+
+/// An `f64` updated atomically.
+#[derive(Default)]
+pub(crate) struct AtomicF64(pub(crate) AtomicU64);
+
+impl AtomicF64 {
+    pub(crate) fn new(v: f64) -> Self {
+        AtomicF64(AtomicU64::new(v.to_bits()))
+    }
+    #[inline]
+    pub(crate) fn load(&self) -> f64 {
+        f64::from_bits(self.0.load(Ordering::Relaxed))
+    }
+    #[inline]
+    pub(crate) fn store(&self, v: f64) {
+        self.0.store(v.to_bits(), Ordering::Relaxed)
+    }
+    #[inline]
+    pub(crate) fn add(&self, v: f64) {
+        let _ = self
+            .0
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |b| {
+                Some((f64::from_bits(b) + v).to_bits())
+            });
+    }
+    /// [`add`](Self::add), given a guess of the current bits (read early).
+    #[inline]
+    pub(crate) fn add_from(&self, mut current: u64, v: f64) {
+        loop {
+            let next = (f64::from_bits(current) + v).to_bits();
+            match self
+                .0
+                .compare_exchange_weak(current, next, Ordering::Relaxed, Ordering::Relaxed)
+            {
+                Ok(_) => return,
+                Err(now) => current = now,
+            }
+        }
+    }
+    #[inline]
+    pub(crate) fn update(&self, f: impl Fn(f64) -> f64) {
+        let _ = self
+            .0
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |b| {
+                Some(f(f64::from_bits(b)).to_bits())
+            });
+    }
+}
+
+/// The value of one series.
+pub(crate) enum Cell {
+    Counter {
+        /// Whole increments (the fast path of handles).
+        whole: AtomicU64,
+        /// Fractional increments.
+        fraction: AtomicF64,
+    },
+    Gauge {
+        value: AtomicF64,
+        /// Updates so far (0: never set).
+        updates: AtomicU64,
+        /// Every value set, summed (the seed's `total` for a gauge).
+        observed: AtomicF64,
+    },
+    Histogram {
+        /// Per bucket; the count is their sum (one atomic operation fewer).
+        buckets: Box<[AtomicU64]>,
+        sum: AtomicF64,
+        min: AtomicF64,
+        max: AtomicF64,
+    },
+}
+
+impl Cell {
+    pub(crate) fn new(kind: MetricType, bounds: &[f64]) -> Cell {
+        match kind {
+            MetricType::Counter => Cell::Counter {
+                whole: AtomicU64::new(0),
+                fraction: AtomicF64::new(0.0),
+            },
+            MetricType::Gauge => Cell::Gauge {
+                value: AtomicF64::new(0.0),
+                updates: AtomicU64::new(0),
+                observed: AtomicF64::new(0.0),
+            },
+            MetricType::Histogram => Cell::Histogram {
+                buckets: (0..=bounds.len()).map(|_| AtomicU64::new(0)).collect(),
+                sum: AtomicF64::new(0.0),
+                min: AtomicF64::new(f64::INFINITY),
+                max: AtomicF64::new(f64::NEG_INFINITY),
+            },
+        }
+    }
+}
+
+/// One label set of one metric.
+pub(crate) struct Series {
+    pub(crate) labels: Box<[(Box<str>, Box<str>)]>,
+    pub(crate) cell: Cell,
+    /// The first value recorded through a named method inside a sampled
+    /// span since the collection numbered `exemplar_epoch` (kept until
+    /// replaced).
+    pub(crate) exemplar: std::sync::Mutex<Option<Exemplar>>,
+    pub(crate) exemplar_epoch: AtomicU64,
+    /// Histogram boundaries (empty for other types) padded with +inf to a
+    /// multiple of 4, for the bucket search (no value is above +inf).
+    pub(crate) search: Box<[f64]>,
+    /// Where refused values are counted (the owning FccMetrics' counter).
+    pub(crate) rejected: Arc<AtomicU64>,
+    /// The overflow series (never cached per thread: reaching it is counted).
+    pub(crate) overflow: bool,
+    /// Its place in the registry's [`SeriesIndex`] (how a point names it).
+    pub(crate) index: u64,
+}
+
+impl Series {
+    /// Adds to a counter (`n` whole, `f` fractional).
+    #[inline]
+    pub(crate) fn count(&self, n: u64) {
+        if let Cell::Counter { whole, .. } = &self.cell {
+            whole.fetch_add(n, Ordering::Relaxed);
+        }
+    }
+
+    /// Raises a counter to `total` (never lowers it).
+    pub(crate) fn raise_to(&self, total: u64) {
+        if let Cell::Counter { whole, .. } = &self.cell {
+            whole.fetch_max(total, Ordering::Relaxed);
+        }
+    }
+
+    #[inline]
+    pub(crate) fn add_fraction(&self, v: f64) {
+        if let Cell::Counter { fraction, .. } = &self.cell {
+            fraction.add(v);
+        }
+    }
+
+    #[inline]
+    pub(crate) fn set(&self, v: f64) {
+        if let Cell::Gauge {
+            value,
+            updates,
+            observed,
+        } = &self.cell
+        {
+            value.store(v);
+            updates.fetch_add(1, Ordering::Relaxed);
+            observed.add(v);
+        }
+    }
+
+    pub(crate) fn gauge_add(&self, delta: f64) {
+        if let Cell::Gauge {
+            value,
+            updates,
+            observed,
+        } = &self.cell
+        {
+            value.add(delta);
+            updates.fetch_add(1, Ordering::Relaxed);
+            observed.add(value.load());
+        }
+    }
+
+    #[inline(always)]
+    pub(crate) fn observe(&self, v: f64) {
+        if let Cell::Histogram {
+            buckets,
+            sum,
+            min,
+            max,
+        } = &self.cell
+        {
+            // The words the CAS and the min/max checks need, read before
+            // the bucket's locked add (after it they would wait for it).
+            let (s, lo, hi) = (sum.0.load(Ordering::Relaxed), min.load(), max.load());
+            // Bucket i holds (bounds[i-1], bounds[i]]; the last one is +inf.
+            // Counting, not a binary search: no branch to mispredict and no
+            // chain of dependent loads when values vary; four at a time
+            // over the padded bounds (no scalar tail).
+            let i = self.search.chunks_exact(4).fold(0u64, |n, c| {
+                n + c.iter().map(|b| u64::from(*b < v)).sum::<u64>()
+            }) as usize;
+            if let Some(b) = buckets.get(i) {
+                b.fetch_add(1, Ordering::Relaxed);
+            }
+            sum.add_from(s, v);
+            if v < lo {
+                min.update(|m| m.min(v));
+            }
+            if v > hi {
+                max.update(|m| m.max(v));
+            }
+        }
+    }
+
+    /// The seed's total for this series: counter value, sum of gauge values,
+    /// sum of observations.
+    pub(crate) fn total(&self) -> f64 {
+        match &self.cell {
+            Cell::Counter { whole, fraction } => {
+                whole.load(Ordering::Relaxed) as f64 + fraction.load()
+            }
+            Cell::Gauge { observed, .. } => observed.load(),
+            Cell::Histogram { sum, .. } => sum.load(),
+        }
+    }
+
+    pub(crate) fn matches(&self, labels: &[(&str, &str)]) -> bool {
+        self.labels.len() == labels.len()
+            && labels.iter().all(|(k, v)| {
+                self.labels
+                    .iter()
+                    .any(|(sk, sv)| **sk == **k && **sv == **v)
+            })
+    }
+}
