@@ -61,6 +61,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     SeriesValue::Counter(v) => format!("{v}"),
                     SeriesValue::Gauge(v) => format!("{v:?}"),
                     SeriesValue::Histogram { count, sum, .. } => format!("count={count} sum={sum}"),
+                    // SeriesValue is #[non_exhaustive]: kinds added later.
+                    _ => "?".to_owned(),
                 };
                 eprintln!(
                     "[SERIES] {} {} {} {}",

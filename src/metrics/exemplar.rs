@@ -8,6 +8,7 @@ use super::registry::Series;
 
 /// A value kept for a series, with the span current when it was recorded.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct Exemplar {
     /// The value recorded.
     pub value: f64,

@@ -7,6 +7,7 @@ use crate::{SpanId, Timestamp, TraceId};
 
 /// Counter, gauge or histogram (the seed's `metric_type`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum MetricType {
     /// Monotonically increasing.
     Counter,
@@ -43,6 +44,7 @@ impl fmt::Display for MetricType {
 /// assert_eq!(point.labels["step"], "3");
 /// ```
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct MetricPoint {
     /// The metric.
     pub name: String,

@@ -8,6 +8,7 @@ use super::MetricType;
 
 /// One metric's series as they are now.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct MetricSnapshot {
     /// The metric.
     pub name: String,
@@ -23,6 +24,7 @@ pub struct MetricSnapshot {
 
 /// One label set's value.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct SeriesSnapshot {
     /// The labels, sorted.
     pub labels: BTreeMap<String, String>,
@@ -34,6 +36,7 @@ pub struct SeriesSnapshot {
 
 /// A series' value by metric type.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub enum SeriesValue {
     /// The running total.
     Counter(f64),

@@ -12,6 +12,7 @@ use crate::{Backend, StoreError};
 
 /// What to delete, on a schedule.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Retention {
     /// Events older than this.
     OlderThan(Duration),

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 /// Where events are stored.
 #[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum StoreUrl {
     /// An SQLite file (created if missing), or `None` for an in-memory database.
     Sqlite(Option<PathBuf>),
