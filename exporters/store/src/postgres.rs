@@ -256,21 +256,29 @@ impl Pg {
     /// how many payloads were replaced. Binary COPY first; a batch holding
     /// an event already stored goes again through [`Pg::insert_skipping`].
     pub(crate) fn insert(&mut self, events: &[Event]) -> Result<(usize, usize), StoreError> {
+        // A COPY that did not finish (refused before copy mode, a row
+        // already stored, any error mid-stream) leaves the connection a
+        // response out of step (rust-postgres #789: copy_in sends two
+        // Syncs): its next statement would read the previous one's answer,
+        // and a later batch could look committed when it is not. The
+        // connection is replaced after every failed COPY; failures are rare
+        // (a retry after a lost commit, a replay), so this costs nothing in
+        // a steady stream.
         match self.copy(events) {
-            Err(CopyFailure::Duplicate) => self.insert_skipping(events),
+            Ok(done) => Ok(done),
+            Err(CopyFailure::Duplicate) => {
+                self.reconnect()?;
+                self.insert_skipping(events)
+            }
             Err(CopyFailure::Refused(e)) => {
-                // A COPY the server refuses before copy mode (a read-only
-                // session, a missing table, permissions) leaves the
-                // connection one ReadyForQuery out of step (rust-postgres
-                // #789: copy_in sends two Syncs), and its next statement
-                // would fail with "unexpected message from server": it is
-                // replaced.
                 let failure = err("copy", e);
                 let _ = self.reconnect();
                 Err(failure)
             }
-            Err(CopyFailure::Failed(e)) => Err(e),
-            Ok(done) => Ok(done),
+            Err(CopyFailure::Failed(e)) => {
+                let _ = self.reconnect();
+                Err(e)
+            }
         }
     }
 
@@ -291,7 +299,10 @@ impl Pg {
                 s
             }
         };
-        let mut writer = match self.client.copy_in(&stmt) {
+        // In an explicit transaction: the batch counts as stored only once
+        // its COMMIT is answered, a round trip of its own after the COPY.
+        let mut tx = self.client.transaction().map_err(CopyFailure::from)?;
+        let mut writer = match tx.copy_in(&stmt) {
             Ok(w) => w,
             Err(e) => return Err(CopyFailure::Refused(e)),
         };
@@ -317,6 +328,7 @@ impl Pg {
             writer.write_all(&buf).map_err(CopyFailure::from_io)?;
             writer.finish().map_err(CopyFailure::from)
         });
+        let result = result.and_then(|n| tx.commit().map(|()| n).map_err(CopyFailure::from));
         if buf.capacity() <= 4 * CHUNK {
             self.copy_buf = buf;
         }

@@ -145,6 +145,37 @@ fn postgres_a_batch_holding_stored_events_goes_in_and_counts_them_once() {
     assert_eq!((sink_stats.written, sink_stats.failed), (3_000, 0));
 }
 
+/// After a COPY that met a stored row (the batch then went in by INSERT),
+/// the same connection's next batches are stored and counted exactly: a
+/// failed COPY must not leave the connection a response out of step, which
+/// would make a later batch look committed when it is not.
+#[test]
+fn postgres_batches_after_a_duplicate_copy_are_all_stored() {
+    let url = fresh("fcc_batch_after_dup");
+    let store = EventStore::open(&url).unwrap();
+    let events: Vec<Event> = (0..2_000).map(plain).collect();
+    assert_eq!(store.insert(&events[..100]).unwrap(), 100);
+    assert_eq!(store.count().unwrap(), 100);
+    let mut stored_to = 100;
+    for round in 0..5 {
+        // Half stored already, half new: the COPY fails on a duplicate.
+        let dup = &events[stored_to - 50..stored_to + 50];
+        assert_eq!(store.insert(dup).unwrap(), 50, "round {round}");
+        stored_to += 50;
+        // Then a batch of new rows only, by COPY on the same connection.
+        let fresh_from = 1_000 + 100 * round;
+        assert_eq!(
+            store.insert(&events[fresh_from..fresh_from + 100]).unwrap(),
+            100
+        );
+        assert_eq!(
+            store.count().unwrap(),
+            (stored_to + 100 * (round + 1)) as u64,
+            "round {round}"
+        );
+    }
+}
+
 /// A BEFORE INSERT trigger that fails the row whose detail is `boom`:
 /// with SQLSTATE 40001 (try again) the first time only, or with 23514
 /// (a check violation: this batch cannot go in) every time.
