@@ -99,10 +99,10 @@ fn bench_shape(c: &mut Criterion, shape: &str, one_matches: bool) {
                 support::timed(&bc_id, iters, || {
                     let _ = tx.send(black_box(&event).clone());
                     for (rx, want, c) in rxs.iter_mut() {
-                        if let Ok(e) = rx.try_recv() {
-                            if want.as_ref().is_none_or(|w| e.event_type() == w) {
-                                c.fetch_add(1, Ordering::Relaxed);
-                            }
+                        if let Ok(e) = rx.try_recv()
+                            && want.as_ref().is_none_or(|w| e.event_type() == w)
+                        {
+                            c.fetch_add(1, Ordering::Relaxed);
                         }
                     }
                 })

@@ -111,11 +111,11 @@ impl EventBuilder {
         if self.0.category.as_deref() == Some(self.0.event_type.category()) {
             self.0.category = None;
         }
-        if self.0.trace_id.is_none() {
-            if let Some((trace_id, span_id)) = active_span_ids() {
-                self.0.trace_id = Some(trace_id);
-                self.0.span_id = Some(span_id);
-            }
+        if self.0.trace_id.is_none()
+            && let Some((trace_id, span_id)) = active_span_ids()
+        {
+            self.0.trace_id = Some(trace_id);
+            self.0.span_id = Some(span_id);
         }
         self.0.approx_bytes = self.0.measure();
         Event(Arc::new(self.0))

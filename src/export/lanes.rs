@@ -165,13 +165,13 @@ impl<T: Item> Lane<T> {
             return;
         }
         s.pending.fetch_add(n, Ordering::Relaxed);
-        if let Err(e) = self.tx.send(Msg::Batch(Arc::clone(batch))) {
-            if let Msg::Batch(b) = e.0 {
-                s.pending.fetch_sub(n, Ordering::Relaxed);
-                s.failed.fetch_add(n as u64, Ordering::Relaxed);
-                b.done(false);
-                Batch::release(b);
-            }
+        if let Err(e) = self.tx.send(Msg::Batch(Arc::clone(batch)))
+            && let Msg::Batch(b) = e.0
+        {
+            s.pending.fetch_sub(n, Ordering::Relaxed);
+            s.failed.fetch_add(n as u64, Ordering::Relaxed);
+            b.done(false);
+            Batch::release(b);
         }
     }
 

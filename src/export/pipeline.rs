@@ -318,10 +318,8 @@ impl Pipeline {
                 result = Err(late(&wait.state.stats().name, given));
             }
         }
-        if stop {
-            if let Some(h) = self.worker.lock().ok().and_then(|mut w| w.take()) {
-                let _ = h.join();
-            }
+        if stop && let Some(h) = self.worker.lock().ok().and_then(|mut w| w.take()) {
+            let _ = h.join();
         }
         result
     }

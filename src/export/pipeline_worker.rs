@@ -187,19 +187,15 @@ impl Worker {
     }
 
     fn event(&mut self, event: Event, join: bool) {
-        if join {
-            if let Some(id) = event.span_id() {
-                self.join(id, || span_event(&event));
-            }
+        if join && let Some(id) = event.span_id() {
+            self.join(id, || span_event(&event));
         }
         self.push_log(LogItem::Event(event));
     }
 
     fn log(&mut self, record: LogRecord, join: bool) {
-        if join {
-            if let Some((_, id, _)) = record.span {
-                self.join(id, || log_span_event(&record));
-            }
+        if join && let Some((_, id, _)) = record.span {
+            self.join(id, || log_span_event(&record));
         }
         self.push_log(LogItem::Record(record));
     }

@@ -84,16 +84,16 @@ pub(super) fn identify(attributes: &mut Vec<KeyValue>, event: &Event) {
         event.action(),
     ];
     for (key, value) in IDENTIFYING.iter().zip(fields) {
-        if let Some(v) = value.filter(|v| !v.is_empty()) {
-            if !has(attributes, key) {
-                attributes.push(KeyValue::new(*key, v.to_owned()));
-            }
+        if let Some(v) = value.filter(|v| !v.is_empty())
+            && !has(attributes, key)
+        {
+            attributes.push(KeyValue::new(*key, v.to_owned()));
         }
     }
-    if let Some(o) = event.outcome() {
-        if !has(attributes, "outcome") {
-            attributes.push(KeyValue::new("outcome", o.as_str()));
-        }
+    if let Some(o) = event.outcome()
+        && !has(attributes, "outcome")
+    {
+        attributes.push(KeyValue::new("outcome", o.as_str()));
     }
     for (k, v) in event.payload().iter().take(MAX_PAYLOAD_ATTRIBUTES) {
         if !v.is_null() && !has(attributes, k) {

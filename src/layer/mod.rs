@@ -315,10 +315,10 @@ where
             crate::internal::after_shutdown::warn();
         }
         if meta.target() == EVENT_TARGET {
-            if let Some((e, site)) = PENDING.try_with(Cell::take).ok().flatten() {
-                if !is_internal_thread() {
-                    self.publish_limited(&e, site);
-                }
+            if let Some((e, site)) = PENDING.try_with(Cell::take).ok().flatten()
+                && !is_internal_thread()
+            {
+                self.publish_limited(&e, site);
             }
             return;
         }

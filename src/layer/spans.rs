@@ -151,38 +151,36 @@ where
     }
 
     fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
-        if let Some(s) = ctx.span(id) {
-            if let Some(t) = s.extensions_mut().get_mut::<TracingSpan>() {
-                if t.span.is_recording() {
-                    values.record(&mut OtelValues(t));
-                }
-            }
+        if let Some(s) = ctx.span(id)
+            && let Some(t) = s.extensions_mut().get_mut::<TracingSpan>()
+            && t.span.is_recording()
+        {
+            values.record(&mut OtelValues(t));
         }
     }
 
     fn on_enter(&self, id: &Id, ctx: Context<'_, S>) {
-        if let Some(s) = ctx.span(id) {
-            if let Some(t) = s.extensions().get::<TracingSpan>() {
-                t.started.store(true, Ordering::Relaxed);
-                if let Some(c) = t.span.context() {
-                    match t.extra.as_ref().and_then(|e| e.otel_parent.as_ref()) {
-                        Some(base) => crate::trace::context::push_in(c, base),
-                        None => crate::trace::context::push(c),
-                    }
+        if let Some(s) = ctx.span(id)
+            && let Some(t) = s.extensions().get::<TracingSpan>()
+        {
+            t.started.store(true, Ordering::Relaxed);
+            if let Some(c) = t.span.context() {
+                match t.extra.as_ref().and_then(|e| e.otel_parent.as_ref()) {
+                    Some(base) => crate::trace::context::push_in(c, base),
+                    None => crate::trace::context::push(c),
                 }
             }
         }
     }
 
     fn on_exit(&self, id: &Id, ctx: Context<'_, S>) {
-        if let Some(s) = ctx.span(id) {
-            if let Some(c) = s
+        if let Some(s) = ctx.span(id)
+            && let Some(c) = s
                 .extensions()
                 .get::<TracingSpan>()
                 .and_then(|t| t.span.context_ref().map(|c| c.span_id))
-            {
-                crate::trace::context::pop(c);
-            }
+        {
+            crate::trace::context::pop(c);
         }
     }
 
@@ -237,10 +235,10 @@ impl TracingSpan {
             }
             "otel.status_description" => {
                 let description = value.as_str().into_owned();
-                if let Some(d) = self.span.data_mut() {
-                    if let SpanStatus::Error { .. } = d.status {
-                        d.status = SpanStatus::error(description.clone());
-                    }
+                if let Some(d) = self.span.data_mut()
+                    && let SpanStatus::Error { .. } = d.status
+                {
+                    d.status = SpanStatus::error(description.clone());
                 }
                 self.extra
                     .get_or_insert_with(Default::default)

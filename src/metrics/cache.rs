@@ -315,10 +315,10 @@ impl Registry {
         // The hit holds its own reference to the entry (an `Rc`: no
         // atomic), so the thread-local borrow ends before the update and a
         // miss elsewhere may replace the slot meanwhile. No `unsafe`.
-        if let Some(e) = site_entry(slot) {
-            if e.matches(self.id, kind, name, labels, words) {
-                return Ok(op.run(&e.family, &e.series));
-            }
+        if let Some(e) = site_entry(slot)
+            && e.matches(self.id, kind, name, labels, words)
+        {
+            return Ok(op.run(&e.family, &e.series));
         }
         self.lookup_set(slot, pin, name, kind, labels, op)
     }

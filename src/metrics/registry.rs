@@ -128,13 +128,12 @@ impl Family {
             return self.series(&unique);
         }
         let hash = label_hash(labels);
-        if let Ok(map) = self.series.read() {
-            if let Some(s) = map
+        if let Ok(map) = self.series.read()
+            && let Some(s) = map
                 .get(&hash)
                 .and_then(|v| v.iter().find(|s| s.matches(labels)))
-            {
-                return Arc::clone(s);
-            }
+        {
+            return Arc::clone(s);
         }
         let Ok(mut map) = self.series.write() else {
             return self.overflow_series();
@@ -228,10 +227,10 @@ impl Registry {
     /// The family `name` of type `kind`, made with defaults if new.
     #[inline]
     pub(crate) fn family(&self, name: &str, kind: MetricType) -> Result<Arc<Family>, MetricError> {
-        if let Ok(map) = self.families.read() {
-            if let Some(f) = map.get(name) {
-                return check_kind(f, kind);
-            }
+        if let Ok(map) = self.families.read()
+            && let Some(f) = map.get(name)
+        {
+            return check_kind(f, kind);
         }
         self.declare(name, kind, Cow::Borrowed(""), Cow::Borrowed(""), None)
     }

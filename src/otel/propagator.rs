@@ -169,10 +169,10 @@ impl TextMapPropagator for FccPropagator {
         }
         if self.baggage {
             let values = extractor.get_all(BAGGAGE).unwrap_or_default();
-            if !values.is_empty() {
-                if let Some(baggage) = parse_baggage(&values) {
-                    out = out.with_baggage(baggage);
-                }
+            if !values.is_empty()
+                && let Some(baggage) = parse_baggage(&values)
+            {
+                out = out.with_baggage(baggage);
             }
         }
         out

@@ -151,13 +151,13 @@ pub(crate) fn push_link(
     sc: &OtelSpanContext,
     attributes: Vec<KeyValue>,
 ) {
-    if let Some(context) = bridge::from_otel(sc) {
-        if d.links.len() < crate::trace::MAX_EVENTS_PER_SPAN {
-            d.links.push(SpanLink {
-                context,
-                attributes,
-            });
-        }
+    if let Some(context) = bridge::from_otel(sc)
+        && d.links.len() < crate::trace::MAX_EVENTS_PER_SPAN
+    {
+        d.links.push(SpanLink {
+            context,
+            attributes,
+        });
     }
 }
 

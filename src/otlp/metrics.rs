@@ -231,11 +231,11 @@ impl OtlpMetricsExporter {
                 }
             }
             Err(_) => {
-                if let Ok(mut abandoned) = self.abandoned.lock() {
-                    if !*abandoned {
-                        *abandoned = true;
-                        self.failed.fetch_add(1, Ordering::Relaxed);
-                    }
+                if let Ok(mut abandoned) = self.abandoned.lock()
+                    && !*abandoned
+                {
+                    *abandoned = true;
+                    self.failed.fetch_add(1, Ordering::Relaxed);
                 }
             }
         }
@@ -274,10 +274,10 @@ impl Worker {
     /// Counts one export's outcome, unless a shutdown that could not wait
     /// has already counted it failed.
     fn count(&self, counter: &AtomicU64) {
-        if let Ok(abandoned) = self.abandoned.lock() {
-            if !*abandoned {
-                counter.fetch_add(1, Ordering::Relaxed);
-            }
+        if let Ok(abandoned) = self.abandoned.lock()
+            && !*abandoned
+        {
+            counter.fetch_add(1, Ordering::Relaxed);
         }
     }
 

@@ -271,10 +271,10 @@ impl SinkHandle {
             return Ok(());
         }
         let result = self.round_trip(Msg::Shutdown, timeout);
-        if result.is_ok() {
-            if let Some(w) = self.worker.lock().unwrap_or_else(|p| p.into_inner()).take() {
-                let _ = w.join();
-            }
+        if result.is_ok()
+            && let Some(w) = self.worker.lock().unwrap_or_else(|p| p.into_inner()).take()
+        {
+            let _ = w.join();
         }
         result
     }

@@ -82,12 +82,12 @@ impl Telemetry {
             // propagators out of the switch).
             opentelemetry::global::set_text_map_propagator(g.propagator);
         }
-        if g.metrics_recorder {
-            if let Err(e) = crate::metrics::FccRecorder::install(self.metrics().clone()) {
-                crate::internal::diagnostics::warn(format_args!(
-                    "{e}; `metrics::` macros keep going to it, not to fcc"
-                ));
-            }
+        if g.metrics_recorder
+            && let Err(e) = crate::metrics::FccRecorder::install(self.metrics().clone())
+        {
+            crate::internal::diagnostics::warn(format_args!(
+                "{e}; `metrics::` macros keep going to it, not to fcc"
+            ));
         }
     }
 }

@@ -205,12 +205,12 @@ impl Telemetry {
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
             previous(info);
-            if let Some(parts) = parts.upgrade() {
-                if !parts.shut_down.load(Ordering::Acquire) {
-                    let t = parts.shutdown_timeout;
-                    if let Err(e) = parts.flush_within(t, t) {
-                        crate::internal::diagnostics::error(e);
-                    }
+            if let Some(parts) = parts.upgrade()
+                && !parts.shut_down.load(Ordering::Acquire)
+            {
+                let t = parts.shutdown_timeout;
+                if let Err(e) = parts.flush_within(t, t) {
+                    crate::internal::diagnostics::error(e);
                 }
             }
         }));
@@ -229,10 +229,10 @@ impl Telemetry {
 
 impl Drop for Telemetry {
     fn drop(&mut self) {
-        if let Err(e) = self.shutdown() {
-            if !is_internal_thread() {
-                crate::internal::diagnostics::error(e);
-            }
+        if let Err(e) = self.shutdown()
+            && !is_internal_thread()
+        {
+            crate::internal::diagnostics::error(e);
         }
     }
 }

@@ -189,11 +189,11 @@ impl TraceSettings {
             let console = ConsoleLogExporter::stdout(self.log_limits);
             b.pipeline.log_exporters.push(Box::new(console));
         }
-        if let Some(config) = self.otlp {
-            if self.otlp_spans || self.otel_logs {
-                let logs = self.otel_logs.then_some(self.log_limits);
-                b = with_otlp(b, config, resource, self.otlp_spans, logs)?;
-            }
+        if let Some(config) = self.otlp
+            && (self.otlp_spans || self.otel_logs)
+        {
+            let logs = self.otel_logs.then_some(self.log_limits);
+            b = with_otlp(b, config, resource, self.otlp_spans, logs)?;
         }
         b.build().map_err(InstallError::Exporter)
     }
@@ -262,10 +262,10 @@ pub(super) fn forward_events(bus: &EventBus, tracer: &FccTracer) {
     bus.subscribe(move |e: &Event| {
         let join = e.span_id().is_some()
             && current_ids().is_some_and(|(_, span, sampled)| sampled && Some(span) == e.span_id());
-        if join || logs {
-            if let Some(p) = tracer.pipeline() {
-                p.send_event(e.clone(), join);
-            }
+        if (join || logs)
+            && let Some(p) = tracer.pipeline()
+        {
+            p.send_event(e.clone(), join);
         }
     });
 }

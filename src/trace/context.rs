@@ -77,10 +77,10 @@ thread_local! {
 /// assert_eq!(fcc::trace::current().unwrap().span_id, span.context().unwrap().span_id);
 /// ```
 pub fn current() -> Option<SpanContext> {
-    if bridge::active() {
-        if let Some(ctx) = bridge::otel_current() {
-            return Some(ctx);
-        }
+    if bridge::active()
+        && let Some(ctx) = bridge::otel_current()
+    {
+        return Some(ctx);
     }
     stack_top()
 }
@@ -103,10 +103,10 @@ pub(crate) fn connect_events() {
 /// The current trace and span ids, for events (no clone of the trace state).
 #[inline]
 pub(crate) fn current_ids() -> Option<(TraceId, SpanId, bool)> {
-    if bridge::active() {
-        if let Some(ctx) = bridge::otel_current() {
-            return Some((ctx.trace_id, ctx.span_id, ctx.sampled));
-        }
+    if bridge::active()
+        && let Some(ctx) = bridge::otel_current()
+    {
+        return Some((ctx.trace_id, ctx.span_id, ctx.sampled));
     }
     STACK
         .try_with(|s| {

@@ -3,6 +3,8 @@
 //! server decoding the same protobuf messages. Everything received is kept
 //! for the test to inspect.
 #![allow(dead_code)]
+// Shared with crates on edition 2021 (cli), which have no let chains.
+#![allow(clippy::collapsible_if)]
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener as StdListener};
