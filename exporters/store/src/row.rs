@@ -181,3 +181,21 @@ pub(crate) fn from_text(cols: &[Option<String>]) -> Result<Event, String> {
     b = b.trace_context(trace, span);
     Ok(b.build())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::COLUMNS;
+
+    /// The event model lists its fields once (`Event::FIELD_NAMES`); the
+    /// table is persistent, so a new field also needs a migration here.
+    /// This fails until it has one, naming the field.
+    #[test]
+    fn every_event_field_has_a_column() {
+        for field in fcc::Event::FIELD_NAMES {
+            assert!(
+                COLUMNS.contains(field),
+                "event field `{field}` has no agent_events column: add a migration and map it in row.rs"
+            );
+        }
+    }
+}
