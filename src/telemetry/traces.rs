@@ -252,12 +252,10 @@ fn batching(
 /// a sampled span, and as OTel log records when OTLP is on. Nothing is
 /// subscribed when the tracer exports nothing.
 pub(super) fn forward_events(bus: &EventBus, tracer: &FccTracer) {
-    if tracer.pipeline().is_none() {
+    let Some(pipeline) = tracer.pipeline() else {
         return;
-    }
-    let logs = tracer
-        .pipeline()
-        .is_some_and(crate::export::pipeline::Pipeline::exports_logs);
+    };
+    let logs = pipeline.exports_logs();
     let tracer = tracer.clone();
     bus.subscribe(move |e: &Event| {
         let join = e.span_id().is_some()

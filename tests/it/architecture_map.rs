@@ -2,22 +2,10 @@
 //! `src/` is on it, every path on it exists, so it matches the tree exactly.
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn rust_files(dir: &Path, out: &mut BTreeSet<String>) {
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            rust_files(&path, out);
-        } else if path.extension().is_some_and(|e| e == "rs") {
-            let rel = path.strip_prefix(root()).unwrap();
-            out.insert(rel.to_string_lossy().into_owned());
-        }
-    }
 }
 
 /// Every `` `path` `` on the map that names a file or folder of the repository.
@@ -49,8 +37,15 @@ fn paths_on_map(map: &str) -> BTreeSet<String> {
 fn every_source_file_is_on_the_map_and_every_path_on_it_exists() {
     let map = std::fs::read_to_string(root().join("ARCHITECTURE.md")).expect("ARCHITECTURE.md");
     let on_map = paths_on_map(&map);
-    let mut files = BTreeSet::new();
-    rust_files(&root().join("src"), &mut files);
+    let files: BTreeSet<String> = crate::support::rust_files("src")
+        .iter()
+        .map(|f| {
+            f.strip_prefix(root())
+                .unwrap()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
 
     let missing: Vec<&String> = files.iter().filter(|f| !on_map.contains(*f)).collect();
     let gone: Vec<&String> = on_map

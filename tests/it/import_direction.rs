@@ -40,18 +40,6 @@ fn allowed() -> BTreeMap<String, BTreeSet<String>> {
     table
 }
 
-/// Every `.rs` file under `dir`.
-fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            rust_files(&path, out);
-        } else if path.extension().is_some_and(|e| e == "rs") {
-            out.push(path);
-        }
-    }
-}
-
 /// The source without comments (doc links are not imports), string
 /// literals, and `#[cfg(test)]` items (a unit test may use the set-up).
 fn code_of(source: &str) -> String {
@@ -189,9 +177,7 @@ fn every_import_points_down_the_architecture_table() {
     let src = root().join("src");
     let lib = std::fs::read_to_string(src.join("lib.rs")).unwrap();
     let root_items = root_items(&code_of(&lib));
-    let mut files = Vec::new();
-    rust_files(&src, &mut files);
-    files.sort();
+    let files = crate::support::rust_files("src");
 
     let mut modules = BTreeSet::new();
     let mut wrong = Vec::new();
