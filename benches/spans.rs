@@ -240,8 +240,16 @@ fn no_tracer(c: &mut Criterion) {
     g.finish();
 }
 
-/// `FCC_SPAN_LOOP=child|root|traced N`: only N fcc spans of that row, then
-/// a flush; for `perf stat -e instructions` (no criterion in the count).
+/// Spans per run in `span_loop`: fewer than a thread's hand-over ring holds.
+const RUN: u64 = 256;
+
+/// `FCC_SPAN_LOOP=child|root|traced N`: only N fcc spans of that row, in
+/// runs of [`RUN`] (`span_run`) with a flush between runs, so that the
+/// export thread never falls behind and the calling thread always takes
+/// its steady-state path: for callgrind with `--toggle-collect='*span_run*'`
+/// (no criterion or flush in the count). `fastrace_child|fastrace_root|
+/// fastrace_traced`: the same rows through fastrace, local spans under a
+/// root per run, as the criterion rows time them.
 #[inline(never)]
 fn span_loop(mode: &str, n: u64) {
     let tracer = FCC.get_or_init(|| {
@@ -252,8 +260,40 @@ fn span_loop(mode: &str, n: u64) {
             .build()
             .unwrap()
     });
+    if mode.starts_with("fastrace_") {
+        fastrace::set_reporter(FastraceDiscard, fastrace::collector::Config::default());
+    }
     let _parent = (mode == "child").then(|| tracer.span("parent"));
-    for i in 0..n {
+    let mut i = 0;
+    while i < n {
+        let run = RUN.min(n - i);
+        match mode.strip_prefix("fastrace_") {
+            Some(peer) => {
+                let root = fastrace::Span::root("root", fastrace::collector::SpanContext::random());
+                let _g = root.set_local_parent();
+                fastrace_run(peer, i, run);
+            }
+            None => {
+                span_run(tracer, mode.trim_end_matches("_noflush"), i, run);
+                if !mode.ends_with("_noflush") {
+                    tracer.flush(Duration::from_secs(60)).unwrap();
+                }
+            }
+        }
+        i += run;
+    }
+    fastrace::flush();
+    tracer.flush(Duration::from_secs(60)).unwrap();
+    let s = tracer.stats();
+    eprintln!(
+        "queued {} exported {} dropped {} failed {}",
+        s.spans_queued, s.spans_exported, s.spans_dropped, s.spans_failed
+    );
+}
+
+#[inline(never)]
+fn span_run(tracer: &FccTracer, mode: &str, from: u64, run: u64) {
+    for i in from..from + run {
         match mode {
             "child" => {
                 let mut s = tracer.span("child");
@@ -266,9 +306,26 @@ fn span_loop(mode: &str, n: u64) {
             }
         }
     }
-    tracer.flush(Duration::from_secs(60)).unwrap();
-    let s = tracer.stats();
-    eprintln!("queued {} dropped {}", s.spans_queued, s.spans_dropped);
+}
+
+#[inline(never)]
+fn fastrace_run(mode: &str, from: u64, run: u64) {
+    for i in from..from + run {
+        match mode {
+            "child" => {
+                let s = fastrace::local::LocalSpan::enter_with_local_parent("child")
+                    .with_property(|| ("k", "1"));
+                drop(black_box(s));
+            }
+            "root" => {
+                let s = fastrace::Span::root("root", fastrace::collector::SpanContext::random());
+                drop(black_box(s));
+            }
+            _ => {
+                black_box(fastrace_work(black_box(i)));
+            }
+        }
+    }
 }
 
 fn main() {
@@ -342,9 +399,10 @@ fn main() {
             ),
         ],
     );
+    let _ = tracer.flush(Duration::from_secs(60));
     let s = tracer.stats();
     println!(
-        "  fcc pipeline: queued {} exported {} dropped {}",
-        s.spans_queued, s.spans_exported, s.spans_dropped
+        "  fcc pipeline: queued {} exported {} dropped {} failed (the discarding lane's queue was full) {}",
+        s.spans_queued, s.spans_exported, s.spans_dropped, s.spans_failed
     );
 }
