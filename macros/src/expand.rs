@@ -85,11 +85,17 @@ pub(crate) fn expand(args: Args, function: ItemFn) -> syn::Result<TokenStream> {
         ::core::stringify!(#fn_name)
     ));
     let attributes = quote! {
+        {
+            static __FCC_CODE: ::fcc::trace::__private::CodeLocation =
+                ::fcc::trace::__private::CodeLocation {
+                    function: #function_path,
+                    file: ::core::file!(),
+                };
+            &__FCC_CODE
+        },
         |__fcc_attrs: &mut ::std::vec::Vec<::fcc::trace::KeyValue>| {
             #[allow(unused_imports)]
             use ::fcc::trace::__private::{DebugArg as _, TypedArg as _};
-            __fcc_attrs.push(::fcc::trace::KeyValue::new("code.function.name", #function_path));
-            __fcc_attrs.push(::fcc::trace::KeyValue::new("code.file.path", ::core::file!()));
             #(#attributes)*
         }
     };

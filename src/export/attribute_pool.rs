@@ -5,9 +5,9 @@
 //!
 //! Both pools move whole batches, one channel operation per batch: a lane
 //! gives back a batch's attribute lists as one chunk and the batch vector
-//! itself; the export thread hands the lists to the span boxes it returns
-//! to the threads that make spans ([`super::handoff`]) and fills the vector
-//! again.
+//! itself; the export thread fills the lists with the attributes of the
+//! spans it takes from the threads' rings ([`super::handoff`]) and fills
+//! the vector again. (The span-making threads keep their own lists.)
 
 use std::sync::OnceLock;
 

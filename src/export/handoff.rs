@@ -1,20 +1,27 @@
-//! Finished spans go to the export thread through a ring of this thread's
+//! Finished spans go to the export thread through rings of this thread's
 //! own, not one channel send per span.
 //!
 //! Each thread that ends spans for a pipeline gets two single-producer
 //! single-consumer rings ([`rtrb`]) with the export thread: `done` carries
-//! finished spans' boxes to it, `spare` brings the emptied boxes back (with
-//! their attribute list's capacity), so a span in a steady stream allocates
-//! nothing and frees nothing. Both hold as many as the pipeline's queue
-//! (`OTEL_BSP_MAX_QUEUE_SIZE`, at most 65,536): a thread keeps at most as
-//! many spare boxes (about 250 bytes each, plus their lists) as it had spans
-//! in flight at once, until it exits. A push is a plain store and a release store:
-//! no atomic read-modify-write, no lock, no system call. The export thread
-//! drains every registered ring on its poll, when a ring is a quarter full
-//! (the producer wakes it), on flush and at shutdown; a ring whose thread
-//! has exited is drained and then forgotten, so no span is lost with its
-//! thread. When a ring is full the span takes the shared channel, as every
-//! span did before, where a full queue drops it and counts it.
+//! finished spans *by value* (their clock readings with them), `attributes`
+//! carries their attributes, moved one after another out of the span's own
+//! list. The span's box and list never leave the thread
+//! ([`crate::trace::span`] keeps them for its next span, hot in this core's
+//! cache); the rings are written in order, which the hardware streams. The
+//! export thread gives each span a list of its own on the way out. A span
+//! in a steady stream allocates nothing and frees nothing on its thread,
+//! and a push is a plain store and a release store: no atomic
+//! read-modify-write, no lock, no system call.
+//!
+//! `done` holds as many spans as the pipeline's queue
+//! (`OTEL_BSP_MAX_QUEUE_SIZE`), at most [`MAX_DONE`] (about 260 bytes
+//! each), `attributes` four per span. The export thread drains every
+//! registered ring on its poll, when a ring is a quarter full (the producer
+//! wakes it), on flush and at shutdown; a ring whose thread has exited is
+//! drained and then forgotten, so no span is lost with its thread. When
+//! `done` is full the span takes the shared channel, as every span did
+//! before, where a full queue drops it and counts it; when `attributes` is
+//! full a span takes its list with it.
 //!
 //! Ordering with events: an event emitted inside a span travels on the
 //! channel and must reach the export thread before that span's end. The
@@ -31,12 +38,17 @@ use rtrb::{Consumer, Producer, RingBuffer};
 use super::attribute_pool::Lists;
 use crate::trace::span::clock::fill_times;
 use crate::trace::span::Times;
-use crate::trace::SpanData;
+use crate::trace::{KeyValue, SpanData};
 
 /// Most finished spans a thread hands over before the export thread drains
 /// them (less when the pipeline's queue is smaller: a thread never holds
 /// more than `OTEL_BSP_MAX_QUEUE_SIZE`).
-const MAX_DONE: usize = 1 << 16;
+/// Small on purpose: a ring is used over and over, so one that fits in the
+/// core's cache (512 spans: about 130 KiB, their attributes about as much)
+/// stays there, and a program with many threads pays that much per thread.
+const MAX_DONE: usize = 512;
+/// Attribute slots per span slot.
+const ATTRIBUTES_PER_SPAN: usize = 4;
 /// A producer looks at its ring's fill every this many spans.
 const CHECK_EVERY: u32 = 32;
 
@@ -51,18 +63,23 @@ pub(crate) struct Handoff {
 }
 
 /// A finished span on its way, with its clock readings when its data does
-/// not have its times yet.
-struct Finished(Box<SpanData>, Option<Times>);
+/// not have its times yet, and how many of the next entries of the
+/// `attributes` ring are its attributes (0: its list, if any, came along).
+struct Finished {
+    span: SpanData,
+    times: Option<Times>,
+    attributes: u32,
+}
 
 struct WorkerRing {
     done: Consumer<Finished>,
-    spare: Producer<Box<SpanData>>,
+    attributes: Consumer<KeyValue>,
 }
 
 struct LocalRing {
     handoff: Arc<Handoff>,
     done: Producer<Finished>,
-    spare: Consumer<Box<SpanData>>,
+    attributes: Producer<KeyValue>,
     pushes: u32,
 }
 
@@ -117,62 +134,66 @@ impl Handoff {
     #[cold]
     fn register(self: &Arc<Self>) -> LocalRing {
         let (done_tx, done_rx) = RingBuffer::new(self.capacity);
-        let (spare_tx, spare_rx) = RingBuffer::new(self.capacity);
+        let (attributes_tx, attributes_rx) = RingBuffer::new(self.capacity * ATTRIBUTES_PER_SPAN);
         let mut rings = self.rings.lock().unwrap_or_else(|p| p.into_inner());
         rings.push(WorkerRing {
             done: done_rx,
-            spare: spare_tx,
+            attributes: attributes_rx,
         });
         LocalRing {
             handoff: Arc::clone(self),
             done: done_tx,
-            spare: spare_rx,
+            attributes: attributes_tx,
             pushes: 0,
         }
     }
 
-    /// An empty span box for this thread: one given back by the export
-    /// thread, else a new one.
+    /// Hands a finished span over, moving it out of `span` (left blank, its
+    /// list emptied with its capacity kept); false when this thread cannot
+    /// (its ring is full, it is exiting, the pipeline has shut down), and
+    /// `span` is untouched.
     #[inline]
-    pub(crate) fn span_box(self: &Arc<Self>) -> Box<SpanData> {
-        self.with_local(|r| r.spare.pop().ok())
-            .flatten()
-            .unwrap_or_else(|| Box::new(blank()))
-    }
-
-    /// Hands a finished span over; gives it back when this thread cannot
-    /// (its ring is full, it is exiting, the pipeline has shut down).
-    #[inline]
-    pub(crate) fn send(
-        self: &Arc<Self>,
-        span: Box<SpanData>,
-        times: Option<Times>,
-    ) -> Result<(), (Box<SpanData>, Option<Times>)> {
-        let mut span = Some(Finished(span, times));
-        let sent = self.with_local(|r| {
-            let Some(s) = span.take() else { return false };
-            match r.done.push(s) {
-                Ok(()) => {
-                    r.pushes = r.pushes.wrapping_add(1);
-                    let cap = r.handoff.capacity;
-                    if r.pushes % CHECK_EVERY == 0 && r.done.slots() < cap - cap / 4 {
-                        r.handoff.wake();
-                    }
-                    true
-                }
-                Err(rtrb::PushError::Full(s)) => {
-                    span = Some(s);
-                    r.handoff.wake();
-                    false
+    pub(crate) fn send(self: &Arc<Self>, span: &mut SpanData, times: Option<Times>) -> bool {
+        self.with_local(|r| {
+            let Ok(mut slot) = r.done.write_chunk_uninit(1) else {
+                r.handoff.wake();
+                return false;
+            };
+            let n = span.attributes.len();
+            // The attributes go first, one after another, when they all fit;
+            // else the list goes with the span.
+            let moved = n > 0 && r.attributes.slots() >= n;
+            if moved {
+                for kv in span.attributes.drain(..) {
+                    // Cannot fail: there was room for all of them.
+                    let _ = r.attributes.push(kv);
                 }
             }
-        });
-        match (sent, span) {
-            (Some(true), _) => Ok(()),
-            (_, Some(Finished(s, t))) => Err((s, t)),
-            // Unreachable: a span not sent is still in `span`.
-            (_, None) => Ok(()),
-        }
+            let list = if moved || n == 0 {
+                std::mem::take(&mut span.attributes)
+            } else {
+                Vec::new()
+            };
+            let to = slot.as_mut_slices().0.as_mut_ptr().cast::<Finished>();
+            // SAFETY: `to` is the uninitialized slot this chunk hands out;
+            // the span's fields are copied there once, and `span` is then
+            // overwritten (not dropped) with a blank, so each owned field
+            // has one owner. The slot is committed only once written.
+            unsafe {
+                std::ptr::copy_nonoverlapping(span as *const SpanData, &raw mut (*to).span, 1);
+                std::ptr::write(span as *mut SpanData, SpanData::blank_with_list(list));
+                (&raw mut (*to).times).write(times);
+                (&raw mut (*to).attributes).write(if moved { n as u32 } else { 0 });
+                slot.commit(1);
+            }
+            r.pushes = r.pushes.wrapping_add(1);
+            let cap = r.handoff.capacity;
+            if r.pushes % CHECK_EVERY == 0 && r.done.slots() < cap - cap / 4 {
+                r.handoff.wake();
+            }
+            true
+        })
+        .unwrap_or(false)
     }
 
     /// How many spans each ring holds now (the export thread takes these
@@ -190,9 +211,9 @@ impl Handoff {
         (queued.load(Ordering::Relaxed) + waiting as u64, waiting)
     }
 
-    /// Takes up to `counts[i]` spans from ring `i` to `out`, gives their
-    /// boxes back emptied, and forgets rings whose thread has exited once
-    /// they are empty.
+    /// Takes up to `counts[i]` spans from ring `i` to `out`, each with its
+    /// attributes in a list of its own, and forgets rings whose thread has
+    /// exited once they are empty.
     /// `queued` counts them, under the same lock [`queued`](Self::queued) reads.
     pub(crate) fn take(
         &self,
@@ -202,27 +223,38 @@ impl Handoff {
         mut out: impl FnMut(SpanData),
     ) {
         let mut rings = self.rings.lock().unwrap_or_else(|p| p.into_inner());
+        let mut taken = 0;
         for (ring, &n) in rings.iter_mut().zip(counts) {
             for _ in 0..n {
-                let Ok(Finished(mut b, times)) = ring.done.pop() else {
+                let Ok(Finished {
+                    mut span,
+                    times,
+                    attributes,
+                }) = ring.done.pop()
+                else {
                     break;
                 };
-                fill_times(&mut b, times);
-                queued.fetch_add(1, Ordering::Relaxed);
-                let mut span = std::mem::replace(&mut *b, blank());
-                // The list's capacity goes back with the box; the span keeps
-                // its own copy only when it has attributes.
-                if span.attributes.is_empty() {
-                    b.attributes = std::mem::take(&mut span.attributes);
+                fill_times(&mut span, times);
+                if attributes > 0 {
+                    let mut list = lists.take();
+                    if let Some(code) = span.code.take() {
+                        list.extend(code.attributes());
+                    }
+                    // Pushed before the span, so all there (read_chunk
+                    // cannot fail).
+                    if let Ok(chunk) = ring.attributes.read_chunk(attributes as usize) {
+                        list.extend(chunk);
+                    }
+                    span.attributes = list;
                 } else {
-                    b.attributes = lists.take();
+                    span.expand_code();
                 }
+                taken += 1;
                 out(span);
-                // A full spare ring (the thread made more boxes than its
-                // ring holds): the box is freed here.
-                let _ = ring.spare.push(b);
             }
         }
+        // One add for them all, still under the lock.
+        queued.fetch_add(taken, Ordering::Relaxed);
         rings.retain(|r| {
             let gone = r.done.is_abandoned();
             // rtrb's advice: see the producer's last writes before looking.
@@ -236,15 +268,4 @@ impl Handoff {
     pub(crate) fn close(&self) {
         self.closed.store(true, Ordering::Relaxed);
     }
-}
-
-/// What a recycled box holds between spans: [`SpanData::new`]'s defaults.
-fn blank() -> SpanData {
-    let one = crate::SpanId::new(1).expect("1 is non-zero");
-    SpanData::new(
-        one,
-        crate::TraceId::new(1).expect("1 is non-zero"),
-        "",
-        std::time::UNIX_EPOCH,
-    )
 }

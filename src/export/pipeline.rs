@@ -177,31 +177,25 @@ impl Pipeline {
         self.otlp
     }
 
-    /// A box for a new span's data, recycled when this thread has one.
+    /// Hands a finished span to the export thread, moving it out of `span`
+    /// (see [`SpanPipeline::send_span`](crate::trace::tracer::SpanPipeline)):
+    /// through this thread's rings, or the shared channel when they cannot
+    /// take it.
     #[inline]
-    pub(crate) fn span_box(&self) -> Box<SpanData> {
-        self.handoff.span_box()
-    }
-
-    /// Hands a finished span to the export thread: through this thread's
-    /// ring, or the shared channel when the ring cannot take it.
-    #[inline]
-    pub(crate) fn send_span(&self, span: Box<SpanData>, times: Option<crate::trace::span::Times>) {
-        match self.handoff.send(span, times) {
-            Ok(()) => self.doorbell.ring(),
-            Err((mut span, times)) => {
-                crate::trace::span::clock::fill_times(&mut span, times);
-                self.send_span_channel(span);
-            }
+    pub(crate) fn send_span(&self, span: &mut SpanData, times: Option<crate::trace::span::Times>) {
+        if self.handoff.send(span, times) {
+            self.doorbell.ring();
+        } else {
+            let mut span = std::mem::replace(span, SpanData::blank());
+            span.expand_code();
+            crate::trace::span::clock::fill_times(&mut span, times);
+            self.send_span_channel(span);
         }
     }
 
-    // The box is the span's home while it runs; unboxing here frees it on the
-    // thread that allocated it, which is the point.
-    #[allow(clippy::boxed_local)]
     #[cold]
-    fn send_span_channel(&self, span: Box<SpanData>) {
-        match self.tx.try_send(Item::Span(*span)) {
+    fn send_span_channel(&self, span: SpanData) {
+        match self.tx.try_send(Item::Span(span)) {
             Ok(()) => {
                 self.counters.spans_queued.fetch_add(1, Ordering::Relaxed);
                 self.doorbell.ring();

@@ -96,11 +96,7 @@ impl FccTracerBuilder {
 
 impl SpanPipeline for Pipeline {
     #[inline]
-    fn span_box(&self) -> Box<SpanData> {
-        Pipeline::span_box(self)
-    }
-    #[inline]
-    fn send_span(&self, span: Box<SpanData>, times: Option<crate::trace::span::Times>) {
+    fn send_span(&self, span: &mut SpanData, times: Option<crate::trace::span::Times>) {
         Pipeline::send_span(self, span, times);
     }
     fn catch_up(&self, timeout: Duration) {

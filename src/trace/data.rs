@@ -137,6 +137,33 @@ pub struct SpanData {
     /// The library that made the span, for spans started through the
     /// OpenTelemetry API (`global::tracer("lib")`); `None`: fcc itself.
     pub scope: Option<Arc<InstrumentationScope>>,
+    /// A `#[traced]` function's `code.*` attributes, carried as one static
+    /// reference until the span leaves its thread, then put first in
+    /// `attributes` ([`SpanData::expand_code`]); never set on a span
+    /// anyone outside `trace` and the export pipeline sees.
+    pub(crate) code: Option<&'static CodeLocation>,
+}
+
+/// Where a `#[traced]` function is, for its span's `code.function.name`
+/// and `code.file.path` attributes: one `static` per function, made by the
+/// macro. Not a public API.
+#[doc(hidden)]
+#[derive(Debug, PartialEq, Eq)]
+pub struct CodeLocation {
+    /// `module::path::function`.
+    pub function: &'static str,
+    /// The source file.
+    pub file: &'static str,
+}
+
+impl CodeLocation {
+    /// The two attributes, in the order `#[traced]` has always set them.
+    pub(crate) fn attributes(&'static self) -> [KeyValue; 2] {
+        [
+            KeyValue::new("code.function.name", self.function),
+            KeyValue::new("code.file.path", self.file),
+        ]
+    }
 }
 
 /// A link from a span to another span, possibly of another trace.
@@ -187,6 +214,15 @@ impl SpanData {
             links: Vec::new(),
             dropped_links: 0,
             scope: None,
+            code: None,
+        }
+    }
+
+    /// Puts a `#[traced]` span's code attributes first in its list.
+    #[inline]
+    pub(crate) fn expand_code(&mut self) {
+        if let Some(code) = self.code.take() {
+            self.attributes.splice(0..0, code.attributes());
         }
     }
 
@@ -204,6 +240,34 @@ impl SpanData {
             .rev()
             .find(|kv| kv.key.as_str() == key)
             .map(|kv| &kv.value)
+    }
+
+    /// What a reused span box holds between spans: [`SpanData::new`]'s
+    /// defaults.
+    #[inline]
+    pub(crate) fn blank() -> SpanData {
+        const ONE_SPAN: SpanId = match SpanId::new(1) {
+            Some(id) => id,
+            None => unreachable!(),
+        };
+        const ONE_TRACE: TraceId = match TraceId::new(1) {
+            Some(id) => id,
+            None => unreachable!(),
+        };
+        SpanData::new(ONE_SPAN, ONE_TRACE, "", SystemTime::UNIX_EPOCH)
+    }
+
+    /// [`blank`](Self::blank), keeping `list` (emptied) as its attribute
+    /// list: a reused box keeps its list's capacity.
+    #[inline]
+    pub(crate) fn blank_with_list(mut list: Vec<KeyValue>) -> SpanData {
+        if !list.is_empty() {
+            list.clear();
+        }
+        SpanData {
+            attributes: list,
+            ..SpanData::blank()
+        }
     }
 
     /// Adds an event, or counts it as dropped past [`MAX_EVENTS_PER_SPAN`].

@@ -64,6 +64,7 @@ pub use tracer::{global, set_global, FccTracer, DEFAULT_COMPLETED_CAPACITY};
 pub mod __private {
     use std::borrow::Cow;
 
+    pub use super::data::CodeLocation;
     pub use super::future::Traced;
     use super::{FccTracer, KeyValue, Span};
 
@@ -99,21 +100,30 @@ pub mod __private {
     }
 
     /// Starts a `#[traced]` span with the global tracer; attributes
-    /// (arguments and code location) are only built when it is recording.
+    /// (the arguments) are only built when it is recording, and the code
+    /// location is one static reference until the span is exported.
     #[inline(always)]
-    pub fn start_global(name: &'static str, attributes: impl FnOnce(&mut Vec<KeyValue>)) -> Span {
+    pub fn start_global(
+        name: &'static str,
+        code: &'static CodeLocation,
+        attributes: impl FnOnce(&mut Vec<KeyValue>),
+    ) -> Span {
         if !super::tracer::global_is_set() {
             return Span::disabled();
         }
-        start_global_set(name, attributes)
+        start_global_set(name, code, attributes)
     }
 
     /// The rest of [`start_global`], out of line: inlined, it would make
     /// every `#[traced]` function save more registers even with no tracer.
     #[inline(never)]
-    fn start_global_set(name: &'static str, attributes: impl FnOnce(&mut Vec<KeyValue>)) -> Span {
+    fn start_global_set(
+        name: &'static str,
+        code: &'static CodeLocation,
+        attributes: impl FnOnce(&mut Vec<KeyValue>),
+    ) -> Span {
         match super::global() {
-            Some(t) => start_with(&t, name, attributes),
+            Some(t) => start_with(&t, name, code, attributes),
             None => Span::disabled(),
         }
     }
@@ -123,10 +133,11 @@ pub mod __private {
     pub fn start_with_tracer(
         tracer: &dyn AsTracer,
         name: &'static str,
+        code: &'static CodeLocation,
         attributes: impl FnOnce(&mut Vec<KeyValue>),
     ) -> Span {
         match tracer.as_tracer() {
-            Some(t) => start_with(t, name, attributes),
+            Some(t) => start_with(t, name, code, attributes),
             None => Span::disabled(),
         }
     }
@@ -135,11 +146,13 @@ pub mod __private {
     fn start_with(
         tracer: &FccTracer,
         name: &'static str,
+        code: &'static CodeLocation,
         attributes: impl FnOnce(&mut Vec<KeyValue>),
     ) -> Span {
         let mut span = tracer.start(Cow::Borrowed(name));
         if let Some(d) = span.data_mut() {
-            // Straight into the span's own list (a recycled box keeps its capacity).
+            d.code = Some(code);
+            // Straight into the span's own list (a reused box keeps its capacity).
             attributes(&mut d.attributes);
         }
         span

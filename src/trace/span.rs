@@ -3,6 +3,7 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::mem::ManuallyDrop;
 use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
 
@@ -14,7 +15,9 @@ use super::{Key, KeyValue, SpanContext, SpanData, SpanEvent, SpanStatus, Value};
 /// [`end`](Span::end)ed. A `Span` from a disabled or unsampled start records
 /// nothing and costs nothing; its methods are no-ops.
 pub struct Span {
-    inner: Option<Inner>,
+    // Dropped by hand (`Drop` below always leaves it `None`): a disabled
+    // span then costs one compare when it drops, with no drop-glue call.
+    inner: ManuallyDrop<Option<Inner>>,
 }
 
 struct Inner {
@@ -63,7 +66,7 @@ pub(crate) mod clock {
 
 impl fmt::Debug for Span {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.inner {
+        match &*self.inner {
             Some(i) => f
                 .debug_struct("Span")
                 .field("name", &i.data.as_ref().map(|d| &d.name))
@@ -81,27 +84,29 @@ impl Span {
         tracer: Arc<TracerInner>,
     ) -> Span {
         Span {
-            inner: Some(Inner {
+            inner: ManuallyDrop::new(Some(Inner {
                 ctx,
                 data,
                 tracer,
                 unset_means_ok: true,
                 given_times: false,
                 start: clock::now(),
-            }),
+            })),
         }
     }
 
     /// A span that records nothing (what `#[traced]` uses with no tracer).
     #[inline]
     pub const fn disabled() -> Span {
-        Span { inner: None }
+        Span {
+            inner: ManuallyDrop::new(None),
+        }
     }
 
     /// Leaves the status `Unset` at the end instead of `Ok` (the OTel
     /// convention, used for `tracing` spans).
     pub(crate) fn keep_unset_status(&mut self) {
-        if let Some(i) = &mut self.inner {
+        if let Some(i) = &mut *self.inner {
             i.unset_means_ok = false;
         }
     }
@@ -111,7 +116,7 @@ impl Span {
     /// name, start and whatever was recorded stay. A span that was not
     /// sampled and now is starts recording from here, named `name`.
     pub(crate) fn reparent(&mut self, parent: Option<&SpanContext>, name: Cow<'static, str>) {
-        let Some(i) = &mut self.inner else { return };
+        let Some(i) = &mut *self.inner else { return };
         let trace_id = parent.map_or_else(super::context::new_trace_id, |p| p.trace_id);
         let sampled = i.tracer.sampler.should_sample(parent, trace_id);
         i.ctx.trace_id = trace_id;
@@ -121,12 +126,10 @@ impl Span {
             (false, _) => None,
             (true, data) => {
                 let mut d = data.unwrap_or_else(|| {
-                    Box::new(SpanData::new(
-                        i.ctx.span_id,
-                        trace_id,
-                        name,
-                        std::time::SystemTime::UNIX_EPOCH,
-                    ))
+                    let mut d = spare::take();
+                    d.span_id = i.ctx.span_id;
+                    d.name = name;
+                    d
                 });
                 d.trace_id = trace_id;
                 d.parent_span_id = parent.map(|p| p.span_id);
@@ -214,7 +217,7 @@ impl Span {
     /// Makes this span current on this thread until the guard drops.
     #[inline]
     pub fn enter(&self) -> ContextGuard {
-        match &self.inner {
+        match &*self.inner {
             Some(i) => ContextGuard::enter(i.ctx.clone()),
             None => ContextGuard::enter_nothing(),
         }
@@ -236,7 +239,7 @@ impl Span {
 
     /// Ends the span with the given end time.
     pub fn end_at(mut self, end: std::time::SystemTime) {
-        if let Some(i) = &mut self.inner {
+        if let Some(i) = &mut *self.inner {
             i.given_times = true;
             if let Some(d) = i.data.as_deref_mut() {
                 d.end_time = end;
@@ -247,7 +250,7 @@ impl Span {
 
     /// Sets the start time (the OTel API's `with_start_time`).
     pub(crate) fn set_start_time(&mut self, start: std::time::SystemTime) {
-        if let Some(i) = &mut self.inner {
+        if let Some(i) = &mut *self.inner {
             i.given_times = true;
             if let Some(d) = i.data.as_deref_mut() {
                 d.start_time = start;
@@ -264,6 +267,51 @@ impl Drop for Span {
         }
     }
 }
+
+/// Span boxes kept on the thread that last ended a span in them, so the
+/// next span there writes into memory already in this core's cache (a box
+/// recycled through the export thread came back cold: its first stores
+/// were a third of a span's cost). At most [`SPARE_BOXES`] a thread, as
+/// many as spans open at once.
+mod spare {
+    use std::cell::RefCell;
+
+    use crate::trace::SpanData;
+
+    pub(super) const SPARE_BOXES: usize = 16;
+
+    thread_local! {
+        // Boxes, not values: a span holds its data in a box, and the box
+        // itself is what is kept warm and handed out again.
+        #[allow(clippy::vec_box)]
+        static SPARE: RefCell<Vec<Box<SpanData>>> = const { RefCell::new(Vec::new()) };
+    }
+
+    /// A blank box: this thread's last one, else a new one.
+    #[inline]
+    pub(crate) fn take() -> Box<SpanData> {
+        SPARE
+            .try_with(|s| s.try_borrow_mut().ok().and_then(|mut s| s.pop()))
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| Box::new(SpanData::blank()))
+    }
+
+    /// Keeps a blank box (its attribute list emptied, capacity kept) for
+    /// this thread's next span.
+    #[inline]
+    pub(crate) fn keep(b: Box<SpanData>) {
+        let _ = SPARE.try_with(|s| {
+            if let Ok(mut s) = s.try_borrow_mut()
+                && s.len() < SPARE_BOXES
+            {
+                s.push(b);
+            }
+        });
+    }
+}
+
+pub(crate) use spare::take as spare_box;
 
 impl Span {
     fn end_now(&mut self) {
@@ -288,12 +336,13 @@ impl Span {
                 if data.end_time == std::time::UNIX_EPOCH {
                     data.end_time = clock::to_system_time(end);
                 }
-                tracer.finish(data, None);
+                tracer.finish(&mut data, None);
             } else {
                 // Clock readings become wall-clock times where the span is
                 // exported, off this thread.
-                tracer.finish(data, Some((start, end)));
+                tracer.finish(&mut data, Some((start, end)));
             }
+            spare::keep(data);
         }
     }
 }

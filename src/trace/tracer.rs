@@ -7,7 +7,7 @@ use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::fmt;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use arc_swap::ArcSwapOption;
 
@@ -100,12 +100,11 @@ impl fmt::Debug for FccTracer {
 /// which sits above it, implements it ([`crate::export`]'s pipeline) and
 /// plugs it in when a tracer is built with exporters.
 pub(crate) trait SpanPipeline: Send + Sync + 'static {
-    /// A box for a new span's data (recycled when this thread has one), at
-    /// `SpanData::new`'s defaults.
-    fn span_box(&self) -> Box<SpanData>;
-    /// Takes an ended span; `times` are its clock readings when its data
-    /// does not have them yet. Never blocks.
-    fn send_span(&self, span: Box<SpanData>, times: Option<super::span::Times>);
+    /// Takes an ended span out of `span`, leaving it blank
+    /// ([`SpanData::blank`]) but for its attribute list's capacity, which
+    /// stays for the thread's next span; `times` are its clock readings
+    /// when its data does not have them yet. Never blocks.
+    fn send_span(&self, span: &mut SpanData, times: Option<super::span::Times>);
     /// Waits, at most `timeout`, until every span ended so far has reached
     /// the completed-spans buffer and the exporters.
     fn catch_up(&self, timeout: Duration);
@@ -216,16 +215,8 @@ impl FccTracer {
         };
         let data = sampled.then(|| {
             // Times are filled in from the span clock when the span ends.
-            let mut d = match &self.inner.pipeline {
-                // A box this thread's export ring gave back, at SpanData::new's defaults.
-                Some(p) => p.span_box(),
-                None => Box::new(SpanData::new(
-                    ctx.span_id,
-                    trace_id,
-                    "",
-                    SystemTime::UNIX_EPOCH,
-                )),
-            };
+            // A box this thread ended its last span in, at SpanData::new's defaults.
+            let mut d = super::span::spare_box();
             d.span_id = ctx.span_id;
             d.trace_id = trace_id;
             d.name = name.into();
@@ -263,21 +254,28 @@ impl FccTracer {
 
 impl TracerInner {
     /// Takes an ended span; `times` are its start and end clock readings
-    /// when its data does not have them yet.
+    /// when its data does not have them yet. Either way `span` is left
+    /// blank for the thread's next span.
     #[inline]
-    pub(crate) fn finish(&self, mut span: Box<SpanData>, times: Option<super::span::Times>) {
+    pub(crate) fn finish(&self, span: &mut SpanData, times: Option<super::span::Times>) {
         if self.shut_down.load(std::sync::atomic::Ordering::Relaxed) {
             crate::internal::after_shutdown::warn();
         }
         match &self.pipeline {
             Some(p) => p.send_span(span, times),
             None if self.keep_completed => {
+                let mut span = std::mem::replace(span, SpanData::blank());
+                span.expand_code();
                 super::span::clock::fill_times(&mut span, times);
                 if let Ok(mut c) = self.completed.lock() {
-                    c.push(*span);
+                    c.push(span);
                 }
             }
-            None => {}
+            None => {
+                // Nothing keeps it: empty the box, keeping its list's room.
+                let list = std::mem::take(&mut span.attributes);
+                *span = SpanData::blank_with_list(list);
+            }
         }
     }
 }
@@ -337,7 +335,12 @@ mod global_tests {
         let starter = std::thread::spawn(move || {
             let mut spans = 0u64;
             while !s.load(Ordering::Relaxed) {
-                let span = crate::trace::__private::start_global("race.span", |_| {});
+                static CODE: crate::trace::__private::CodeLocation =
+                    crate::trace::__private::CodeLocation {
+                        function: "race",
+                        file: file!(),
+                    };
+                let span = crate::trace::__private::start_global("race.span", &CODE, |_| {});
                 spans += u64::from(span.is_recording());
             }
             spans
