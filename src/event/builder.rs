@@ -13,8 +13,9 @@ pub struct EventBuilder(pub(super) EventData);
 macro_rules! string_setters {
     ($($(#[$doc:meta])* $name:ident),+) => {$(
         $(#[$doc])*
-        pub fn $name(mut self, value: impl Into<String>) -> Self {
-            self.0.$name = Some(value.into());
+        #[inline]
+        pub fn $name(mut self, value: impl AsRef<str>) -> Self {
+            self.0.$name = Some(self.0.text.push(value.as_ref()));
             self
         }
     )+};
@@ -46,8 +47,8 @@ impl EventBuilder {
         self
     }
     /// Replaces the source.
-    pub fn source(mut self, source: impl Into<String>) -> Self {
-        self.0.source = source.into();
+    pub fn source(mut self, source: impl AsRef<str>) -> Self {
+        self.0.source = self.0.text.push(source.as_ref());
         self
     }
     /// Severity (default info).
@@ -63,16 +64,20 @@ impl EventBuilder {
     /// Replaces the payload. A JSON object becomes the payload; any other value
     /// is stored under the key `"value"`.
     pub fn payload(mut self, payload: Value) -> Self {
-        self.0.payload = match payload {
-            Value::Object(map) => map,
-            Value::Null => Payload::new(),
-            other => Payload::from_iter([("value".to_owned(), other)]),
-        };
+        match payload {
+            Value::Object(map) => self.0.set_payload(map),
+            Value::Null => self.0.set_payload(Payload::new()),
+            other => {
+                self.0.set_payload(Payload::new());
+                self.0.set_attr("value", other);
+            }
+        }
         self
     }
     /// Adds one payload field (the Go seed's `Attrs[key] = value`).
-    pub fn attr(mut self, key: impl Into<String>, value: impl Into<Value>) -> Self {
-        self.0.payload.insert(key.into(), value.into());
+    #[inline]
+    pub fn attr(mut self, key: impl AsRef<str>, value: impl Into<Value>) -> Self {
+        self.0.set_attr(key.as_ref(), value.into());
         self
     }
     /// Sets the id (normally generated).
@@ -108,7 +113,7 @@ impl EventBuilder {
             let ms = self.0.timestamp.unix_micros().div_euclid(1000).max(0) as u64;
             self.0.event_id = crate::internal::ids::new_v7_at(ms);
         }
-        if self.0.category.as_deref() == Some(self.0.event_type.category()) {
+        if self.0.category_set() == Some(self.0.event_type.category()) {
             self.0.category = None;
         }
         if self.0.trace_id.is_none()
@@ -143,8 +148,9 @@ fn active_span_ids() -> Option<(TraceId, SpanId)> {
 }
 
 impl EventData {
-    /// The heap and inline bytes of the event, doubled for its JSON form
-    /// (which is about as long as its text and kept once encoded).
+    /// The event's bytes (the struct with its inline text, what its text
+    /// and payload hold on the heap) and its JSON form's (about as long as
+    /// its text and payload, kept once encoded).
     pub(super) fn measure(&self) -> u32 {
         fn value(v: &Value, depth: u32) -> usize {
             const SLOT: usize = std::mem::size_of::<Value>();
@@ -162,19 +168,18 @@ impl EventData {
                 _ => SLOT,
             }
         }
-        let text: usize = self
-            .optional_text()
-            .iter()
-            .map(|(_, v)| v.map_or(0, str::len))
-            .sum::<usize>()
-            + self.category.as_ref().map_or(0, String::len)
-            + self.source.len()
-            + self
-                .payload
-                .iter()
-                .map(|(k, v)| 48 + k.len() + value(v, 0))
-                .sum::<usize>();
-        let total = std::mem::size_of::<EventData>() + 16 + 2 * (text + 160);
+        let payload: usize = self
+            .attrs()
+            .map(|(k, v)| k.len() + value(v, 0))
+            .sum::<usize>();
+        let payload_heap = match &self.attrs {
+            super::text::Attrs::Map(m) => 48 * m.len() + payload,
+            // Inline: the keys are in the text; what the values hold.
+            super::text::Attrs::Inline { .. } => payload,
+        };
+        let json = self.text.len() + payload + 160;
+        let total =
+            std::mem::size_of::<EventData>() + 16 + self.text.heap_bytes() + payload_heap + json;
         u32::try_from(total).unwrap_or(u32::MAX)
     }
 }
