@@ -22,14 +22,13 @@ use serde::de::{self, Deserializer};
 use serde::ser::{SerializeStruct, Serializer};
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
-use std::sync::Arc;
 
 /// An event's JSON form, encoded once by whichever sink needs it first and
 /// shared by the rest (the JSON line of `JsonFileSink`, `LogSink`'s line,
 /// `save_events`). Not part of the event's value: a clone starts empty (its
 /// fields may be changed through a builder) and equality ignores it.
 #[derive(Default)]
-pub(super) struct Encoded(std::sync::OnceLock<(Box<str>, u32, u32)>);
+pub(super) struct Encoded(std::sync::OnceLock<(String, u32, u32)>);
 
 impl Clone for Encoded {
     fn clone(&self) -> Self {
@@ -73,14 +72,15 @@ impl Event {
         json.get(*start as usize..*end as usize).unwrap_or("{}")
     }
 
-    fn encoded(&self) -> &(Box<str>, u32, u32) {
+    fn encoded(&self) -> &(String, u32, u32) {
         self.0.encoded.0.get_or_init(|| {
-            let mut out = Vec::with_capacity(256);
+            // About the line's length (its text, ids, time, keys): one
+            // allocation, kept as is (no shrinking copy).
+            let mut out = Vec::with_capacity(self.0.text.len() + 64 * self.0.attrs.len() + 256);
             let payload = super::encode::event(&mut out, &self.0, self.category());
             // Built from `&str`s and serde_json's output only: valid UTF-8.
             let json = String::from_utf8(out)
-                .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
-                .into_boxed_str();
+                .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
             let at = |i: usize| u32::try_from(i).unwrap_or(0);
             (json, at(payload.start), at(payload.end))
         })
@@ -203,7 +203,7 @@ impl<'de> Deserialize<'de> for Event {
             .timestamp(timestamp)
             .severity(severity)
             .trace_context(trace_id, span_id);
-        b.0.outcome = outcome;
+        b.d().outcome = outcome;
         let text = [
             (
                 w.category,
@@ -223,15 +223,15 @@ impl<'de> Deserialize<'de> for Event {
             }
         }
         if let Some(p) = w.payload {
-            b.0.set_payload(p);
+            b.d().set_payload(p);
         }
-        let mut data = b.0;
+        let data = b.d();
         // A category equal to the type's family is the default: store it as such
         // so that an event equals itself after a round trip.
         if data.category_set() == Some(data.event_type.category()) {
             data.category = None;
         }
         data.approx_bytes = data.measure();
-        Ok(Event(Arc::new(data)))
+        Ok(Event(b.0))
     }
 }

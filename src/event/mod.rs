@@ -111,7 +111,7 @@ impl Event {
     pub fn builder(event_type: EventType, source: impl AsRef<str>) -> EventBuilder {
         let mut text = text::Text::new();
         let source = text.push(source.as_ref());
-        EventBuilder(EventData {
+        EventBuilder(Arc::new(EventData {
             event_id: Uuid::nil(),
             timestamp: Timestamp::from_unix_micros(i64::MIN),
             event_type,
@@ -133,7 +133,7 @@ impl Event {
             span_id: None,
             encoded: json::Encoded::default(),
             approx_bytes: 0,
-        })
+        }))
     }
 
     /// The Go seed's `events.Debug(component, action, detail)`.
@@ -175,7 +175,8 @@ impl Event {
     /// A builder holding a copy of this event's fields, for deriving a new event.
     /// The copy keeps `event_id` and `timestamp` unless they are set again.
     pub fn to_builder(&self) -> EventBuilder {
-        EventBuilder((*self.0).clone())
+        // A copy of its own: the event's JSON form is not copied with it.
+        EventBuilder(Arc::new((*self.0).clone()))
     }
 
     /// Unique id (UUID v7 when fcc generated it: time-ordered).
