@@ -22,6 +22,7 @@ use serde::de::{self, Deserializer};
 use serde::ser::{SerializeStruct, Serializer};
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
+use std::sync::Arc;
 
 /// An event's JSON form, encoded once by whichever sink needs it first and
 /// shared by the rest (the JSON line of `JsonFileSink`, `LogSink`'s line,
@@ -70,6 +71,17 @@ impl Event {
     pub fn payload_json(&self) -> &str {
         let (json, start, end) = self.encoded();
         json.get(*start as usize..*end as usize).unwrap_or("{}")
+    }
+
+    /// On the last handle, frees the JSON form now, on this thread (a sink
+    /// worker, whose thread or whose neighbour's allocated it), rather than
+    /// where the rest of the event goes to be freed (an emitting thread,
+    /// see `sinks::graveyard`), which would take the worker's allocator
+    /// arena's lock for it. Other handles: nothing happens.
+    pub(crate) fn free_json(&mut self) {
+        if let Some(d) = Arc::get_mut(&mut self.0) {
+            d.encoded = Encoded::default();
+        }
     }
 
     fn encoded(&self) -> &(String, u32, u32) {
