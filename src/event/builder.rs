@@ -8,13 +8,15 @@ use super::*;
 /// (UUID v7) and `timestamp` (now) unless they were set.
 #[derive(Clone)]
 #[must_use = "an EventBuilder does nothing until `build()`"]
-pub struct EventBuilder(pub(super) EventData);
+pub struct EventBuilder(pub(super) Arc<EventData>);
 
 macro_rules! string_setters {
     ($($(#[$doc:meta])* $name:ident),+) => {$(
         $(#[$doc])*
-        pub fn $name(mut self, value: impl Into<String>) -> Self {
-            self.0.$name = Some(value.into());
+        #[inline]
+        pub fn $name(mut self, value: impl AsRef<str>) -> Self {
+            let d = self.d();
+            d.$name = Some(d.text.push(value.as_ref()));
             self
         }
     )+};
@@ -42,53 +44,58 @@ impl EventBuilder {
 
     /// Replaces the event type.
     pub fn event_type(mut self, event_type: EventType) -> Self {
-        self.0.event_type = event_type;
+        self.d().event_type = event_type;
         self
     }
     /// Replaces the source.
-    pub fn source(mut self, source: impl Into<String>) -> Self {
-        self.0.source = source.into();
+    pub fn source(mut self, source: impl AsRef<str>) -> Self {
+        let d = self.d();
+        d.source = d.text.push(source.as_ref());
         self
     }
     /// Severity (default info).
     pub fn severity(mut self, severity: Severity) -> Self {
-        self.0.severity = severity;
+        self.d().severity = severity;
         self
     }
     /// The normalised result.
     pub fn outcome(mut self, outcome: Outcome) -> Self {
-        self.0.outcome = Some(outcome);
+        self.d().outcome = Some(outcome);
         self
     }
     /// Replaces the payload. A JSON object becomes the payload; any other value
     /// is stored under the key `"value"`.
     pub fn payload(mut self, payload: Value) -> Self {
-        self.0.payload = match payload {
-            Value::Object(map) => map,
-            Value::Null => Payload::new(),
-            other => Payload::from_iter([("value".to_owned(), other)]),
-        };
+        match payload {
+            Value::Object(map) => self.d().set_payload(map),
+            Value::Null => self.d().set_payload(Payload::new()),
+            other => {
+                self.d().set_payload(Payload::new());
+                self.d().set_attr("value", other);
+            }
+        }
         self
     }
     /// Adds one payload field (the Go seed's `Attrs[key] = value`).
-    pub fn attr(mut self, key: impl Into<String>, value: impl Into<Value>) -> Self {
-        self.0.payload.insert(key.into(), value.into());
+    #[inline]
+    pub fn attr(mut self, key: impl AsRef<str>, value: impl Into<Value>) -> Self {
+        self.d().set_attr(key.as_ref(), value.into());
         self
     }
     /// Sets the id (normally generated).
     pub fn event_id(mut self, id: Uuid) -> Self {
-        self.0.event_id = id;
+        self.d().event_id = id;
         self
     }
     /// Sets the time (normally now).
     pub fn timestamp(mut self, timestamp: Timestamp) -> Self {
-        self.0.timestamp = timestamp;
+        self.d().timestamp = timestamp;
         self
     }
     /// Sets the trace context (normally captured from the active span).
     pub fn trace_context(mut self, trace_id: Option<TraceId>, span_id: Option<SpanId>) -> Self {
-        self.0.trace_id = trace_id;
-        self.0.span_id = span_id;
+        self.d().trace_id = trace_id;
+        self.d().span_id = span_id;
         self
     }
     /// True when a trace id is already set.
@@ -99,26 +106,35 @@ impl EventBuilder {
     /// Finishes the event. When no trace context was set, the active span's
     /// (see `fcc::trace::current`) is captured.
     pub fn build(mut self) -> Event {
+        let d = self.d();
         let unset_time = Timestamp::from_unix_micros(i64::MIN).unix_micros();
-        if self.0.timestamp.unix_micros() == unset_time {
+        if d.timestamp.unix_micros() == unset_time {
             // One clock read for both the time and the id.
-            self.0.timestamp = Timestamp::now();
+            d.timestamp = Timestamp::now();
         }
-        if self.0.event_id.is_nil() {
-            let ms = self.0.timestamp.unix_micros().div_euclid(1000).max(0) as u64;
-            self.0.event_id = crate::internal::ids::new_v7_at(ms);
+        if d.event_id.is_nil() {
+            let ms = d.timestamp.unix_micros().div_euclid(1000).max(0) as u64;
+            d.event_id = crate::internal::ids::new_v7_at(ms);
         }
-        if self.0.category.as_deref() == Some(self.0.event_type.category()) {
-            self.0.category = None;
+        if d.category_set() == Some(d.event_type.category()) {
+            d.category = None;
         }
-        if self.0.trace_id.is_none()
+        if d.trace_id.is_none()
             && let Some((trace_id, span_id)) = active_span_ids()
         {
-            self.0.trace_id = Some(trace_id);
-            self.0.span_id = Some(span_id);
+            d.trace_id = Some(trace_id);
+            d.span_id = Some(span_id);
         }
-        self.0.approx_bytes = self.0.measure();
-        Event(Arc::new(self.0))
+        d.approx_bytes = d.measure();
+        Event(self.0)
+    }
+
+    /// The fields, to change: the builder's own (a clone of a builder
+    /// shares them until either changes them). The builder holds its event
+    /// in the `Arc` that `build` hands on, so the fields are never moved.
+    #[inline]
+    pub(super) fn d(&mut self) -> &mut EventData {
+        Arc::make_mut(&mut self.0)
     }
 }
 
@@ -143,8 +159,9 @@ fn active_span_ids() -> Option<(TraceId, SpanId)> {
 }
 
 impl EventData {
-    /// The heap and inline bytes of the event, doubled for its JSON form
-    /// (which is about as long as its text and kept once encoded).
+    /// The event's bytes (the struct with its inline text, what its text
+    /// and payload hold on the heap) and its JSON form's (about as long as
+    /// its text and payload, kept once encoded).
     pub(super) fn measure(&self) -> u32 {
         fn value(v: &Value, depth: u32) -> usize {
             const SLOT: usize = std::mem::size_of::<Value>();
@@ -162,19 +179,18 @@ impl EventData {
                 _ => SLOT,
             }
         }
-        let text: usize = self
-            .optional_text()
-            .iter()
-            .map(|(_, v)| v.map_or(0, str::len))
-            .sum::<usize>()
-            + self.category.as_ref().map_or(0, String::len)
-            + self.source.len()
-            + self
-                .payload
-                .iter()
-                .map(|(k, v)| 48 + k.len() + value(v, 0))
-                .sum::<usize>();
-        let total = std::mem::size_of::<EventData>() + 16 + 2 * (text + 160);
+        let payload: usize = self
+            .attrs()
+            .map(|(k, v)| k.len() + value(v, 0))
+            .sum::<usize>();
+        let payload_heap = match &self.attrs {
+            super::text::Attrs::Map(m) => 48 * m.len() + payload,
+            // Inline: the keys are in the text; what the values hold.
+            super::text::Attrs::Inline { .. } => payload,
+        };
+        let json = self.text.len() + payload + 160;
+        let total =
+            std::mem::size_of::<EventData>() + 16 + self.text.heap_bytes() + payload_heap + json;
         u32::try_from(total).unwrap_or(u32::MAX)
     }
 }

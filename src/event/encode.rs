@@ -35,9 +35,9 @@ fn field(out: &mut Vec<u8>, name: &'static [u8], value: &str) {
     string(out, value);
 }
 
-fn payload(out: &mut Vec<u8>, map: &serde_json::Map<String, Value>) {
+fn payload(out: &mut Vec<u8>, d: &EventData) {
     out.push(b'{');
-    for (i, (key, value)) in map.iter().enumerate() {
+    for (i, (key, value)) in d.attrs().enumerate() {
         if i > 0 {
             out.push(b',');
         }
@@ -53,8 +53,9 @@ fn payload(out: &mut Vec<u8>, map: &serde_json::Map<String, Value>) {
     out.push(b'}');
 }
 
-/// Appends the event's JSON object (no newline).
-pub(super) fn event(out: &mut Vec<u8>, d: &EventData, category: &str) {
+/// Appends the event's JSON object (no newline); returns where its
+/// payload's JSON object lies in `out`.
+pub(super) fn event(out: &mut Vec<u8>, d: &EventData, category: &str) -> std::ops::Range<usize> {
     // The opening and the ids' keys are whole literals (one copy, one
     // `write!`), as fast as before the field list; `fields.rs`'s test holds
     // every key to `Event::FIELD_NAMES`.
@@ -68,7 +69,7 @@ pub(super) fn event(out: &mut Vec<u8>, d: &EventData, category: &str) {
         TIMESTAMP.json_key,
         d.timestamp.format_rfc3339().as_str(),
     );
-    field(out, SOURCE.json_key, &d.source);
+    field(out, SOURCE.json_key, d.text.get(d.source));
     field(out, CATEGORY.json_key, category);
     field(out, SEVERITY.json_key, d.severity.as_str());
     for (name, value) in d.optional_text() {
@@ -77,7 +78,9 @@ pub(super) fn event(out: &mut Vec<u8>, d: &EventData, category: &str) {
         }
     }
     out.extend_from_slice(PAYLOAD.json_key);
-    payload(out, &d.payload);
+    let start = out.len();
+    payload(out, d);
+    let payload_json = start..out.len();
     // Lower-case hex ids need no escaping.
     if let Some(t) = d.trace_id {
         let _ = write!(out, ",\"trace_id\":\"{t}\"");
@@ -86,6 +89,7 @@ pub(super) fn event(out: &mut Vec<u8>, d: &EventData, category: &str) {
         let _ = write!(out, ",\"span_id\":\"{s}\"");
     }
     out.push(b'}');
+    payload_json
 }
 
 #[cfg(test)]

@@ -67,13 +67,13 @@ impl EventData {
     pub(super) fn optional_text(&self) -> [(FieldName, Option<&str>); OPTIONAL_TEXT] {
         [
             (OUTCOME, self.outcome.map(Outcome::as_str)),
-            (RESOURCE, self.resource.as_deref()),
-            (ACTION, self.action.as_deref()),
-            (CORRELATION_ID, self.correlation_id.as_deref()),
-            (TASK, self.task.as_deref()),
-            (MISSION_ID, self.mission_id.as_deref()),
-            (OBJECTIVE_ID, self.objective_id.as_deref()),
-            (DETAIL, self.detail.as_deref()),
+            (RESOURCE, self.opt(self.resource)),
+            (ACTION, self.opt(self.action)),
+            (CORRELATION_ID, self.opt(self.correlation_id)),
+            (TASK, self.opt(self.task)),
+            (MISSION_ID, self.opt(self.mission_id)),
+            (OBJECTIVE_ID, self.opt(self.objective_id)),
+            (DETAIL, self.opt(self.detail)),
         ]
     }
 }

@@ -15,7 +15,9 @@
 use super::fields::{
     CATEGORY, EVENT_ID, EVENT_TYPE, PAYLOAD, SEVERITY, SOURCE, SPAN_ID, TIMESTAMP, TRACE_ID,
 };
-use super::{Event, EventData, Outcome, Payload, Severity, SpanId, Timestamp, TraceId};
+use super::{
+    Event, EventBuilder, EventData, Outcome, Payload, Severity, SpanId, Timestamp, TraceId,
+};
 use serde::de::{self, Deserializer};
 use serde::ser::{SerializeStruct, Serializer};
 use serde::{Deserialize, Serialize};
@@ -27,7 +29,7 @@ use std::sync::Arc;
 /// `save_events`). Not part of the event's value: a clone starts empty (its
 /// fields may be changed through a builder) and equality ignores it.
 #[derive(Default)]
-pub(super) struct Encoded(std::sync::OnceLock<Box<str>>);
+pub(super) struct Encoded(std::sync::OnceLock<(String, u32, u32)>);
 
 impl Clone for Encoded {
     fn clone(&self) -> Self {
@@ -55,13 +57,44 @@ impl Event {
     /// assert!(std::ptr::eq(e.json(), e.clone().json()), "encoded once");
     /// ```
     pub fn json(&self) -> &str {
+        &self.encoded().0
+    }
+
+    /// The payload's JSON object, as `serde_json::to_string(event.payload())`
+    /// writes it: a slice of [`Event::json`], so a store's `payload` column
+    /// and the JSON line share one encoding.
+    ///
+    /// ```
+    /// let e = fcc::Event::info("app", "start", "").attr("k", 1).build();
+    /// assert_eq!(e.payload_json(), serde_json::to_string(e.payload()).unwrap());
+    /// ```
+    pub fn payload_json(&self) -> &str {
+        let (json, start, end) = self.encoded();
+        json.get(*start as usize..*end as usize).unwrap_or("{}")
+    }
+
+    /// On the last handle, frees the JSON form now, on this thread (a sink
+    /// worker, whose thread or whose neighbour's allocated it), rather than
+    /// where the rest of the event goes to be freed (an emitting thread,
+    /// see `sinks::graveyard`), which would take the worker's allocator
+    /// arena's lock for it. Other handles: nothing happens.
+    pub(crate) fn free_json(&mut self) {
+        if let Some(d) = Arc::get_mut(&mut self.0) {
+            d.encoded = Encoded::default();
+        }
+    }
+
+    fn encoded(&self) -> &(String, u32, u32) {
         self.0.encoded.0.get_or_init(|| {
-            let mut out = Vec::with_capacity(256);
-            super::encode::event(&mut out, &self.0, self.category());
+            // About the line's length (its text, ids, time, keys): one
+            // allocation, kept as is (no shrinking copy).
+            let mut out = Vec::with_capacity(self.0.text.len() + 64 * self.0.attrs.len() + 256);
+            let payload = super::encode::event(&mut out, &self.0, self.category());
             // Built from `&str`s and serde_json's output only: valid UTF-8.
-            String::from_utf8(out)
-                .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
-                .into_boxed_str()
+            let json = String::from_utf8(out)
+                .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+            let at = |i: usize| u32::try_from(i).unwrap_or(0);
+            (json, at(payload.start), at(payload.end))
         })
     }
 }
@@ -78,7 +111,7 @@ impl Serialize for Event {
         )?;
         st.serialize_field(EVENT_TYPE.name, d.event_type.as_str())?;
         st.serialize_field(TIMESTAMP.name, d.timestamp.format_rfc3339().as_str())?;
-        st.serialize_field(SOURCE.name, &d.source)?;
+        st.serialize_field(SOURCE.name, self.source())?;
         st.serialize_field(CATEGORY.name, self.category())?;
         st.serialize_field(SEVERITY.name, d.severity.as_str())?;
         for (name, value) in d.optional_text() {
@@ -87,7 +120,7 @@ impl Serialize for Event {
                 None => st.skip_field(name.name)?,
             }
         }
-        st.serialize_field(PAYLOAD.name, &d.payload)?;
+        st.serialize_field(PAYLOAD.name, &Attrs(d))?;
         match d.trace_id {
             Some(t) => st.serialize_field(TRACE_ID.name, &t.to_string())?,
             None => st.skip_field(TRACE_ID.name)?,
@@ -97,6 +130,15 @@ impl Serialize for Event {
             None => st.skip_field(SPAN_ID.name)?,
         }
         st.end()
+    }
+}
+
+/// The payload as a JSON object, from its inline entries or its map.
+struct Attrs<'a>(&'a EventData);
+
+impl Serialize for Attrs<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(self.0.attrs())
     }
 }
 
@@ -168,33 +210,40 @@ impl<'de> Deserialize<'de> for Event {
             Some(s) => Some(field("span_id", s.parse::<SpanId>())?),
             None => None,
         };
-        let mut data = EventData {
-            event_id,
-            timestamp,
-            event_type,
-            source: w.source,
-            category: w.category,
-            severity,
-            outcome,
-            resource: w.resource,
-            action: w.action,
-            correlation_id: w.correlation_id,
-            task: w.task,
-            mission_id: w.mission_id,
-            objective_id: w.objective_id,
-            detail: w.detail,
-            payload: w.payload.unwrap_or_default(),
-            trace_id,
-            span_id,
-            encoded: Encoded::default(),
-            approx_bytes: 0,
-        };
+        let mut b = Event::builder(event_type, &w.source)
+            .event_id(event_id)
+            .timestamp(timestamp)
+            .severity(severity)
+            .trace_context(trace_id, span_id);
+        b.d().outcome = outcome;
+        let text = [
+            (
+                w.category,
+                EventBuilder::category as fn(EventBuilder, String) -> EventBuilder,
+            ),
+            (w.resource, EventBuilder::resource),
+            (w.action, EventBuilder::action),
+            (w.correlation_id, EventBuilder::correlation_id),
+            (w.task, EventBuilder::task),
+            (w.mission_id, EventBuilder::mission_id),
+            (w.objective_id, EventBuilder::objective_id),
+            (w.detail, EventBuilder::detail),
+        ];
+        for (value, set) in text {
+            if let Some(v) = value {
+                b = set(b, v);
+            }
+        }
+        if let Some(p) = w.payload {
+            b.d().set_payload(p);
+        }
+        let data = b.d();
         // A category equal to the type's family is the default: store it as such
         // so that an event equals itself after a round trip.
-        if data.category.as_deref() == Some(data.event_type.category()) {
+        if data.category_set() == Some(data.event_type.category()) {
             data.category = None;
         }
         data.approx_bytes = data.measure();
-        Ok(Event(Arc::new(data)))
+        Ok(Event(b.0))
     }
 }

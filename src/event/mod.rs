@@ -47,6 +47,7 @@ mod fields;
 mod ids;
 mod json;
 mod level;
+mod text;
 mod time;
 
 pub(crate) use builder::set_active_span_source;
@@ -68,23 +69,29 @@ pub type Payload = Map<String, Value>;
 #[derive(Clone, PartialEq)]
 pub struct Event(Arc<EventData>);
 
-#[derive(Clone, PartialEq)]
+/// The fields. Text fields are [`text::Span`]s into `text` (one buffer,
+/// inline while short); the payload is kept as `attrs` (see `text.rs`).
+#[derive(Clone)]
 struct EventData {
     event_id: Uuid,
     timestamp: Timestamp,
     event_type: EventType,
-    source: String,
-    category: Option<String>,
+    source: text::Span,
+    category: Option<text::Span>,
     severity: Severity,
     outcome: Option<Outcome>,
-    resource: Option<String>,
-    action: Option<String>,
-    correlation_id: Option<String>,
-    task: Option<String>,
-    mission_id: Option<String>,
-    objective_id: Option<String>,
-    detail: Option<String>,
-    payload: Payload,
+    resource: Option<text::Span>,
+    action: Option<text::Span>,
+    correlation_id: Option<text::Span>,
+    task: Option<text::Span>,
+    mission_id: Option<text::Span>,
+    objective_id: Option<text::Span>,
+    detail: Option<text::Span>,
+    text: text::Text,
+    attrs: text::Attrs,
+    /// The payload as a map, built on first [`Event::payload`] call from
+    /// inline `attrs`.
+    materialized: OnceLock<Payload>,
     trace_id: Option<TraceId>,
     span_id: Option<SpanId>,
     /// The JSON form, encoded on first use (see [`Event::json`]).
@@ -96,12 +103,19 @@ struct EventData {
 
 impl Event {
     /// Starts an event of `event_type` from `source` (the emitting component).
-    pub fn builder(event_type: EventType, source: impl Into<String>) -> EventBuilder {
-        EventBuilder(EventData {
+    ///
+    /// Every text argument of the builder takes anything that is
+    /// `AsRef<str>` (`&str`, `String`, `&String`, `Cow<str>`, `Box<str>`):
+    /// the event copies it into its own buffer.
+    #[inline]
+    pub fn builder(event_type: EventType, source: impl AsRef<str>) -> EventBuilder {
+        let mut text = text::Text::new();
+        let source = text.push(source.as_ref());
+        EventBuilder(Arc::new(EventData {
             event_id: Uuid::nil(),
             timestamp: Timestamp::from_unix_micros(i64::MIN),
             event_type,
-            source: source.into(),
+            source,
             category: None,
             severity: Severity::Info,
             outcome: None,
@@ -112,24 +126,26 @@ impl Event {
             mission_id: None,
             objective_id: None,
             detail: None,
-            payload: Payload::new(),
+            text,
+            attrs: text::Attrs::new(),
+            materialized: OnceLock::new(),
             trace_id: None,
             span_id: None,
             encoded: json::Encoded::default(),
             approx_bytes: 0,
-        })
+        }))
     }
 
     /// The Go seed's `events.Debug(component, action, detail)`.
     ///
     /// The event type is derived from component and action (see [`Event::warn`]).
-    pub fn debug(component: &str, action: &str, detail: impl Into<String>) -> EventBuilder {
-        Self::go_style(Severity::Debug, component, action, detail.into())
+    pub fn debug(component: &str, action: &str, detail: impl AsRef<str>) -> EventBuilder {
+        Self::go_style(Severity::Debug, component, action, detail.as_ref())
     }
 
     /// The Go seed's `events.Info(component, action, detail)`; see [`Event::warn`].
-    pub fn info(component: &str, action: &str, detail: impl Into<String>) -> EventBuilder {
-        Self::go_style(Severity::Info, component, action, detail.into())
+    pub fn info(component: &str, action: &str, detail: impl AsRef<str>) -> EventBuilder {
+        Self::go_style(Severity::Info, component, action, detail.as_ref())
     }
 
     /// The Go seed's `events.Warn(component, action, detail)`.
@@ -140,16 +156,16 @@ impl Event {
     /// characters to `_`): `("mcpserver.GatewayServer", "Start")` gives
     /// `mcpserver.gateway_server.start`. When that name is a catalog type, the
     /// catalog type is used. Replace it with [`EventBuilder::event_type`].
-    pub fn warn(component: &str, action: &str, detail: impl Into<String>) -> EventBuilder {
-        Self::go_style(Severity::Warn, component, action, detail.into())
+    pub fn warn(component: &str, action: &str, detail: impl AsRef<str>) -> EventBuilder {
+        Self::go_style(Severity::Warn, component, action, detail.as_ref())
     }
 
     /// The Go seed's `events.Error(component, action, detail)`; see [`Event::warn`].
-    pub fn error(component: &str, action: &str, detail: impl Into<String>) -> EventBuilder {
-        Self::go_style(Severity::Error, component, action, detail.into())
+    pub fn error(component: &str, action: &str, detail: impl AsRef<str>) -> EventBuilder {
+        Self::go_style(Severity::Error, component, action, detail.as_ref())
     }
 
-    fn go_style(severity: Severity, component: &str, action: &str, detail: String) -> EventBuilder {
+    fn go_style(severity: Severity, component: &str, action: &str, detail: &str) -> EventBuilder {
         Event::builder(derive_event_type(component, action), component)
             .severity(severity)
             .action(action)
@@ -159,7 +175,8 @@ impl Event {
     /// A builder holding a copy of this event's fields, for deriving a new event.
     /// The copy keeps `event_id` and `timestamp` unless they are set again.
     pub fn to_builder(&self) -> EventBuilder {
-        EventBuilder((*self.0).clone())
+        // A copy of its own: the event's JSON form is not copied with it.
+        EventBuilder(Arc::new((*self.0).clone()))
     }
 
     /// Unique id (UUID v7 when fcc generated it: time-ordered).
@@ -176,12 +193,12 @@ impl Event {
     }
     /// The emitting component (the Go seed's Component).
     pub fn source(&self) -> &str {
-        &self.0.source
+        self.0.text.get(self.0.source)
     }
     /// The event family: as set, or else the event type's [`EventType::category`].
     pub fn category(&self) -> &str {
-        match &self.0.category {
-            Some(c) => c,
+        match self.0.category {
+            Some(c) => self.0.text.get(c),
             None => self.0.event_type.category(),
         }
     }
@@ -195,31 +212,31 @@ impl Event {
     }
     /// The concrete thing the event is about (`mcp_server:vendor`).
     pub fn resource(&self) -> Option<&str> {
-        self.0.resource.as_deref()
+        self.0.opt(self.0.resource)
     }
     /// The event label (`connect_attempt`, `status_change`).
     pub fn action(&self) -> Option<&str> {
-        self.0.action.as_deref()
+        self.0.opt(self.0.action)
     }
     /// Correlation id of the run or request.
     pub fn correlation_id(&self) -> Option<&str> {
-        self.0.correlation_id.as_deref()
+        self.0.opt(self.0.correlation_id)
     }
     /// Task correlation key.
     pub fn task(&self) -> Option<&str> {
-        self.0.task.as_deref()
+        self.0.opt(self.0.task)
     }
     /// Mission correlation key.
     pub fn mission_id(&self) -> Option<&str> {
-        self.0.mission_id.as_deref()
+        self.0.opt(self.0.mission_id)
     }
     /// Objective correlation key.
     pub fn objective_id(&self) -> Option<&str> {
-        self.0.objective_id.as_deref()
+        self.0.opt(self.0.objective_id)
     }
     /// Short human-readable context.
     pub fn detail(&self) -> Option<&str> {
-        self.0.detail.as_deref()
+        self.0.opt(self.0.detail)
     }
     /// About how many bytes of memory the event holds (its strings, payload
     /// and JSON form once encoded): what a sink queue's byte budget counts
@@ -229,8 +246,11 @@ impl Event {
     }
 
     /// Extra structured fields (the Go seed's Attrs).
+    ///
+    /// A payload of up to four fields set with [`EventBuilder::attr`] is
+    /// kept inline; the map is made on the first call and kept.
     pub fn payload(&self) -> &Payload {
-        &self.0.payload
+        self.0.payload()
     }
     /// Trace that was active when the event was emitted.
     pub fn trace_id(&self) -> Option<TraceId> {
@@ -247,6 +267,34 @@ impl Event {
     }
 }
 
+impl EventData {
+    /// The text of an optional field.
+    #[inline]
+    fn opt(&self, span: Option<text::Span>) -> Option<&str> {
+        span.map(|s| self.text.get(s))
+    }
+    /// The category as set (`None`: the type's).
+    fn category_set(&self) -> Option<&str> {
+        self.opt(self.category)
+    }
+}
+
+impl PartialEq for EventData {
+    fn eq(&self, o: &Self) -> bool {
+        self.event_id == o.event_id
+            && self.timestamp == o.timestamp
+            && self.event_type == o.event_type
+            && self.text.get(self.source) == o.text.get(o.source)
+            && self.category_set() == o.category_set()
+            && self.severity == o.severity
+            && self.optional_text().map(|(_, v)| v) == o.optional_text().map(|(_, v)| v)
+            && self.trace_id == o.trace_id
+            && self.span_id == o.span_id
+            && self.attrs.len() == o.attrs.len()
+            && self.attrs().eq(o.attrs())
+    }
+}
+
 impl fmt::Debug for Event {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let d = &self.0;
@@ -254,7 +302,7 @@ impl fmt::Debug for Event {
         s.field("event_id", &d.event_id)
             .field("timestamp", &d.timestamp)
             .field("event_type", &d.event_type.as_str())
-            .field("source", &d.source)
+            .field("source", &self.source())
             .field("category", &self.category())
             .field("severity", &d.severity);
         for (name, value) in d.optional_text() {
@@ -262,8 +310,8 @@ impl fmt::Debug for Event {
                 s.field(name.name, &v);
             }
         }
-        if !d.payload.is_empty() {
-            s.field("payload", &d.payload);
+        if d.attrs.len() > 0 {
+            s.field("payload", self.payload());
         }
         if let Some(t) = d.trace_id {
             s.field("trace_id", &t);

@@ -25,8 +25,11 @@ fn yard() -> &'static (Sender<Event>, Receiver<Event>) {
 /// Called by sink workers with the events they are done with.
 pub(crate) fn bury(events: impl Iterator<Item = Event>) {
     let (tx, _) = yard();
-    for e in events {
+    for mut e in events {
         if e.is_last_handle() {
+            // Its JSON form was allocated on a worker: freed here, not on
+            // the emitting thread.
+            e.free_json();
             // Full: this thread frees it, as it would have anyway.
             let _ = tx.try_send(e);
         }

@@ -121,7 +121,7 @@ fn side_by_side(
 
 fn sqlite_rows(dir: &std::path::Path) {
     let n = n_events();
-    let events: Vec<Event> = (0..n).map(event).collect();
+    let events: Vec<Event> = (0..n).map(peers::prepared).collect();
     let (mut fcc, mut peer) = (Vec::new(), Vec::new());
     for r in 0..rounds() {
         let url = sqlite_url(&dir.join(format!("sink-{r}.db")));
@@ -156,7 +156,7 @@ fn pg_rows() {
         println!("Postgres skipped: no server at FCC_TEST_POSTGRES_URL");
         return;
     }
-    let events: Vec<Event> = (0..n).map(event).collect();
+    let events: Vec<Event> = (0..n).map(peers::prepared).collect();
     let (mut fcc, mut peer) = (Vec::new(), Vec::new());
     for r in 0..rounds() {
         let peer_url = format!("fcc_bench_copy_{r}");
@@ -230,7 +230,7 @@ fn e2e_fcc(dir: &std::path::Path, n: u64, store_only: bool) -> f64 {
 
 fn e2e_rows(dir: &std::path::Path) {
     const N: u64 = 200_000;
-    let events: Vec<Event> = (0..N).map(event).collect();
+    let events: Vec<Event> = (0..N).map(peers::prepared).collect();
     let (mut fcc, mut peer, mut alone) = (Vec::new(), Vec::new(), Vec::new());
     for r in 0..rounds() {
         let sub = dir.join(format!("e2e-{r}"));

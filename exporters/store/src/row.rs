@@ -84,11 +84,15 @@ pub(crate) fn to_row(e: &Event) -> Row<'_> {
         Some(Cow::Borrowed(v))
     }
     let o = |v: String| Some(Cow::Owned(v));
-    let mut payload = serde_json::to_string(e.payload()).unwrap_or_else(|_| "{}".to_owned());
+    // The payload's JSON is a slice of the event's JSON line, encoded once
+    // for the JSON sinks and the store alike.
+    let payload = e.payload_json();
     let payload_dropped = payload.len() > MAX_PAYLOAD_BYTES;
-    if payload_dropped {
-        payload = format!("{{\"fcc_payload_dropped\":{}}}", payload.len());
-    }
+    let payload = if payload_dropped {
+        Cow::Owned(format!("{{\"fcc_payload_dropped\":{}}}", payload.len()))
+    } else {
+        Cow::Borrowed(payload)
+    };
     let mut id = [0u8; 36];
     e.event_id().hyphenated().encode_lower(&mut id);
     Row {
@@ -111,7 +115,7 @@ pub(crate) fn to_row(e: &Event) -> Row<'_> {
             s(e.mission_id()),
             s(e.objective_id()),
             s(e.detail()),
-            o(payload),
+            Some(payload),
             e.trace_id().map(|t| Cow::Owned(t.to_string())),
             e.span_id().map(|t| Cow::Owned(t.to_string())),
             o(legacy_event_name(e.event_type().as_str())),

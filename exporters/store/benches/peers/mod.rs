@@ -31,6 +31,16 @@ pub fn event(i: u64) -> Event {
         .build()
 }
 
+/// `event(i)` for the peers' pre-built event lists, its payload map made
+/// before the timed loop (events keep a short payload inline and make the
+/// map on the first `payload()` call; before that change the map was made
+/// when the event was built, outside the peers' timing too).
+pub fn prepared(i: u64) -> Event {
+    let e = event(i);
+    let _ = e.payload();
+    e
+}
+
 const COLUMNS: &str = "event_id, ts_micros, timestamp, event_type, category, source, resource, \
      action, outcome, severity, correlation_id, task, mission_id, objective_id, detail, payload, \
      trace_id, span_id, event";
