@@ -29,7 +29,7 @@ use std::sync::Arc;
 /// `save_events`). Not part of the event's value: a clone starts empty (its
 /// fields may be changed through a builder) and equality ignores it.
 #[derive(Default)]
-pub(super) struct Encoded(std::sync::OnceLock<(String, u32, u32)>);
+pub(super) struct Encoded(std::sync::OnceLock<(String, usize, usize)>);
 
 impl Clone for Encoded {
     fn clone(&self) -> Self {
@@ -70,7 +70,7 @@ impl Event {
     /// ```
     pub fn payload_json(&self) -> &str {
         let (json, start, end) = self.encoded();
-        json.get(*start as usize..*end as usize).unwrap_or("{}")
+        json.get(*start..*end).unwrap_or("{}")
     }
 
     /// On the last handle, frees the JSON form now, on this thread (a sink
@@ -84,17 +84,21 @@ impl Event {
         }
     }
 
-    fn encoded(&self) -> &(String, u32, u32) {
+    fn encoded(&self) -> &(String, usize, usize) {
         self.0.encoded.0.get_or_init(|| {
             // About the line's length (its text, ids, time, keys): one
-            // allocation, kept as is (no shrinking copy).
+            // allocation, kept as is unless a large value made it grow
+            // well past its length (it is counted in the sinks' byte
+            // budgets at about its length).
             let mut out = Vec::with_capacity(self.0.text.len() + 64 * self.0.attrs.len() + 256);
             let payload = super::encode::event(&mut out, &self.0, self.category());
             // Built from `&str`s and serde_json's output only: valid UTF-8.
-            let json = String::from_utf8(out)
+            let mut json = String::from_utf8(out)
                 .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
-            let at = |i: usize| u32::try_from(i).unwrap_or(0);
-            (json, at(payload.start), at(payload.end))
+            if json.capacity() > json.len() + json.len() / 4 + 256 {
+                json.shrink_to_fit();
+            }
+            (json, payload.start, payload.end)
         })
     }
 }

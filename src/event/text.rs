@@ -3,8 +3,9 @@
 //! Every text field (`source`, `category`, the optional ones) and every
 //! payload key is copied into one [`Text`] buffer, inline in the event up to
 //! [`INLINE`] bytes (one heap buffer past that), and remembered as a
-//! [`Span`]. Up to [`INLINE_ATTRS`] payload entries are kept inline, sorted by
-//! key as `serde_json::Map` keeps them; the map that [`Event::payload`]
+//! [`Span`]. Up to [`INLINE_ATTRS`] payload entries are kept inline, in the
+//! order `serde_json::Map` keeps them (key order, or insertion order with
+//! its `preserve_order` feature); the map that [`Event::payload`]
 //! returns is built from them on first call. Building an event like
 //! `simulation.step` (source, correlation id, detail, two payload fields)
 //! so makes two allocations instead of eight: the `Arc` and the one
@@ -109,7 +110,8 @@ impl Text {
     }
 }
 
-/// The payload: inline entries sorted by key, or a map.
+/// The payload: inline entries in the order the map keeps (key order, or
+/// insertion order with serde_json's `preserve_order`), or a map.
 #[derive(Clone)]
 pub(super) enum Attrs {
     Inline {
@@ -138,7 +140,21 @@ impl Attrs {
     }
 }
 
-/// The payload's entries in key order.
+/// Whether `serde_json::Map` keeps insertion order (its `preserve_order`
+/// feature, which any crate in the build may turn on) rather than key
+/// order: the inline entries keep the order the map would, so the JSON
+/// form and [`Event::payload`](super::Event::payload) agree either way.
+fn map_keeps_insertion_order() -> bool {
+    static INSERTION: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *INSERTION.get_or_init(|| {
+        let mut m = serde_json::Map::new();
+        m.insert("b".to_owned(), Value::Null);
+        m.insert("a".to_owned(), Value::Null);
+        m.keys().next().is_some_and(|k| k == "b")
+    })
+}
+
+/// The payload's entries in the map's order.
 pub(super) enum AttrIter<'a> {
     Inline(&'a Text, std::slice::Iter<'a, (Span, Value)>),
     Map(serde_json::map::Iter<'a>),
@@ -156,7 +172,7 @@ impl<'a> Iterator for AttrIter<'a> {
 }
 
 impl EventData {
-    /// The payload's entries, in key order (the order of its JSON form).
+    /// The payload's entries, in the map's order (the order of its JSON form).
     #[inline]
     pub(super) fn attrs(&self) -> AttrIter<'_> {
         match &self.attrs {
@@ -174,7 +190,17 @@ impl EventData {
         match &mut self.attrs {
             Attrs::Inline { len, entries } => {
                 let n = *len as usize;
-                match entries[..n].binary_search_by(|(k, _)| text.get(*k).cmp(key)) {
+                let found = entries[..n].iter().position(|(k, _)| text.get(*k) == key);
+                // Where the map would put a new key: in key order, or last
+                // when serde_json keeps insertion order (`preserve_order`).
+                let at = || {
+                    if map_keeps_insertion_order() {
+                        n
+                    } else {
+                        entries[..n].partition_point(|(k, _)| text.get(*k) < key)
+                    }
+                };
+                match found.ok_or_else(at) {
                     Ok(i) => entries[i].1 = value,
                     Err(i) if n < INLINE_ATTRS => {
                         let span = text.push(key);
@@ -243,6 +269,36 @@ mod tests {
         assert_eq!(e.detail(), Some("short"));
         assert_eq!(e.resource(), Some(long.as_str()));
         assert_eq!(e.correlation_id(), Some("é✓🚀"));
+    }
+
+    #[test]
+    fn fcc_reads_an_inline_payload_without_building_its_map() {
+        let e = Event::builder(EventType::ActionStarted, "src")
+            .attr("b", 1)
+            .attr("a", "x")
+            .build();
+        let entries: Vec<_> = e.payload_entries().collect();
+        assert_eq!(entries, [("a", &json!("x")), ("b", &json!(1))]);
+        assert_eq!(e.payload_len(), 2);
+        assert_eq!(e.payload_get("b"), Some(&json!(1)));
+        assert_eq!(e.payload_get("c"), None);
+        assert!(e.0.materialized.get().is_none(), "the map was built");
+        // The attributes fcc gives span events and log records read it too.
+        let kv = crate::export::event_attributes::event_attributes(&e);
+        assert!(kv.iter().any(|kv| kv.key.as_str() == "payload.a"));
+        assert!(e.0.materialized.get().is_none(), "the map was built");
+    }
+
+    #[test]
+    fn equal_payloads_compare_equal_inline_or_as_a_map() {
+        let inline = Event::builder(EventType::ActionStarted, "src")
+            .attr("b", 1)
+            .attr("a", 2)
+            .build();
+        let map = inline.to_builder().payload(json!({"a": 2, "b": 1})).build();
+        assert_eq!(inline, map);
+        let other = inline.to_builder().payload(json!({"a": 2, "b": 3})).build();
+        assert_ne!(inline, other);
     }
 
     #[test]

@@ -13,7 +13,7 @@ use crate::Event;
 /// `payload.<key>`. Empty fields are left out. The type is the span event's
 /// or log record's name, so it is not repeated here except as `event_type`.
 pub(crate) fn event_attributes(e: &Event) -> Vec<KeyValue> {
-    let mut kv = Vec::with_capacity(8 + e.payload().len());
+    let mut kv = Vec::with_capacity(8 + e.payload_len());
     kv.push(KeyValue::new(
         "event_type",
         e.event_type().as_str().to_owned(),
@@ -25,7 +25,7 @@ pub(crate) fn event_attributes(e: &Event) -> Vec<KeyValue> {
     for (k, v) in e.optional_text_fields() {
         kv.push(KeyValue::new(k, v.to_owned()));
     }
-    for (k, v) in e.payload() {
+    for (k, v) in e.payload_entries() {
         kv.push(KeyValue::new(
             Key::from(format!("payload.{k}")),
             json_value(v),

@@ -242,8 +242,9 @@ impl Handoff {
                     }
                     // Pushed before the span, so all there (read_chunk
                     // cannot fail).
-                    if let Ok(chunk) = ring.attributes.read_chunk(attributes as usize) {
-                        list.extend(chunk);
+                    match ring.attributes.read_chunk(attributes as usize) {
+                        Ok(chunk) => list.extend(chunk),
+                        Err(_) => debug_assert!(false, "a span's attributes are pushed before it"),
                     }
                     span.attributes = list;
                 } else {

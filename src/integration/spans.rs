@@ -34,12 +34,12 @@ pub(super) fn event_span(event: &Event) -> Option<SpanContext> {
 
 /// A string field of the payload.
 pub(super) fn payload_str<'a>(event: &'a Event, key: &str) -> Option<&'a str> {
-    event.payload().get(key).and_then(Json::as_str)
+    event.payload_get(key).and_then(Json::as_str)
 }
 
 /// A number field of the payload.
 pub(super) fn payload_f64(event: &Event, key: &str) -> Option<f64> {
-    event.payload().get(key).and_then(Json::as_f64)
+    event.payload_get(key).and_then(Json::as_f64)
 }
 
 /// Starts span `name` for `event` under `parent` (`None`: a new trace), at
@@ -95,9 +95,9 @@ pub(super) fn identify(attributes: &mut Vec<KeyValue>, event: &Event) {
     {
         attributes.push(KeyValue::new("outcome", o.as_str()));
     }
-    for (k, v) in event.payload().iter().take(MAX_PAYLOAD_ATTRIBUTES) {
+    for (k, v) in event.payload_entries().take(MAX_PAYLOAD_ATTRIBUTES) {
         if !v.is_null() && !has(attributes, k) {
-            attributes.push(KeyValue::new(k.clone(), json_value(v)));
+            attributes.push(KeyValue::new(k.to_owned(), json_value(v)));
         }
     }
 }
