@@ -186,10 +186,7 @@ impl Pipeline {
         if self.handoff.send(span, times) {
             self.doorbell.ring();
         } else {
-            let mut span = std::mem::replace(span, SpanData::blank());
-            span.expand_code();
-            crate::trace::span::clock::fill_times(&mut span, times);
-            self.send_span_channel(span);
+            self.send_span_channel(span.take_finished(times));
         }
     }
 

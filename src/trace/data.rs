@@ -218,6 +218,17 @@ impl SpanData {
         }
     }
 
+    /// Takes an ended span out for good, leaving a blank: with its code
+    /// attributes put first and its times set from `times`, its clock
+    /// readings (for the completed-spans buffer and the channel fallback;
+    /// the hand-over rings finish this on the export thread).
+    pub(crate) fn take_finished(&mut self, times: Option<super::span::Times>) -> SpanData {
+        let mut span = std::mem::replace(self, SpanData::blank());
+        span.expand_code();
+        super::span::clock::fill_times(&mut span, times);
+        span
+    }
+
     /// Puts a `#[traced]` span's code attributes first in its list.
     #[inline]
     pub(crate) fn expand_code(&mut self) {

@@ -264,9 +264,7 @@ impl TracerInner {
         match &self.pipeline {
             Some(p) => p.send_span(span, times),
             None if self.keep_completed => {
-                let mut span = std::mem::replace(span, SpanData::blank());
-                span.expand_code();
-                super::span::clock::fill_times(&mut span, times);
+                let span = span.take_finished(times);
                 if let Ok(mut c) = self.completed.lock() {
                     c.push(span);
                 }
