@@ -24,25 +24,30 @@ impl fmt::Display for IdError {
 impl std::error::Error for IdError {}
 
 macro_rules! hex_id {
-    ($(#[$doc:meta])* $name:ident, $int:ty, $digits:literal, $what:literal) => {
+    ($(#[$doc:meta])* $name:ident, $int:ty, $nonzero:ty, $digits:literal, $what:literal) => {
         $(#[$doc])*
+        // Non-zero inside: an `Option` of an id (a span's parent) is no
+        // bigger than the id.
         #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-        pub struct $name($int);
+        pub struct $name($nonzero);
 
         impl $name {
             /// From the integer form; `None` for the all-zero (invalid) id.
             pub const fn new(value: $int) -> Option<Self> {
-                if value == 0 { None } else { Some(Self(value)) }
+                match <$nonzero>::new(value) {
+                    Some(v) => Some(Self(v)),
+                    None => None,
+                }
             }
 
             /// The integer form (big-endian reading of the W3C bytes).
             pub const fn get(self) -> $int {
-                self.0
+                self.0.get()
             }
 
             /// The W3C byte form.
             pub const fn to_bytes(self) -> [u8; $digits / 2] {
-                self.0.to_be_bytes()
+                self.0.get().to_be_bytes()
             }
 
             /// From the W3C byte form; `None` if all zero.
@@ -66,7 +71,7 @@ macro_rules! hex_id {
 
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                write!(f, "{:0width$x}", self.0, width = $digits)
+                write!(f, "{:0width$x}", self.0.get(), width = $digits)
             }
         }
 
@@ -85,11 +90,11 @@ hex_id!(
     /// let id: fcc::TraceId = "4bf92f3577b34da6a3ce929d0e0e4736".parse().unwrap();
     /// assert_eq!(id.to_string(), "4bf92f3577b34da6a3ce929d0e0e4736");
     /// ```
-    TraceId, u128, 32, "trace id"
+    TraceId, u128, std::num::NonZeroU128, 32, "trace id"
 );
 hex_id!(
     /// An 8-byte W3C span id, written as 16 lower-case hex digits.
-    SpanId, u64, 16, "span id"
+    SpanId, u64, std::num::NonZeroU64, 16, "span id"
 );
 
 #[cfg(test)]

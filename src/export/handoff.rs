@@ -3,9 +3,13 @@
 //!
 //! Each thread that ends spans for a pipeline gets two single-producer
 //! single-consumer rings ([`rtrb`]) with the export thread: `done` carries
-//! finished spans *by value* (their clock readings with them), `attributes`
-//! carries their attributes, moved one after another out of the span's own
-//! list. The span's box and list never leave the thread
+//! finished spans *by value* as compact records (ids, name, clock
+//! readings, a few flags: 128 bytes), `attributes` carries their
+//! attributes, moved one after another out of the span's own list. A span
+//! with more than that (events, links, an error status, times given by the
+//! caller) travels whole, in a box: the rare case, which allocates. The
+//! export thread builds each span's `SpanData` from its record. The span's
+//! box and list never leave the thread
 //! ([`crate::trace::span`] keeps them for its next span, hot in this core's
 //! cache); the rings are written in order, which the hardware streams. The
 //! export thread gives each span a list of its own on the way out. A span
@@ -14,14 +18,14 @@
 //! read-modify-write, no lock, no system call.
 //!
 //! `done` holds as many spans as the pipeline's queue
-//! (`OTEL_BSP_MAX_QUEUE_SIZE`), at most [`MAX_DONE`] (about 260 bytes
-//! each), `attributes` four per span. The export thread drains every
+//! (`OTEL_BSP_MAX_QUEUE_SIZE`), at most [`MAX_DONE`], `attributes` four
+//! per span. The export thread drains every
 //! registered ring on its poll, when a ring is a quarter full (the producer
 //! wakes it), on flush and at shutdown; a ring whose thread has exited is
 //! drained and then forgotten, so no span is lost with its thread. When
 //! `done` is full the span takes the shared channel, as every span did
 //! before, where a full queue drops it and counts it; when `attributes` is
-//! full a span takes its list with it.
+//! full a span travels whole, its list with it.
 //!
 //! Ordering with events: an event emitted inside a span travels on the
 //! channel and must reach the export thread before that span's end. The
@@ -29,23 +33,29 @@
 //! the channel, then takes only the counted spans: every event sent before
 //! one of those spans ended was on the channel before the count was taken.
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
+use std::time::SystemTime;
 
+use rtrb::chunks::WriteChunkUninit;
 use rtrb::{Consumer, Producer, RingBuffer};
 
 use super::attribute_pool::Lists;
+use crate::trace::__private::CodeLocation;
 use crate::trace::span::clock::fill_times;
 use crate::trace::span::Times;
-use crate::trace::{KeyValue, SpanData};
+use crate::trace::{InstrumentationScope, KeyValue, SpanData, SpanKind, SpanStatus};
+use crate::{SpanId, TraceId};
 
 /// Most finished spans a thread hands over before the export thread drains
 /// them (less when the pipeline's queue is smaller: a thread never holds
 /// more than `OTEL_BSP_MAX_QUEUE_SIZE`).
 /// Small on purpose: a ring is used over and over, so one that fits in the
-/// core's cache (512 spans: about 130 KiB, their attributes about as much)
-/// stays there, and a program with many threads pays that much per thread.
+/// core's cache (512 records of 128 bytes: 64 KiB, their attributes about
+/// 110 KiB) stays there, and a program with many threads pays that much per
+/// thread.
 const MAX_DONE: usize = 512;
 /// Attribute slots per span slot.
 const ATTRIBUTES_PER_SPAN: usize = 4;
@@ -62,13 +72,69 @@ pub(crate) struct Handoff {
     pub(crate) thread: OnceLock<std::thread::Thread>,
 }
 
-/// A finished span on its way, with its clock readings when its data does
-/// not have its times yet, and how many of the next entries of the
-/// `attributes` ring are its attributes (0: its list, if any, came along).
+/// A finished span on its way, as a compact record (128 bytes): the
+/// fields a plain span has set, its clock readings when its data does not
+/// have its times yet, and how many of the next entries of the
+/// `attributes` ring are its attributes. A span that is not plain (events,
+/// links, an error status, dropped counts, given times, or attributes that
+/// do not fit the ring) travels whole, boxed, in `full`.
 struct Finished {
-    span: SpanData,
+    trace_id: TraceId,
+    span_id: SpanId,
+    parent: Option<SpanId>,
+    name: Cow<'static, str>,
+    code: Option<&'static CodeLocation>,
+    scope: Option<Arc<InstrumentationScope>>,
     times: Option<Times>,
     attributes: u32,
+    status_ok: bool,
+    parent_is_remote: bool,
+    kind: SpanKind,
+    full: Option<Box<SpanData>>,
+}
+
+// The size the docs above give.
+const _: () = assert!(std::mem::size_of::<Finished>() <= 128);
+
+impl Finished {
+    /// The span as the exporters see it, its attributes (read from the
+    /// `attributes` ring) in a list from `lists`.
+    fn into_span(self, attributes: &mut Consumer<KeyValue>, lists: &mut Lists) -> SpanData {
+        if let Some(mut full) = self.full {
+            fill_times(&mut full, self.times);
+            full.expand_code();
+            return *full;
+        }
+        let mut span = SpanData::new(
+            self.span_id,
+            self.trace_id,
+            self.name,
+            SystemTime::UNIX_EPOCH,
+        );
+        span.parent_span_id = self.parent;
+        span.parent_is_remote = self.parent_is_remote;
+        span.kind = self.kind;
+        span.scope = self.scope;
+        if self.status_ok {
+            span.status = SpanStatus::Ok;
+        }
+        fill_times(&mut span, self.times);
+        if self.attributes > 0 || self.code.is_some() {
+            let mut list = lists.take();
+            if let Some(code) = self.code {
+                list.extend(code.attributes());
+            }
+            if self.attributes > 0 {
+                // Pushed before the span, so all there (read_chunk cannot fail).
+                match attributes.read_chunk(self.attributes as usize) {
+                    Ok(chunk) => list.extend(chunk),
+                    Err(_) => debug_assert!(false, "a span's attributes are pushed before it"),
+                }
+            }
+            span.attributes = list;
+        }
+        span
+    }
 }
 
 struct WorkerRing {
@@ -148,8 +214,8 @@ impl Handoff {
         }
     }
 
-    /// Hands a finished span over, moving it out of `span` (left blank, its
-    /// list emptied with its capacity kept); false when this thread cannot
+    /// Hands a finished span over, moving it out of `span` (left as a blank
+    /// box holds it, its list emptied with its capacity kept); false when this thread cannot
     /// (its ring is full, it is exiting, the pipeline has shut down), and
     /// `span` is untouched.
     #[inline]
@@ -160,32 +226,40 @@ impl Handoff {
                 return false;
             };
             let n = span.attributes.len();
-            // The attributes go first, one after another, when they all fit;
-            // else the list goes with the span.
-            let moved = n > 0 && r.attributes.slots() >= n;
-            if moved {
-                for kv in span.attributes.drain(..) {
-                    // Cannot fail: there was room for all of them.
-                    let _ = r.attributes.push(kv);
-                }
-            }
-            let list = if moved || n == 0 {
-                std::mem::take(&mut span.attributes)
+            // Room for the attributes, from the ring's cached reading when
+            // it has it (`slots()` would read the consumer's side each time).
+            let room = if n == 0 {
+                None
             } else {
-                Vec::new()
+                r.attributes.write_chunk_uninit(n).ok()
             };
-            let to = slot.as_mut_slices().0.as_mut_ptr().cast::<Finished>();
-            // SAFETY: `to` is the uninitialized slot this chunk hands out;
-            // the span's fields are copied there once, and `span` is then
-            // overwritten (not dropped) with a blank, so each owned field
-            // has one owner. The slot is committed only once written.
-            unsafe {
-                std::ptr::copy_nonoverlapping(span as *const SpanData, &raw mut (*to).span, 1);
-                std::ptr::write(span as *mut SpanData, SpanData::blank_with_list(list));
-                (&raw mut (*to).times).write(times);
-                (&raw mut (*to).attributes).write(if moved { n as u32 } else { 0 });
-                slot.commit(1);
-            }
+            let record = if span.is_plain() && (n == 0 || room.is_some()) {
+                if let Some(room) = room {
+                    move_attributes(&mut span.attributes, room);
+                }
+                Finished {
+                    trace_id: span.trace_id,
+                    span_id: span.span_id,
+                    parent: span.parent_span_id,
+                    name: std::mem::replace(&mut span.name, Cow::Borrowed("")),
+                    code: span.code.take(),
+                    scope: span.scope.take(),
+                    times,
+                    attributes: n as u32,
+                    status_ok: matches!(span.status, SpanStatus::Ok),
+                    parent_is_remote: span.parent_is_remote,
+                    kind: std::mem::replace(&mut span.kind, SpanKind::Internal),
+                    full: None,
+                }
+            } else {
+                full_record(span, times)
+            };
+            // What is left in `span` is what a blank box holds (the status,
+            // if Ok, back to Unset), its list emptied with its capacity kept.
+            span.status = SpanStatus::Unset;
+            slot.as_mut_slices().0[0].write(record);
+            // SAFETY: the one slot of this chunk was just written.
+            unsafe { slot.commit(1) };
             r.pushes = r.pushes.wrapping_add(1);
             let cap = r.handoff.capacity;
             if r.pushes % CHECK_EVERY == 0 && r.done.slots() < cap - cap / 4 {
@@ -226,30 +300,10 @@ impl Handoff {
         let mut taken = 0;
         for (ring, &n) in rings.iter_mut().zip(counts) {
             for _ in 0..n {
-                let Ok(Finished {
-                    mut span,
-                    times,
-                    attributes,
-                }) = ring.done.pop()
-                else {
+                let Ok(finished) = ring.done.pop() else {
                     break;
                 };
-                fill_times(&mut span, times);
-                if attributes > 0 {
-                    let mut list = lists.take();
-                    if let Some(code) = span.code.take() {
-                        list.extend(code.attributes());
-                    }
-                    // Pushed before the span, so all there (read_chunk
-                    // cannot fail).
-                    match ring.attributes.read_chunk(attributes as usize) {
-                        Ok(chunk) => list.extend(chunk),
-                        Err(_) => debug_assert!(false, "a span's attributes are pushed before it"),
-                    }
-                    span.attributes = list;
-                } else {
-                    span.expand_code();
-                }
+                let span = finished.into_span(&mut ring.attributes, lists);
                 taken += 1;
                 out(span);
             }
@@ -268,5 +322,48 @@ impl Handoff {
     /// dropped once the export thread is gone).
     pub(crate) fn close(&self) {
         self.closed.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Moves a span's attributes, in order, into `chunk` of the `attributes`
+/// ring, as long as the list; the list is left empty with its capacity.
+#[inline]
+fn move_attributes(list: &mut Vec<KeyValue>, mut chunk: WriteChunkUninit<'_, KeyValue>) {
+    let n = list.len();
+    debug_assert_eq!(chunk.len(), n);
+    let (first, second) = chunk.as_mut_slices();
+    // SAFETY: the chunk's two slices hold exactly `n` uninitialized slots;
+    // each attribute is moved there once and the list forgets them
+    // (`set_len(0)`) before anything could drop them, so each has one
+    // owner; the chunk is committed only once written. (One by one: a span
+    // has a few, and a call to `memcpy` per slice costs more.)
+    unsafe {
+        let from = list.as_ptr();
+        for (i, slot) in first.iter_mut().chain(second.iter_mut()).enumerate() {
+            slot.write(std::ptr::read(from.add(i)));
+        }
+        list.set_len(0);
+        chunk.commit(n);
+    }
+}
+
+/// The record of a span that is not plain: the whole span, boxed (the rare
+/// case), leaving a blank that keeps nothing of it.
+#[cold]
+fn full_record(span: &mut SpanData, times: Option<Times>) -> Finished {
+    let full = Box::new(std::mem::replace(span, SpanData::blank()));
+    Finished {
+        trace_id: full.trace_id,
+        span_id: full.span_id,
+        parent: None,
+        name: Cow::Borrowed(""),
+        code: None,
+        scope: None,
+        times,
+        attributes: 0,
+        status_ok: false,
+        parent_is_remote: false,
+        kind: SpanKind::Internal,
+        full: Some(full),
     }
 }

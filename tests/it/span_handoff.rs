@@ -150,3 +150,88 @@ fn spans_of_two_tracers_on_one_thread_each_reach_their_own() {
     assert_eq!((a.len(), b.len()), (100, 100));
     assert!(a.iter().all(|s| s.name == "a") && b.iter().all(|s| s.name == "b"));
 }
+
+/// A span travels as a compact record when plain and whole when not (an
+/// event, an error, a given end time, more attributes than the ring has
+/// room for): either way every part of it reaches the exporter.
+#[test]
+fn every_part_of_a_span_arrives_whether_plain_or_not() {
+    let keep = Keep::default();
+    // A queue of 4: the attribute ring has room for 16.
+    let tracer = tracer(&keep, 4);
+    let flush = || tracer.flush(Duration::from_secs(10)).unwrap();
+    let mut remote = fcc::trace::SpanContext::new(
+        fcc::TraceId::new(0x7ace).unwrap(),
+        fcc::SpanId::new(0x9a4e).unwrap(),
+    );
+    remote.remote = true;
+    let end = std::time::UNIX_EPOCH + Duration::from_secs(2_000_000_000);
+    {
+        let _in_remote = fcc::trace::attach(remote.clone());
+        let mut s = tracer.span("plain");
+        s.set_attribute("a", 1_i64);
+        s.set_attribute("b", "two");
+    }
+    flush();
+    {
+        let mut s = tracer.span("with_event");
+        s.set_attribute("a", 1_i64);
+        s.add_event("e", [KeyValue::new("x", 1_i64)]);
+    }
+    flush();
+    {
+        let mut s = tracer.span("failed");
+        s.record_error("no route");
+    }
+    flush();
+    {
+        let s = tracer.start("ended_at");
+        s.end_at(end);
+    }
+    flush();
+    {
+        let mut s = tracer.span("many_attributes");
+        for i in 0..20_i64 {
+            s.set_attribute(format!("k{i}"), i);
+        }
+    }
+    flush();
+    let spans = keep.0.lock().unwrap();
+    let by_name = |n: &str| spans.iter().find(|s| s.name == n).unwrap();
+
+    let plain = by_name("plain");
+    assert_eq!(plain.trace_id, remote.trace_id);
+    assert_eq!(plain.parent_span_id, Some(remote.span_id));
+    assert!(plain.parent_is_remote);
+    assert_eq!(plain.status, fcc::trace::SpanStatus::Ok);
+    assert_eq!(
+        plain.attributes,
+        vec![KeyValue::new("a", 1_i64), KeyValue::new("b", "two")]
+    );
+    assert!(plain.start_time > std::time::UNIX_EPOCH && plain.end_time >= plain.start_time);
+
+    let with_event = by_name("with_event");
+    assert_eq!(with_event.events.len(), 1);
+    assert_eq!(with_event.events[0].name, "e");
+    assert_eq!(with_event.attributes, vec![KeyValue::new("a", 1_i64)]);
+    assert!(with_event.end_time >= with_event.start_time);
+
+    let failed = by_name("failed");
+    assert_eq!(failed.status, fcc::trace::SpanStatus::error("no route"));
+    assert_eq!(failed.events[0].name, "exception");
+
+    let ended_at = by_name("ended_at");
+    assert_eq!(ended_at.end_time, end);
+    assert!(ended_at.start_time > std::time::UNIX_EPOCH);
+
+    let many = by_name("many_attributes");
+    assert_eq!(many.attributes.len(), 20);
+    assert!(many
+        .attributes
+        .iter()
+        .enumerate()
+        .all(|(i, kv)| kv.key.as_str() == format!("k{i}")
+            && kv.value == fcc::trace::Value::I64(i as i64)));
+    assert_eq!(spans.len(), 5);
+    assert_eq!(tracer.stats().spans_dropped, 0);
+}
