@@ -233,7 +233,9 @@ impl Handoff {
             } else {
                 r.attributes.write_chunk_uninit(n).ok()
             };
-            let record = if span.is_plain() && (n == 0 || room.is_some()) {
+            // Clock readings: the span's times are not set yet (given times come
+            // without them, and travel whole).
+            let record = if times.is_some() && span.is_plain() && (n == 0 || room.is_some()) {
                 if let Some(room) = room {
                     move_attributes(&mut span.attributes, room);
                 }

@@ -171,6 +171,53 @@ pub(crate) fn stack_snapshot() -> Vec<SpanContext> {
         .unwrap_or_default()
 }
 
+/// Starts a span under this thread's innermost span and makes it current,
+/// in one visit to the stack (what [`FccTracer::span`](super::FccTracer::span)
+/// does: [`current`] then [`push`] would visit it twice). `start` is given
+/// the parent. While the OTel bridge is on, its context may hold the
+/// parent: then the two steps run as usual.
+#[inline]
+pub(crate) fn start_entered(
+    start: impl FnOnce(Option<&SpanContext>) -> super::Span,
+) -> (super::Span, ContextGuard) {
+    let mut start = Some(start);
+    if !bridge::active() {
+        let done = STACK
+            .try_with(|s| {
+                let mut s = s.try_borrow_mut().ok()?;
+                let span = (start.take()?)(s.last());
+                let guard = match span.context_ref() {
+                    Some(ctx) => {
+                        if s.capacity() == 0 {
+                            connect_events();
+                        }
+                        s.push(ctx.clone());
+                        set_top_sampled(&s);
+                        ContextGuard {
+                            span_id: Some(ctx.span_id),
+                            _not_send: PhantomData,
+                        }
+                    }
+                    None => ContextGuard::enter_nothing(),
+                };
+                Some((span, guard))
+            })
+            .ok()
+            .flatten();
+        if let Some(done) = done {
+            return done;
+        }
+    }
+    // The bridge is on, or the stack is out of reach (the thread is
+    // exiting, or this runs inside a visit to it).
+    let span = match start {
+        Some(start) => start(current().as_ref()),
+        None => super::Span::disabled(),
+    };
+    let guard = span.enter();
+    (span, guard)
+}
+
 /// Removes `span_id` from the stack: the top in the normal case, or the
 /// innermost match when guards were dropped out of order.
 pub(crate) fn pop(span_id: SpanId) {

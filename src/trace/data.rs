@@ -232,15 +232,15 @@ impl SpanData {
     /// True when the span has set nothing but its ids, name, kind, scope,
     /// attributes, code location and an unset or ok status: what the
     /// export hand-over carries as a compact record (anything else, such as
-    /// events, links, an error or times given by the caller, travels whole).
+    /// events, links or an error, travels whole). Times given by the caller
+    /// are not looked at here: such a span is handed over without clock
+    /// readings, which is how the hand-over tells.
     #[inline]
     pub(crate) fn is_plain(&self) -> bool {
         matches!(self.status, SpanStatus::Unset | SpanStatus::Ok)
             && self.events.is_empty()
             && self.links.is_empty()
             && (self.dropped_events | self.dropped_attributes | self.dropped_links) == 0
-            && self.start_time == SystemTime::UNIX_EPOCH
-            && self.end_time == SystemTime::UNIX_EPOCH
     }
 
     /// Puts a `#[traced]` span's code attributes first in its list.

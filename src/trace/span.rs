@@ -357,6 +357,16 @@ pub struct SpanGuard {
     span: Span,
 }
 
+impl SpanGuard {
+    /// `span`, entered by `entered`.
+    pub(crate) fn new(span: Span, entered: ContextGuard) -> SpanGuard {
+        SpanGuard {
+            _entered: entered,
+            span,
+        }
+    }
+}
+
 impl fmt::Debug for SpanGuard {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Debug::fmt(&self.span, f)

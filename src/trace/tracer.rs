@@ -174,7 +174,10 @@ impl FccTracer {
     /// Starts a span, child of the current one, and makes it current until
     /// the guard drops (the seed's `with tracer.span(name) as ctx`).
     pub fn span(&self, name: impl Into<Cow<'static, str>>) -> SpanGuard {
-        self.start(name).entered()
+        let name = name.into();
+        let (span, entered) =
+            super::context::start_entered(|parent| self.start_with_parent(name, parent));
+        SpanGuard::new(span, entered)
     }
 
     /// Like [`span`](Self::span) with initial attributes.
@@ -183,9 +186,9 @@ impl FccTracer {
         name: impl Into<Cow<'static, str>>,
         attributes: impl super::Attributes,
     ) -> SpanGuard {
-        let mut span = self.start(name);
-        span.set_attributes(attributes);
-        span.entered()
+        let mut guard = self.span(name);
+        guard.set_attributes(attributes);
+        guard
     }
 
     /// Starts a span, child of the current one, without entering it: for
