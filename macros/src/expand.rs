@@ -99,17 +99,19 @@ pub(crate) fn expand(args: Args, function: ItemFn) -> syn::Result<TokenStream> {
             #(#attributes)*
         }
     };
-    let start = match (&args.tracer, implicit_tracer) {
-        (None, Some(tracer)) => quote_spanned! {tracer.span()=>
-            ::fcc::trace::__private::start_with_tracer(&(#tracer), #span_name, #attributes)
-        },
-        (None, None) => quote! {
-            ::fcc::trace::__private::start_global(#span_name, #attributes)
-        },
-        (Some(expr), _) => quote_spanned! {expr.span()=>
-            ::fcc::trace::__private::start_with_tracer(&(#expr), #span_name, #attributes)
-        },
-    };
+    let start = start_call(
+        &args.tracer,
+        implicit_tracer,
+        &span_name,
+        &attributes,
+        false,
+    );
+    // Synchronous bodies start their span entered, in one call.
+    // With a tracer, synchronous bodies start their span entered, in one
+    // call; with the global one they keep two steps, which the compiler
+    // folds to one load and a branch when no tracer is installed.
+    let fused = args.tracer.is_some() || implicit_tracer.is_some();
+    let start_entered = start_call(&args.tracer, implicit_tracer, &span_name, &attributes, true);
     let returns_result = returns_result(&sig.output);
     let ret_type = match &sig.output {
         ReturnType::Default => quote!(()),
@@ -138,7 +140,7 @@ pub(crate) fn expand(args: Args, function: ItemFn) -> syn::Result<TokenStream> {
             #record
             __fcc_out
         }
-    } else if returns_result && !has_impl_trait {
+    } else if returns_result && !has_impl_trait && !fused {
         quote! {
             let mut __fcc_span = #start;
             let __fcc_entered = __fcc_span.enter();
@@ -148,10 +150,26 @@ pub(crate) fn expand(args: Args, function: ItemFn) -> syn::Result<TokenStream> {
             #record
             __fcc_out
         }
-    } else {
+    } else if returns_result && !has_impl_trait {
+        quote! {
+            let __fcc_entered = #start_entered;
+            #[allow(clippy::redundant_closure_call)]
+            let __fcc_out = (move || -> #ret_type #block)();
+            #[allow(unused_mut)]
+            let mut __fcc_span = ::fcc::trace::__private::exit(__fcc_entered);
+            #record
+            __fcc_out
+        }
+    } else if !fused {
         quote! {
             let __fcc_span = #start;
             let __fcc_entered = __fcc_span.enter();
+            #block
+        }
+    } else {
+        quote! {
+            // A `SpanGuard`: the span is left before it ends.
+            let __fcc_span = #start_entered;
             #block
         }
     };
@@ -161,6 +179,34 @@ pub(crate) fn expand(args: Args, function: ItemFn) -> syn::Result<TokenStream> {
             #body
         }
     })
+}
+
+/// The call that starts the span: with the function's tracer, the
+/// implicit one (a `tracer` argument) or the global one; `entered`: the
+/// variant that also makes it current (with a tracer only).
+fn start_call(
+    tracer: &Option<syn::Expr>,
+    implicit_tracer: Option<&syn::Ident>,
+    span_name: &TokenStream,
+    attributes: &TokenStream,
+    entered: bool,
+) -> TokenStream {
+    let with_tracer = if entered {
+        quote!(start_entered_with_tracer)
+    } else {
+        quote!(start_with_tracer)
+    };
+    match (tracer, implicit_tracer) {
+        (None, Some(tracer)) => quote_spanned! {tracer.span()=>
+            ::fcc::trace::__private::#with_tracer(&(#tracer), #span_name, #attributes)
+        },
+        (None, None) => quote! {
+            ::fcc::trace::__private::start_global(#span_name, #attributes)
+        },
+        (Some(expr), _) => quote_spanned! {expr.span()=>
+            ::fcc::trace::__private::#with_tracer(&(#expr), #span_name, #attributes)
+        },
+    }
 }
 
 /// `Result<..>` or `...::Result<..>` (io::Result, anyhow::Result, ...).

@@ -256,7 +256,7 @@ impl ContextGuard {
     }
 
     #[inline]
-    pub(crate) fn enter_nothing() -> ContextGuard {
+    pub(crate) const fn enter_nothing() -> ContextGuard {
         ContextGuard {
             span_id: None,
             _not_send: PhantomData,

@@ -66,7 +66,7 @@ pub mod __private {
 
     pub use super::data::CodeLocation;
     pub use super::future::Traced;
-    use super::{FccTracer, KeyValue, Span};
+    use super::{FccTracer, KeyValue, Span, SpanGuard};
 
     /// Anything `tracer = ...` may name.
     #[diagnostic::on_unimplemented(
@@ -156,6 +156,52 @@ pub mod __private {
             attributes(&mut d.attributes);
         }
         span
+    }
+
+    /// [`start_with_tracer`], entered: what a synchronous `#[traced]`
+    /// function with a tracer runs first (the span's parent read and the
+    /// span made current in one visit to the context stack). The
+    /// attributes are built once the span is current.
+    #[inline]
+    pub fn start_entered_with_tracer(
+        tracer: &dyn AsTracer,
+        name: &'static str,
+        code: &'static CodeLocation,
+        attributes: impl FnOnce(&mut Vec<KeyValue>),
+    ) -> SpanGuard {
+        match tracer.as_tracer() {
+            Some(t) => start_entered_with(t, name, code, attributes),
+            None => SpanGuard::disabled(),
+        }
+    }
+
+    #[inline]
+    fn start_entered_with(
+        tracer: &FccTracer,
+        name: &'static str,
+        code: &'static CodeLocation,
+        attributes: impl FnOnce(&mut Vec<KeyValue>),
+    ) -> SpanGuard {
+        let (mut span, entered) = super::context::start_entered(|parent| {
+            let mut span = tracer.start_with_parent(Cow::Borrowed(name), parent);
+            if let Some(d) = span.data_mut() {
+                d.code = Some(code);
+            }
+            span
+        });
+        // Outside the visit to the stack: an argument's `Debug` is the
+        // user's code, and may look at the current span.
+        if let Some(d) = span.data_mut() {
+            attributes(&mut d.attributes);
+        }
+        SpanGuard::new(span, entered)
+    }
+
+    /// Leaves a `#[traced]` span, which goes on until dropped (a function
+    /// returning `Result` records its error after leaving).
+    #[inline]
+    pub fn exit(guard: SpanGuard) -> Span {
+        guard.exit()
     }
 
     /// Records an `Err` on the span.

@@ -359,11 +359,29 @@ pub struct SpanGuard {
 
 impl SpanGuard {
     /// `span`, entered by `entered`.
+    #[inline]
     pub(crate) fn new(span: Span, entered: ContextGuard) -> SpanGuard {
         SpanGuard {
             _entered: entered,
             span,
         }
+    }
+
+    /// A guard of a disabled span, entered nowhere.
+    #[inline]
+    pub(crate) const fn disabled() -> SpanGuard {
+        SpanGuard {
+            _entered: ContextGuard::enter_nothing(),
+            span: Span::disabled(),
+        }
+    }
+
+    /// Leaves the span; it goes on until the returned `Span` is dropped.
+    #[inline]
+    pub(crate) fn exit(self) -> Span {
+        let SpanGuard { _entered, span } = self;
+        drop(_entered);
+        span
     }
 }
 
