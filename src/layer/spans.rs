@@ -246,7 +246,11 @@ where
             let mut e = e.try_borrow_mut().ok()?;
             // The innermost entry: a span entered twice is left twice.
             let i = e.iter().rposition(|&(t, i, _)| (t, i) == key)?;
-            Some(e.remove(i).2)
+            if i + 1 == e.len() {
+                e.pop().map(|(_, _, span_id)| span_id)
+            } else {
+                Some(e.remove(i).2)
+            }
         });
         if let Ok(Some(span_id)) = left {
             crate::trace::context::pop(span_id);
