@@ -120,9 +120,7 @@ mod tests {
         let table = SpanTable::new();
         let tracer = crate::trace::FccTracer::new("t");
         // The same slot reused (the high bits differ), and many slots.
-        let ids: Vec<u64> = (1..200u64)
-            .chain((1..5).map(|g| (g << 40) | 7))
-            .collect();
+        let ids: Vec<u64> = (1..200u64).chain((1..5).map(|g| (g << 40) | 7)).collect();
         for &id in &ids {
             let span = tracer.start_with_parent(format!("s{id}"), None);
             assert!(table.insert(id, TracingSpan::new(span)).is_none());

@@ -292,8 +292,10 @@ impl TracingSpan {
                 .set_status(SpanStatus::error(value.as_str().into_owned()));
         }
         if let Some(d) = self.span.data_mut() {
-            d.attributes
-                .push(KeyValue::new(opentelemetry::Key::from_static_str(name), value));
+            d.attributes.push(KeyValue::new(
+                opentelemetry::Key::from_static_str(name),
+                value,
+            ));
         }
     }
 
@@ -338,8 +340,10 @@ impl TracingSpan {
             }
             name => {
                 if let Some(d) = self.span.data_mut() {
-                    d.attributes
-                        .push(KeyValue::new(opentelemetry::Key::from_static_str(name), value));
+                    d.attributes.push(KeyValue::new(
+                        opentelemetry::Key::from_static_str(name),
+                        value,
+                    ));
                 }
             }
         }

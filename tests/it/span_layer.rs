@@ -99,7 +99,11 @@ fn a_span_entered_on_two_threads_and_closed_on_the_second_is_one_span() {
     assert_eq!(spans.iter().filter(|s| s.name == "request").count(), 1);
     let request = by_name(&spans, "request");
     for child in ["here", "there", "fcc.there"] {
-        assert_eq!(by_name(&spans, child).parent_span_id, Some(request.span_id), "{child}");
+        assert_eq!(
+            by_name(&spans, child).parent_span_id,
+            Some(request.span_id),
+            "{child}"
+        );
     }
 }
 
@@ -121,8 +125,14 @@ fn a_span_entered_twice_is_current_until_left_twice() {
     });
     let spans = tracer.completed_spans();
     let (outer, twice) = (by_name(&spans, "outer"), by_name(&spans, "twice"));
-    assert_eq!(by_name(&spans, "in.both").parent_span_id, Some(twice.span_id));
-    assert_eq!(by_name(&spans, "in.first").parent_span_id, Some(twice.span_id));
+    assert_eq!(
+        by_name(&spans, "in.both").parent_span_id,
+        Some(twice.span_id)
+    );
+    assert_eq!(
+        by_name(&spans, "in.first").parent_span_id,
+        Some(twice.span_id)
+    );
     assert_eq!(by_name(&spans, "after").parent_span_id, Some(outer.span_id));
     assert!(fcc::trace::current().is_none(), "nothing left on the stack");
 }
