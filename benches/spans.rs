@@ -167,12 +167,25 @@ fn root(c: &mut Criterion, tracer: &FccTracer, sdk: &SdkTracerProvider) {
     g.finish();
 }
 
+/// A layer that does nothing: `registry()` with it is the floor under any
+/// layer's `#[instrument]` cost (the slab slot, the span stack, the ids).
+struct NoopLayer;
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for NoopLayer {}
+
+fn fcc_dispatch(tracer: &FccTracer) -> tracing::Dispatch {
+    tracing::Dispatch::new(
+        tracing_subscriber::registry().with(fcc::layer::SpanLayer::new(tracer.clone())),
+    )
+}
+
+fn noop_dispatch() -> tracing::Dispatch {
+    tracing::Dispatch::new(tracing_subscriber::registry().with(NoopLayer))
+}
+
 fn instrument(c: &mut Criterion, tracer: &FccTracer) {
     let mut g = c.benchmark_group("instrument");
     let mut n = 0u64;
-    let fcc_dispatch = tracing::Dispatch::new(
-        tracing_subscriber::registry().with(fcc::layer::SpanLayer::new(tracer.clone())),
-    );
+    let fcc_dispatch = fcc_dispatch(tracer);
     g.bench_function("fcc_span_layer", |b| {
         tracing::dispatcher::with_default(&fcc_dispatch, || {
             b.iter_custom(|iters| {
@@ -181,6 +194,17 @@ fn instrument(c: &mut Criterion, tracer: &FccTracer) {
                     black_box(tracing_work(black_box(n)));
                 });
                 flushed(tracer, d)
+            })
+        })
+    });
+    let noop_dispatch = noop_dispatch();
+    g.bench_function("registry_noop_layer", |b| {
+        tracing::dispatcher::with_default(&noop_dispatch, || {
+            b.iter_custom(|iters| {
+                support::timed("instrument_noop", iters, || {
+                    n += 1;
+                    black_box(tracing_work(black_box(n)));
+                })
             })
         })
     });
@@ -243,13 +267,16 @@ fn no_tracer(c: &mut Criterion) {
 /// Spans per run in `span_loop`: fewer than a thread's hand-over ring holds.
 const RUN: u64 = 256;
 
-/// `FCC_SPAN_LOOP=child|root|traced N`: only N fcc spans of that row, in
+/// `FCC_SPAN_LOOP=child|root|traced|instrument N`: only N fcc spans of that row, in
 /// runs of [`RUN`] (`span_run`) with a flush between runs, so that the
 /// export thread never falls behind and the calling thread always takes
 /// its steady-state path: for callgrind with `--toggle-collect='*span_run*'`
 /// (no criterion or flush in the count). `fastrace_child|fastrace_root|
 /// fastrace_traced`: the same rows through fastrace, local spans under a
-/// root per run, as the criterion rows time them.
+/// root per run, as the criterion rows time them. `instrument` runs
+/// `#[tracing::instrument]` through fcc's `SpanLayer`; `instrument_noop`
+/// the same through `registry()` and a layer that does nothing (the floor),
+/// `instrument_totel` through tracing-opentelemetry.
 #[inline(never)]
 fn span_loop(mode: &str, n: u64) {
     let tracer = FCC.get_or_init(|| {
@@ -264,6 +291,17 @@ fn span_loop(mode: &str, n: u64) {
         fastrace::set_reporter(FastraceDiscard, fastrace::collector::Config::default());
     }
     let _parent = (mode == "child").then(|| tracer.span("parent"));
+    let provider = mode.starts_with("instrument_totel").then(sdk_provider);
+    let dispatch = match (mode.trim_end_matches("_noflush"), &provider) {
+        ("instrument", _) => Some(fcc_dispatch(tracer)),
+        ("instrument_noop", _) => Some(noop_dispatch()),
+        ("instrument_totel", Some(p)) => Some(tracing::Dispatch::new(
+            tracing_subscriber::registry()
+                .with(tracing_opentelemetry::layer().with_tracer(p.tracer("bench"))),
+        )),
+        _ => None,
+    };
+    let _dispatch = dispatch.map(|d| tracing::dispatcher::set_default(&d));
     let mut i = 0;
     while i < n {
         let run = RUN.min(n - i);
@@ -277,6 +315,9 @@ fn span_loop(mode: &str, n: u64) {
                 span_run(tracer, mode.trim_end_matches("_noflush"), i, run);
                 if !mode.ends_with("_noflush") {
                     tracer.flush(Duration::from_secs(60)).unwrap();
+                    if let Some(p) = &provider {
+                        let _ = p.force_flush();
+                    }
                 }
             }
         }
@@ -301,6 +342,9 @@ fn span_run(tracer: &FccTracer, mode: &str, from: u64, run: u64) {
                 drop(black_box(s));
             }
             "root" => drop(black_box(tracer.start_with_parent("root", None))),
+            "instrument" | "instrument_noop" | "instrument_totel" => {
+                black_box(tracing_work(black_box(i)));
+            }
             _ => {
                 black_box(fcc_work(black_box(i)));
             }
@@ -389,6 +433,16 @@ fn main() {
             (
                 "#[instrument] via SpanLayer / t-otel (< 0.2)",
                 "instrument_fcc",
+                "instrument_totel",
+            ),
+            (
+                "#[instrument] via SpanLayer / no-op layer",
+                "instrument_fcc",
+                "instrument_noop",
+            ),
+            (
+                "#[instrument] registry + no-op layer / t-otel",
+                "instrument_noop",
                 "instrument_totel",
             ),
             ("no tracer / plain call (<= 1.2)", "off_fcc", "off_bare"),

@@ -48,6 +48,7 @@ mod fields;
 pub mod logs;
 mod rate_limit;
 mod span_ext;
+mod span_table;
 mod spans;
 
 pub(crate) use rate_limit::Limiter;

@@ -4,12 +4,10 @@
 
 use std::borrow::Cow;
 use std::fmt;
-use std::sync::atomic::Ordering;
 use std::time::SystemTime;
 
 use opentelemetry::trace::{SpanContext as OtelSpanContext, Status, TraceContextExt};
 use opentelemetry::{Context, Key, KeyValue, Value};
-use tracing_subscriber::registry::LookupSpan;
 
 use super::spans::TracingSpan;
 use super::SpanLayer;
@@ -134,8 +132,7 @@ pub trait OpenTelemetrySpanExt {
 pub enum SetParentError {
     /// The span's subscriber has no fcc [`SpanLayer`] (add fcc with
     /// `Telemetry::builder().layer()` or install it with
-    /// `Telemetry::install`), or is not built on
-    /// `tracing_subscriber::Registry`.
+    /// `Telemetry::install`).
     LayerNotFound,
     /// The span was already entered or its `context()` handed out: its
     /// children may carry the old trace, so the parent stays.
@@ -163,24 +160,20 @@ impl fmt::Display for SetParentError {
 
 impl std::error::Error for SetParentError {}
 
-/// Runs `f` on fcc's record of `span`.
+/// Runs `f` on fcc's record of `span`, under the layer's lock on it: `f`
+/// must not make, enter or record `tracing` spans.
 fn with_fcc_span<R>(
     span: &tracing::Span,
     f: impl FnOnce(&mut TracingSpan) -> R,
 ) -> Result<R, SetParentError> {
     span.with_subscriber(|(id, dispatch)| {
-        if dispatch.downcast_ref::<SpanLayer>().is_none() {
-            return Err(SetParentError::LayerNotFound);
-        }
-        let registry = dispatch
-            .downcast_ref::<tracing_subscriber::Registry>()
+        let layer = dispatch
+            .downcast_ref::<SpanLayer>()
             .ok_or(SetParentError::LayerNotFound)?;
-        let data = registry.span(id).ok_or(SetParentError::SpanDisabled)?;
-        let mut extensions = data.extensions_mut();
-        let t = extensions
-            .get_mut::<TracingSpan>()
-            .ok_or(SetParentError::SpanDisabled)?;
-        Ok(f(t))
+        layer
+            .spans
+            .with(id.into_u64(), f)
+            .ok_or(SetParentError::SpanDisabled)
     })
     .unwrap_or(Err(SetParentError::SpanDisabled))
 }
@@ -190,14 +183,14 @@ impl OpenTelemetrySpanExt for tracing::Span {
         // The caller holds an OTel context: the process uses the OTel API.
         bridge::activate();
         let name = self.metadata().map_or("", |m| m.name());
+        let parent = bridge::from_otel_context(&cx);
         with_fcc_span(self, |t| {
-            if t.started.load(Ordering::Relaxed) {
+            if t.started {
                 return Err(SetParentError::AlreadyStarted);
             }
             if t.span.context_ref().is_none() {
                 return Err(SetParentError::SpanDisabled);
             }
-            let parent = bridge::from_otel_context(&cx);
             if parent.is_none() && cx.has_active_span() {
                 count_invalid_parent();
             }
@@ -218,12 +211,13 @@ impl OpenTelemetrySpanExt for tracing::Span {
 
     fn context(&self) -> Context {
         with_fcc_span(self, |t| {
-            t.started.store(true, Ordering::Relaxed);
-            let base = t.extra.as_ref().and_then(|e| e.otel_parent.as_ref());
-            Some(bridge::context_with(t.span.context_ref()?, base))
+            t.started = true;
+            let base = t.extra.as_ref().and_then(|e| e.otel_parent.clone());
+            Some((t.span.context()?, base))
         })
         .ok()
         .flatten()
+        .map(|(c, base)| bridge::context_with(&c, base.as_ref()))
         .unwrap_or_default()
     }
 

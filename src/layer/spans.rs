@@ -2,8 +2,8 @@
 //! fcc spans, in the same trace tree as [`FccTracer`] and `#[traced]` spans.
 
 use std::borrow::Cow;
+use std::cell::RefCell;
 use std::fmt;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
@@ -13,8 +13,18 @@ use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::Layer;
 
 use super::is_quiet_target;
+use super::span_table::SpanTable;
 use crate::internal::thread::is_internal_thread;
 use crate::trace::{current, FccTracer, KeyValue, Span, SpanContext, SpanKind, SpanStatus};
+use crate::SpanId;
+
+thread_local! {
+    /// The `tracing` spans entered on this thread that pushed a context
+    /// onto fcc's stack, innermost last: which layer's (its table's
+    /// address), the `tracing` id and the fcc span id. Leaving one pops
+    /// fcc's stack from here, without a lookup in the table.
+    static ENTERED: RefCell<Vec<(usize, u64, SpanId)>> = const { RefCell::new(Vec::new()) };
+}
 
 /// Turns `tracing` spans into fcc spans.
 ///
@@ -38,24 +48,38 @@ use crate::trace::{current, FccTracer, KeyValue, Span, SpanContext, SpanKind, Sp
 /// assert_eq!(spans[0].name, "inner");
 /// assert_eq!(spans[0].parent_span_id, Some(spans[1].span_id));
 /// ```
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct SpanLayer {
     tracer: FccTracer,
+    /// The fcc span of each `tracing` span this layer follows (kept here,
+    /// not in the registry's extensions: see [`SpanTable`]).
+    pub(crate) spans: SpanTable,
 }
 
 impl SpanLayer {
     /// Records `tracing` spans with `tracer`.
     pub fn new(tracer: FccTracer) -> SpanLayer {
-        SpanLayer { tracer }
+        SpanLayer {
+            tracer,
+            spans: SpanTable::new(),
+        }
     }
 }
 
-/// What the layer keeps in a `tracing` span's extensions.
+/// A clone records with the same tracer and follows spans of its own (of
+/// the subscriber it is added to): `tracing` ids are only unique within
+/// one subscriber.
+impl Clone for SpanLayer {
+    fn clone(&self) -> SpanLayer {
+        SpanLayer::new(self.tracer.clone())
+    }
+}
+
+/// What the layer keeps for a `tracing` span.
 pub(crate) struct TracingSpan {
     pub(crate) span: Span,
     /// Entered, or its context handed out: its parent can no longer change.
-    /// (Atomic so that entering needs only the extensions' read lock.)
-    pub(crate) started: AtomicBool,
+    pub(crate) started: bool,
     /// What few spans need, kept out of line.
     pub(crate) extra: Option<Box<TracingSpanExtra>>,
 }
@@ -74,10 +98,10 @@ pub(crate) struct TracingSpanExtra {
 }
 
 impl TracingSpan {
-    fn new(span: Span) -> TracingSpan {
+    pub(crate) fn new(span: Span) -> TracingSpan {
         TracingSpan {
             span,
-            started: AtomicBool::new(false),
+            started: false,
             extra: None,
         }
     }
@@ -107,24 +131,49 @@ impl PutField for KeptFields {
     }
 }
 
+/// Field values kept aside, to be put into a span under the table's lock
+/// (a value's `Debug` is user code, which may make spans of its own).
+#[derive(Default)]
+struct Recorded(Vec<(&'static str, Result<opentelemetry::Value, String>)>);
+
+impl PutField for Recorded {
+    fn put(&mut self, field: &Field, value: opentelemetry::Value) {
+        self.0.push((field.name(), Ok(value)));
+    }
+    fn put_error(&mut self, field: &Field, error: &(dyn std::error::Error + 'static)) {
+        self.0.push((field.name(), Err(error.to_string())));
+    }
+}
+
+/// An error value's text, recorded as the error it was.
+#[derive(Debug)]
+struct ErrorText(String);
+
+impl fmt::Display for ErrorText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ErrorText {}
+
 impl<S> Layer<S> for SpanLayer
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
-    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
+    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, _ctx: Context<'_, S>) {
         let meta = attrs.metadata();
         if is_quiet_target(meta.target()) || is_internal_thread() {
             return;
         }
-        let Some(span_ref) = ctx.span(id) else { return };
         let parent: Option<SpanContext> = if let Some(p) = attrs.parent() {
-            ctx.span(p).and_then(|p| {
-                let extensions = p.extensions();
-                let t = extensions.get::<TracingSpan>()?;
-                // Its child has its trace now: its parent can no longer change.
-                t.started.store(true, Ordering::Relaxed);
-                t.span.context()
-            })
+            self.spans
+                .with(p.into_u64(), |t| {
+                    // Its child has its trace now: its parent can no longer change.
+                    t.started = true;
+                    t.span.context()
+                })
+                .flatten()
         } else if attrs.is_contextual() {
             current()
         } else {
@@ -147,48 +196,71 @@ where
                     .unsampled_fields = kept.0;
             }
         }
-        span_ref.extensions_mut().insert(t);
+        // A record left under this id (none should be) ends here, unlocked.
+        drop(self.spans.insert(id.into_u64(), t));
     }
 
-    fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
-        if let Some(s) = ctx.span(id)
-            && let Some(t) = s.extensions_mut().get_mut::<TracingSpan>()
-            && t.span.is_recording()
-        {
-            values.record(&mut OtelValues(t));
+    fn on_record(&self, id: &Id, values: &Record<'_>, _ctx: Context<'_, S>) {
+        let id = id.into_u64();
+        if values.is_empty() || self.spans.with(id, |t| t.span.is_recording()) != Some(true) {
+            return;
         }
-    }
-
-    fn on_enter(&self, id: &Id, ctx: Context<'_, S>) {
-        if let Some(s) = ctx.span(id)
-            && let Some(t) = s.extensions().get::<TracingSpan>()
-        {
-            t.started.store(true, Ordering::Relaxed);
-            if let Some(c) = t.span.context() {
-                match t.extra.as_ref().and_then(|e| e.otel_parent.as_ref()) {
-                    Some(base) => crate::trace::context::push_in(c, base),
-                    None => crate::trace::context::push(c),
+        let mut recorded = Recorded::default();
+        values.record(&mut OtelValues(&mut recorded));
+        self.spans.with(id, |t| {
+            for (name, value) in recorded.0 {
+                match value {
+                    Ok(value) => t.put_named(name, value),
+                    Err(text) => t.put_error_named(name, &ErrorText(text)),
                 }
             }
+        });
+    }
+
+    fn on_enter(&self, id: &Id, _ctx: Context<'_, S>) {
+        let entered = self.spans.with(id.into_u64(), |t| {
+            t.started = true;
+            let c = t.span.context()?;
+            let base = t.extra.as_ref().and_then(|e| e.otel_parent.clone());
+            Some((c, base))
+        });
+        let Some((c, base)) = entered.flatten() else {
+            return;
+        };
+        let entry = (self.spans.key(), id.into_u64(), c.span_id);
+        // Pushed outside the table's lock.
+        match base {
+            Some(base) => crate::trace::context::push_in(c, &base),
+            None => crate::trace::context::push(c),
+        }
+        let _ = ENTERED.try_with(|e| {
+            if let Ok(mut e) = e.try_borrow_mut() {
+                e.push(entry);
+            }
+        });
+    }
+
+    fn on_exit(&self, id: &Id, _ctx: Context<'_, S>) {
+        let key = (self.spans.key(), id.into_u64());
+        let left = ENTERED.try_with(|e| {
+            let mut e = e.try_borrow_mut().ok()?;
+            // The innermost entry: a span entered twice is left twice.
+            let i = e.iter().rposition(|&(t, i, _)| (t, i) == key)?;
+            if i + 1 == e.len() {
+                e.pop().map(|(_, _, span_id)| span_id)
+            } else {
+                Some(e.remove(i).2)
+            }
+        });
+        if let Ok(Some(span_id)) = left {
+            crate::trace::context::pop(span_id);
         }
     }
 
-    fn on_exit(&self, id: &Id, ctx: Context<'_, S>) {
-        if let Some(s) = ctx.span(id)
-            && let Some(c) = s
-                .extensions()
-                .get::<TracingSpan>()
-                .and_then(|t| t.span.context_ref().map(|c| c.span_id))
-        {
-            crate::trace::context::pop(c);
-        }
-    }
-
-    fn on_close(&self, id: Id, ctx: Context<'_, S>) {
-        if let Some(s) = ctx.span(&id) {
-            // Dropping the span ends it and hands it to the tracer.
-            drop(s.extensions_mut().remove::<TracingSpan>());
-        }
+    fn on_close(&self, id: Id, _ctx: Context<'_, S>) {
+        // Dropping the span, outside the table's lock, ends it and hands it
+        // to the tracer.
+        drop(self.spans.remove(id.into_u64()));
     }
 }
 
@@ -197,18 +269,40 @@ impl PutField for TracingSpan {
         self.put_named(field.name(), value);
     }
     fn put_error(&mut self, field: &Field, error: &(dyn std::error::Error + 'static)) {
-        if field.name().starts_with("otel.") {
-            self.put(field, error.to_string().into());
-        } else {
-            self.span.record_error(error);
-        }
+        self.put_error_named(field.name(), error);
     }
 }
 
 impl TracingSpan {
+    fn put_error_named(&mut self, name: &'static str, error: &(dyn std::error::Error + 'static)) {
+        if name.starts_with("otel.") {
+            self.put_named(name, error.to_string().into());
+        } else {
+            self.span.record_error(error);
+        }
+    }
+
+    #[inline]
     fn put_named(&mut self, name: &'static str, value: opentelemetry::Value) {
-        // tracing-opentelemetry's field conventions: set the span's name,
-        // kind and status, not attributes.
+        if name.starts_with("otel.") {
+            return self.put_otel(name, value);
+        }
+        if name == "error" {
+            self.span
+                .set_status(SpanStatus::error(value.as_str().into_owned()));
+        }
+        if let Some(d) = self.span.data_mut() {
+            d.attributes.push(KeyValue::new(
+                opentelemetry::Key::from_static_str(name),
+                value,
+            ));
+        }
+    }
+
+    /// `otel.*` fields, tracing-opentelemetry's conventions: they set the
+    /// span's name, kind and status, not attributes.
+    #[cold]
+    fn put_otel(&mut self, name: &'static str, value: opentelemetry::Value) {
         match name {
             "otel.name" => {
                 if let Some(d) = self.span.data_mut() {
@@ -245,14 +339,12 @@ impl TracingSpan {
                     .status_description = Some(description);
             }
             name => {
-                if name == "error" {
-                    self.span
-                        .set_status(SpanStatus::error(value.as_str().into_owned()));
+                if let Some(d) = self.span.data_mut() {
+                    d.attributes.push(KeyValue::new(
+                        opentelemetry::Key::from_static_str(name),
+                        value,
+                    ));
                 }
-                self.span.set_attributes([KeyValue::new(
-                    opentelemetry::Key::from_static_str(name),
-                    value,
-                )]);
             }
         }
     }

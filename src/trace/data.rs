@@ -284,7 +284,7 @@ impl SpanData {
 
     /// [`blank`](Self::blank), keeping `list` (emptied) as its attribute
     /// list: a reused box keeps its list's capacity.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn blank_with_list(mut list: Vec<KeyValue>) -> SpanData {
         if !list.is_empty() {
             list.clear();

@@ -58,6 +58,7 @@ mod sink_runtime;
 mod span_doze;
 mod span_ext;
 mod span_handoff;
+mod span_layer;
 mod spawn_context;
 mod telemetry_config;
 mod trace_tree;
