@@ -4,7 +4,7 @@
 //! Each thread that ends spans for a pipeline gets two single-producer
 //! single-consumer rings ([`rtrb`]) with the export thread: `done` carries
 //! finished spans *by value* as compact records (ids, name, clock
-//! readings, a few flags: 128 bytes), `attributes` carries their
+//! readings, a few flags: 112 bytes), `attributes` carries their
 //! attributes, moved one after another out of the span's own list. A span
 //! with more than that (events, links, an error status, times given by the
 //! caller) travels whole, in a box: the rare case, which allocates. The
@@ -53,7 +53,7 @@ use crate::{SpanId, TraceId};
 /// them (less when the pipeline's queue is smaller: a thread never holds
 /// more than `OTEL_BSP_MAX_QUEUE_SIZE`).
 /// Small on purpose: a ring is used over and over, so one that fits in the
-/// core's cache (512 records of 128 bytes: 64 KiB, their attributes about
+/// core's cache (512 records of 112 bytes: 56 KiB, their attributes about
 /// 110 KiB) stays there, and a program with many threads pays that much per
 /// thread.
 const MAX_DONE: usize = 512;
@@ -72,7 +72,7 @@ pub(crate) struct Handoff {
     pub(crate) thread: OnceLock<std::thread::Thread>,
 }
 
-/// A finished span on its way, as a compact record (128 bytes): the
+/// A finished span on its way, as a compact record (112 bytes): the
 /// fields a plain span has set, its clock readings when its data does not
 /// have its times yet, and how many of the next entries of the
 /// `attributes` ring are its attributes. A span that is not plain (events,
@@ -94,7 +94,7 @@ struct Finished {
 }
 
 // The size the docs above give.
-const _: () = assert!(std::mem::size_of::<Finished>() <= 128);
+const _: () = assert!(std::mem::size_of::<Finished>() <= 112);
 
 impl Finished {
     /// The span as the exporters see it, its attributes (read from the
