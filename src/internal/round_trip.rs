@@ -48,11 +48,15 @@ mod tests {
     #[test]
     fn an_answer_a_silence_and_a_gone_worker() {
         let (tx, rx) = bounded::<Sender<u32>>(1);
+        let (given_up_tx, given_up) = bounded::<()>(1);
         let worker = std::thread::spawn(move || {
             let reply = rx.recv().unwrap();
             reply.send(7).unwrap();
+            // Holds the second request's reply, unanswered, until the caller
+            // has given up on it (a sleep here made the test depend on how
+            // fast the caller ran: on a loaded machine it saw Gone).
             let _silent = rx.recv().unwrap();
-            std::thread::sleep(Duration::from_millis(50));
+            given_up.recv().unwrap();
         });
         let soon = || Instant::now() + Duration::from_secs(5);
         assert_eq!(round_trip(&tx, |r| r, soon(), || {}), Ok(7));
@@ -61,6 +65,7 @@ mod tests {
             round_trip(&tx, |r| r, short, || {}),
             Err(NoAnswer::NotAnswered)
         );
+        given_up_tx.send(()).unwrap();
         worker.join().unwrap();
         assert_eq!(round_trip(&tx, |r| r, soon(), || {}), Err(NoAnswer::Gone));
     }
