@@ -244,14 +244,35 @@ impl FccMetrics {
         labels: &[(&str, &str)],
         update: Update,
     ) -> Result<(), MetricError> {
-        let series = self.inner.registry.with_series(
-            Site::caller(Location::caller()),
-            Pin::Args,
-            name,
-            kind,
-            labels,
-            update,
-        )?;
+        let site = Site::caller(Location::caller());
+        let Some(series) = self
+            .inner
+            .registry
+            .hit(site, Pin::Args, name, kind, labels, update)
+        else {
+            return self.update_missed(site, name, kind, labels, update);
+        };
+        if self.inner.keep_points {
+            self.inner.points.push(series, kind, update.value());
+        }
+        Ok(())
+    }
+
+    /// [`update`](Self::update) past the pinned hit, out of line: the hit
+    /// returns the series' index in registers, not a `Result` in memory.
+    #[inline(never)]
+    fn update_missed(
+        &self,
+        site: Site,
+        name: &str,
+        kind: MetricType,
+        labels: &[(&str, &str)],
+        update: Update,
+    ) -> Result<(), MetricError> {
+        let series = self
+            .inner
+            .registry
+            .missed(site, Pin::Args, name, kind, labels, update)?;
         if self.inner.keep_points {
             self.inner.points.push(series, kind, update.value());
         }

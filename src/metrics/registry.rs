@@ -12,7 +12,7 @@ use super::hash::{label_hash, FxBuild};
 use super::point::{valid_name, MetricError, MetricType};
 use super::ring::SeriesIndex;
 
-pub(crate) use super::series::{Cell, Series};
+pub(crate) use super::series::{search_bounds, Cell, Series};
 
 /// The OTel SDK's default histogram boundaries (they suit milliseconds).
 pub const DEFAULT_BUCKETS: &[f64] = &[
@@ -299,14 +299,6 @@ impl Registry {
         v.sort_by(|a, b| a.name.cmp(&b.name));
         v
     }
-}
-
-/// A histogram's bounds padded with +inf to a multiple of 4 (see
-/// [`Series::observe`]).
-fn search_bounds(bounds: &[f64]) -> Box<[f64]> {
-    let mut v = bounds.to_vec();
-    v.resize(bounds.len().next_multiple_of(4), f64::INFINITY);
-    v.into_boxed_slice()
 }
 
 fn check_kind(f: &Arc<Family>, kind: MetricType) -> Result<Arc<Family>, MetricError> {
