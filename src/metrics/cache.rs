@@ -35,6 +35,7 @@ use super::hash::{fast_eq, short_word, FxHasher, K};
 use super::image::{immutable, immutable_str};
 use super::point::{MetricError, MetricType};
 use super::registry::{Family, Registry, Series, SeriesOp};
+use super::shard::{Lease, Shard};
 use std::hash::Hasher;
 
 /// Most labels a dynamic update can have and still use the thread cache
@@ -129,6 +130,11 @@ pub(super) struct Cached {
     series: Arc<Series>,
     /// For the caller's label order: the index of each pair in `series.labels`.
     order: Box<[u16]>,
+    /// This thread's part of a histogram series (see [`super::shard`]), and
+    /// the hold that returns it to the series when the thread's last entry
+    /// for it goes (an entry and its pinned copies share it).
+    shard: Option<Arc<Shard>>,
+    _lease: Option<Rc<Lease>>,
 }
 
 impl Cached {
@@ -378,7 +384,7 @@ impl Registry {
         if head | e.pin_diff(pin.words(name, labels)) as u64 != 0 {
             return None;
         }
-        Some(op.run(&e.family, &e.series))
+        Some(op.run(&e.family, &e.series, e.shard.as_deref()))
     }
 
     /// Everything but the pinned hit: the site's entry compared string by
@@ -401,7 +407,7 @@ impl Registry {
         if let Some(e) = site_entry!(slot)
             && e.matches(self.id, kind, name, labels, words)
         {
-            return Ok(op.run(&e.family, &e.series));
+            return Ok(op.run(&e.family, &e.series, e.shard.as_deref()));
         }
         self.lookup_set(slot, pin, name, kind, labels, op)
     }
@@ -426,7 +432,7 @@ impl Registry {
         if head | e.pin_diff(pin.words("", &[])) as u64 != 0 {
             return None;
         }
-        Some(op.run(&e.family, &e.series))
+        Some(op.run(&e.family, &e.series, e.shard.as_deref()))
     }
 
     fn uncached<O: SeriesOp>(
@@ -438,7 +444,7 @@ impl Registry {
     ) -> Result<O::Out, MetricError> {
         let family = self.family(name, kind)?;
         let series = family.series(labels);
-        Ok(op.run(&family, &series))
+        Ok(op.run(&family, &series, None))
     }
 
     /// A by-site miss: the by-label-set table, and on a hit the site's slot
@@ -477,7 +483,7 @@ impl Registry {
             Some(e)
         });
         if let Ok(Some(e)) = found {
-            return Ok(op.run(&e.family, &e.series));
+            return Ok(op.run(&e.family, &e.series, e.shard.as_deref()));
         }
         self.fill((site_slot, slot), pin, name, kind, labels, op)
     }
@@ -496,7 +502,6 @@ impl Registry {
     ) -> Result<O::Out, MetricError> {
         let family = self.family(name, kind)?;
         let series = family.series(labels);
-        let out = op.run(&family, &series);
         let order: Option<Box<[u16]>> = labels
             .iter()
             .map(|(k, _)| {
@@ -511,12 +516,18 @@ impl Registry {
         let distinct = order
             .as_ref()
             .is_some_and(|o| o.len() == series.labels.len());
-        if let (false, true, Some(order)) = (series.overflow, distinct, order) {
+        let (false, true, Some(order)) = (series.overflow, distinct, order) else {
+            return Ok(op.run(&family, &series, None));
+        };
+        {
             let codes: Box<[Code]> = std::iter::once(code(name))
                 .chain(labels.iter().flat_map(|(k, v)| [code(k), code(v)]))
                 .collect();
             let verify = codes.iter().any(|c| c.len > EXACT_BYTES);
+            let lease = series.lease().map(Rc::new);
             let e = Rc::new(Cached {
+                shard: lease.as_ref().map(|l| Arc::clone(&l.shard)),
+                _lease: lease,
                 header: header(self.id, kind, labels.len()),
                 pin: if pin.holds(name, labels) {
                     pin.words(name, labels)
@@ -529,6 +540,7 @@ impl Registry {
                 series,
                 order,
             });
+            let out = op.run(&e.family, &e.series, e.shard.as_deref());
             let _ = CACHE.try_with(|c| {
                 if let Ok(mut c) = c.try_borrow_mut() {
                     if c.by_site.is_empty() {
@@ -539,8 +551,8 @@ impl Registry {
                     c.by_set[set_slot] = Some(e);
                 }
             });
+            Ok(out)
         }
-        Ok(out)
     }
 }
 

@@ -100,6 +100,7 @@ pub mod prometheus;
 mod registry;
 mod ring;
 mod series;
+mod shard;
 mod snapshot;
 
 pub use bridge::FccRecorder;

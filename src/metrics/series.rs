@@ -1,6 +1,6 @@
 //! One series: a label set's atomic cell (a counter, a gauge or a
 //! histogram's buckets, sum, min and max), updated without locks, and its
-//! exemplar.
+//! exemplar; a histogram's bucket search.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -142,7 +142,7 @@ fn count_any(search: &[Quad], v: f64) -> usize {
 /// scalar compares out of the plain loop over a fixed array.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-fn count16(q: &[Quad; 4], v: f64) -> usize {
+pub(crate) fn count16(q: &[Quad; 4], v: f64) -> usize {
     use std::arch::x86_64::{
         __m128i, _mm_add_epi64, _mm_castpd_si128, _mm_cmplt_pd, _mm_cvtsi128_si64, _mm_load_pd,
         _mm_set1_pd, _mm_unpackhi_epi64,
@@ -170,7 +170,7 @@ fn count16(q: &[Quad; 4], v: f64) -> usize {
 
 #[cfg(not(target_arch = "x86_64"))]
 #[inline(always)]
-fn count16(q: &[Quad; 4], v: f64) -> usize {
+pub(crate) fn count16(q: &[Quad; 4], v: f64) -> usize {
     count_any(q, v)
 }
 
@@ -193,6 +193,8 @@ pub(crate) struct Series {
     pub(crate) overflow: bool,
     /// Its place in the registry's [`SeriesIndex`] (how a point names it).
     pub(crate) index: u64,
+    /// A histogram's per-thread parts (see [`super::shard`]).
+    pub(crate) shards: std::sync::Mutex<Vec<Arc<super::shard::Shard>>>,
 }
 
 impl Series {
@@ -271,6 +273,14 @@ impl Series {
         }
     }
 
+    /// [`observe`](Self::observe) as a call: a named method's record
+    /// reaches the shared cell only without a shard (more than 16 bounds, or
+    /// not cached), and inlined there it made the shard's path a call too.
+    #[inline(never)]
+    pub(crate) fn observe_out_of_line(&self, v: f64) {
+        self.observe(v);
+    }
+
     /// The seed's total for this series: counter value, sum of gauge values,
     /// sum of observations.
     pub(crate) fn total(&self) -> f64 {
@@ -279,7 +289,7 @@ impl Series {
                 whole.load(Ordering::Relaxed) as f64 + fraction.load()
             }
             Cell::Gauge { observed, .. } => observed.load(),
-            Cell::Histogram { sum, .. } => sum.load(),
+            Cell::Histogram { .. } => self.histogram().map_or(0.0, |h| h.sum),
         }
     }
 
