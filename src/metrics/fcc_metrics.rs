@@ -280,6 +280,13 @@ impl FccMetrics {
     }
 
     /// The kept points, oldest first (the seed's `metrics.points`).
+    ///
+    /// A point's timestamp comes from a millisecond clock that a background
+    /// thread (`fcc-points-clock`) advances while points are being
+    /// recorded, and that sleeps when none are: it is never later than the
+    /// moment of recording and, unless the machine keeps that thread from
+    /// running, at most about a millisecond earlier. Reading the CPU's
+    /// clock for every point would cost as much as the rest of the point.
     pub fn points(&self) -> Vec<MetricPoint> {
         self.inner
             .points

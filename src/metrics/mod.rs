@@ -90,6 +90,7 @@
 
 mod bridge;
 mod cache;
+mod clock;
 mod exemplar;
 mod handles;
 mod hash;
