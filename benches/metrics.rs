@@ -6,8 +6,9 @@
 //! loopback, the SDK's through its `PeriodicReader` to a discarding exporter.
 //!
 //! Also: 10 labels against the SDK with the same 10, `FccMetrics::new()`
-//! (the seed's defaults: points kept) and the `metrics` facade into fcc's
-//! recorder against metrics-exporter-prometheus'.
+//! (the seed's defaults: points kept), two threads updating one series
+//! (counter and histogram, against the SDK's two threads) and the `metrics`
+//! facade into fcc's recorder against metrics-exporter-prometheus'.
 //!
 //! Run: `cargo bench --bench metrics`.
 
@@ -140,6 +141,34 @@ fn bench(c: &mut Criterion) {
         })
     });
 
+    // Two threads updating one series: the same call on a second thread
+    // meanwhile (each thread's time per operation, both at work).
+    let other = m.clone();
+    let helper = support::Helper::new(move || {
+        let _ = other.increment(black_box("requests"), black_box(&LABELS));
+    });
+    group.bench_function("fcc_counter_dynamic_3_labels_2_threads", |b| {
+        b.iter_custom(|iters| {
+            helper.run("fcc_dynamic_2t", iters, || {
+                let _ = m.increment(black_box("requests"), black_box(&LABELS));
+            })
+        })
+    });
+    let other = m.clone();
+    let mut w = 0.0f64;
+    let helper = support::Helper::new(move || {
+        w = (w + 7.3) % 900.0;
+        let _ = other.record(black_box("latency"), black_box(w), black_box(&LABELS));
+    });
+    group.bench_function("fcc_histogram_dynamic_3_labels_2_threads", |b| {
+        b.iter_custom(|iters| {
+            helper.run("fcc_hist_dynamic_2t", iters, || {
+                v = (v + 7.3) % 900.0;
+                let _ = m.record(black_box("latency"), black_box(v), black_box(&LABELS));
+            })
+        })
+    });
+
     let provider = SdkMeterProvider::builder()
         .with_reader(
             PeriodicReader::builder(Discard)
@@ -172,6 +201,31 @@ fn bench(c: &mut Criterion) {
     group.bench_function("otel_sdk_histogram_record_3_labels", |b| {
         b.iter_custom(|iters| {
             support::timed("sdk_hist", iters, || {
+                v = (v + 7.3) % 900.0;
+                histogram.record(black_box(v), black_box(&attrs));
+            })
+        })
+    });
+    let (other, other_attrs) = (counter.clone(), attrs.clone());
+    let helper = support::Helper::new(move || {
+        other.add(black_box(1), black_box(&other_attrs));
+    });
+    group.bench_function("otel_sdk_counter_add_3_labels_2_threads", |b| {
+        b.iter_custom(|iters| {
+            helper.run("sdk_counter_2t", iters, || {
+                counter.add(black_box(1), black_box(&attrs))
+            })
+        })
+    });
+    let (other, other_attrs) = (histogram.clone(), attrs.clone());
+    let mut w = 0.0f64;
+    let helper = support::Helper::new(move || {
+        w = (w + 7.3) % 900.0;
+        other.record(black_box(w), black_box(&other_attrs));
+    });
+    group.bench_function("otel_sdk_histogram_record_3_labels_2_threads", |b| {
+        b.iter_custom(|iters| {
+            helper.run("sdk_hist_2t", iters, || {
                 v = (v + 7.3) % 900.0;
                 histogram.record(black_box(v), black_box(&attrs));
             })
@@ -244,6 +298,26 @@ fn bench(c: &mut Criterion) {
                 "fcc dynamic histogram vs OTel SDK Histogram::record",
                 "fcc_hist_dynamic",
                 "sdk_hist",
+            ),
+            (
+                "fcc dynamic counter, 2 threads vs OTel SDK 2 threads",
+                "fcc_dynamic_2t",
+                "sdk_counter_2t",
+            ),
+            (
+                "fcc dynamic counter, 2 threads vs 1 thread",
+                "fcc_dynamic_2t",
+                "fcc_dynamic",
+            ),
+            (
+                "fcc dynamic histogram, 2 threads vs OTel SDK 2 threads",
+                "fcc_hist_dynamic_2t",
+                "sdk_hist_2t",
+            ),
+            (
+                "fcc dynamic histogram, 2 threads vs 1 thread",
+                "fcc_hist_dynamic_2t",
+                "fcc_hist_dynamic",
             ),
             (
                 "metrics::counter! fcc vs metrics-exporter-prometheus",

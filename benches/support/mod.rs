@@ -11,18 +11,78 @@ pub mod discard;
 
 static MEANS: Mutex<BTreeMap<String, (Duration, u64)>> = Mutex::new(BTreeMap::new());
 
+/// Whether `timed` measures this thread's CPU time instead of wall time
+/// (`FCC_BENCH_CLOCK=thread`): on a loaded machine, time the thread spent
+/// descheduled is then not counted (for A/B runs of one-thread routines).
+fn thread_clock() -> bool {
+    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ON.get_or_init(|| std::env::var("FCC_BENCH_CLOCK").is_ok_and(|v| v == "thread"))
+}
+
 /// Runs `routine` `iters` times, records the time under `id`, returns it.
 pub fn timed(id: &str, iters: u64, mut routine: impl FnMut()) -> Duration {
-    let start = Instant::now();
+    let (start, cpu) = (Instant::now(), thread_clock().then(thread_cpu_ns));
     for _ in 0..iters {
         routine();
     }
-    let elapsed = start.elapsed();
+    let elapsed = match cpu {
+        Some(c) => Duration::from_nanos(thread_cpu_ns() - c),
+        None => start.elapsed(),
+    };
     let mut means = MEANS.lock().unwrap();
     let slot = means.entry(id.to_owned()).or_default();
     slot.0 += elapsed;
     slot.1 += iters;
     elapsed
+}
+
+/// Records `elapsed` for `iters` iterations under `id` (for a routine timed
+/// by its caller, such as one run on two threads at once).
+pub fn record(id: &str, iters: u64, elapsed: Duration) -> Duration {
+    let mut means = MEANS.lock().unwrap();
+    let slot = means.entry(id.to_owned()).or_default();
+    slot.0 += elapsed;
+    slot.1 += iters;
+    elapsed
+}
+
+/// A second thread that runs its routine as many times as asked, alongside
+/// the caller's: for benches of two threads updating the same thing.
+pub struct Helper {
+    go: std::sync::mpsc::Sender<u64>,
+    done: std::sync::mpsc::Receiver<()>,
+}
+
+impl Helper {
+    /// Starts the thread; it waits for [`Helper::run`].
+    pub fn new(mut routine: impl FnMut() + Send + 'static) -> Helper {
+        let (go, go_rx) = std::sync::mpsc::channel::<u64>();
+        let (done_tx, done) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            while let Ok(n) = go_rx.recv() {
+                for _ in 0..n {
+                    routine();
+                }
+                if done_tx.send(()).is_err() {
+                    return;
+                }
+            }
+        });
+        Helper { go, done }
+    }
+
+    /// Runs `routine` `iters` times here while the helper runs its own
+    /// `iters` times; records under `id` the time until both are done, per
+    /// iteration (one thread's cost per operation with two at work).
+    pub fn run(&self, id: &str, iters: u64, mut routine: impl FnMut()) -> Duration {
+        let start = Instant::now();
+        self.go.send(iters).unwrap();
+        for _ in 0..iters {
+            routine();
+        }
+        self.done.recv().unwrap();
+        record(id, iters, start.elapsed())
+    }
 }
 
 /// Mean nanoseconds per iteration recorded under `id`.

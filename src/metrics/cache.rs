@@ -26,7 +26,7 @@
 //! [`CACHED_LABELS`] labels are cached; more, or a key given twice, go to the
 //! family's table every time.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::panic::Location;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -35,6 +35,7 @@ use super::hash::{fast_eq, short_word, FxHasher, K};
 use super::image::{immutable, immutable_str};
 use super::point::{MetricError, MetricType};
 use super::registry::{Family, Registry, Series, SeriesOp};
+use super::shard::{Lease, Shard};
 use std::hash::Hasher;
 
 /// Most labels a dynamic update can have and still use the thread cache
@@ -129,6 +130,11 @@ pub(super) struct Cached {
     series: Arc<Series>,
     /// For the caller's label order: the index of each pair in `series.labels`.
     order: Box<[u16]>,
+    /// This thread's part of a histogram series (see [`super::shard`]), and
+    /// the hold that returns it to the series when the thread's last entry
+    /// for it goes (an entry and its pinned copies share it).
+    shard: Option<Arc<Shard>>,
+    _lease: Option<Rc<Lease>>,
 }
 
 impl Cached {
@@ -273,25 +279,68 @@ fn set_slot(registry: u64, kind: MetricType, name: &str, labels: &[(&str, &str)]
 const SITE_SLOTS: usize = 256;
 const SET_SLOTS: usize = 1024;
 
+/// This thread's entries. `by_site` owns what [`HOT`] points to.
 struct Tables {
     by_site: Vec<Option<Rc<Cached>>>,
     by_set: Vec<Option<Rc<Cached>>>,
+}
+
+impl Tables {
+    /// Puts `e` in by-site slot `slot` (the tables are sized), and its
+    /// address in [`HOT`] before the entry it replaces is dropped.
+    fn set_site(&mut self, slot: usize, e: Rc<Cached>) {
+        if let Some(s) = self.by_site.get_mut(slot) {
+            HOT.with(|h| h[slot].set(Rc::as_ptr(&e)));
+            *s = Some(e);
+        }
+    }
+}
+
+impl Drop for Tables {
+    /// The entries go: no pointer to them may stay behind (a metric
+    /// recorded by a later thread-local destructor then misses, and
+    /// `CACHE`, destroyed, caches nothing more).
+    fn drop(&mut self) {
+        HOT.with(|h| h.iter().for_each(|p| p.set(std::ptr::null())));
+    }
 }
 
 thread_local! {
     static CACHE: RefCell<Tables> = const {
         RefCell::new(Tables { by_site: Vec::new(), by_set: Vec::new() })
     };
+    /// The by-site entries as plain pointers, for the hit: a constant
+    /// thread-local with no destructor, so a slot is read with one load (no
+    /// registration check, no `RefCell` flag, no reference count, each of
+    /// which was a store the next locked add waited for). Non-null only
+    /// while `CACHE.by_site` holds that entry in that slot: [`Tables`] sets
+    /// it before replacing an entry and clears it all when dropped.
+    static HOT: [Cell<*const Cached>; SITE_SLOTS] =
+        const { [const { Cell::new(std::ptr::null()) }; SITE_SLOTS] };
 }
 
-/// This thread's entry in a by-site slot. The closure is kept tiny so that
-/// the thread-local access inlines into the caller.
+/// This thread's entry in by-site slot `slot`, if any, as a pointer (see
+/// [`site_entry!`]).
 #[inline(always)]
-fn site_entry(slot: usize) -> Option<Rc<Cached>> {
-    CACHE
-        .try_with(|c| c.try_borrow().ok()?.by_site.get(slot)?.clone())
-        .ok()
-        .flatten()
+fn site_ptr(slot: usize) -> *const Cached {
+    HOT.with(|h| h[slot % SITE_SLOTS].get())
+}
+
+/// `Some(&Cached)`: this thread's entry in by-site slot `$slot`, borrowed
+/// for the rest of the caller, which must not record a metric or otherwise
+/// reach this thread's cache before it is done with it (a [`SeriesOp`]
+/// updates atomics, takes an exemplar or clones an `Arc`). A macro, not a
+/// function: a function's result would need a lifetime it cannot name, a
+/// closure was not inlined.
+macro_rules! site_entry {
+    ($slot:expr) => {{
+        let p = site_ptr($slot);
+        // SAFETY: a non-null pointer in `HOT` is the `Rc` that this
+        // thread's `CACHE.by_site` holds in the same slot (see `HOT`). Only
+        // this thread replaces or drops it, in `lookup_set`, `fill` and
+        // `Tables::drop`, and none of those runs while the caller uses it.
+        (!p.is_null()).then(|| unsafe { &*p })
+    }};
 }
 
 impl Registry {
@@ -307,18 +356,58 @@ impl Registry {
         labels: &[(&str, &str)],
         op: O,
     ) -> Result<O::Out, MetricError> {
+        match self.hit(site, pin, name, kind, labels, op) {
+            Some(out) => Ok(out),
+            None => self.missed(site, pin, name, kind, labels, op),
+        }
+    }
+
+    /// The pinned by-site hit: `op` on the series when this site's entry
+    /// was made from the same read-only name and labels (the same
+    /// addresses), else `None` and nothing done ([`missed`](Self::missed)
+    /// does the rest).
+    #[inline(always)]
+    pub(crate) fn hit<O: SeriesOp>(
+        &self,
+        site: Site,
+        pin: Pin,
+        name: &str,
+        kind: MetricType,
+        labels: &[(&str, &str)],
+        op: O,
+    ) -> Option<O::Out> {
+        if labels.len() > CACHED_LABELS {
+            return None;
+        }
+        let e = site_entry!(site.slot())?;
+        let head = e.header ^ header(self.id, kind, labels.len());
+        if head | e.pin_diff(pin.words(name, labels)) as u64 != 0 {
+            return None;
+        }
+        Some(op.run(&e.family, &e.series, e.shard.as_deref()))
+    }
+
+    /// Everything but the pinned hit: the site's entry compared string by
+    /// string, the by-label-set table, then the family's table.
+    #[inline(never)]
+    pub(crate) fn missed<O: SeriesOp>(
+        &self,
+        site: Site,
+        pin: Pin,
+        name: &str,
+        kind: MetricType,
+        labels: &[(&str, &str)],
+        op: O,
+    ) -> Result<O::Out, MetricError> {
         if labels.len() > CACHED_LABELS {
             return self.uncached(name, kind, labels, op);
         }
         let slot = site.slot();
         let words = pin.words(name, labels);
-        // The hit holds its own reference to the entry (an `Rc`: no
-        // atomic), so the thread-local borrow ends before the update and a
-        // miss elsewhere may replace the slot meanwhile. No `unsafe`.
-        if let Some(e) = site_entry(slot)
+        if let Some(e) = site_entry!(slot)
             && e.matches(self.id, kind, name, labels, words)
         {
-            return Ok(op.run(&e.family, &e.series));
+            return Ok(op.run(&e.family, &e.series, e.shard.as_deref()));
         }
         self.lookup_set(slot, pin, name, kind, labels, op)
     }
@@ -335,11 +424,15 @@ impl Registry {
         kind: MetricType,
         op: O,
     ) -> Option<O::Out> {
-        let words = pin.words("", &[]);
-        let head = header(self.id, kind, 0);
-        let e = site_entry(site.slot())?;
-        ((e.header & !0xff) ^ head | e.pin_diff(words) as u64 == 0 && matches!(pin, Pin::Key(..)))
-            .then(|| op.run(&e.family, &e.series))
+        if !matches!(pin, Pin::Key(..)) {
+            return None;
+        }
+        let e = site_entry!(site.slot())?;
+        let head = (e.header & !0xff) ^ header(self.id, kind, 0);
+        if head | e.pin_diff(pin.words("", &[])) as u64 != 0 {
+            return None;
+        }
+        Some(op.run(&e.family, &e.series, e.shard.as_deref()))
     }
 
     fn uncached<O: SeriesOp>(
@@ -351,7 +444,7 @@ impl Registry {
     ) -> Result<O::Out, MetricError> {
         let family = self.family(name, kind)?;
         let series = family.series(labels);
-        Ok(op.run(&family, &series))
+        Ok(op.run(&family, &series, None))
     }
 
     /// A by-site miss: the by-label-set table, and on a hit the site's slot
@@ -386,13 +479,11 @@ impl Registry {
             } else {
                 Rc::clone(e)
             };
-            if let Some(s) = c.by_site.get_mut(site_slot) {
-                *s = Some(Rc::clone(&e));
-            }
+            c.set_site(site_slot, Rc::clone(&e));
             Some(e)
         });
         if let Ok(Some(e)) = found {
-            return Ok(op.run(&e.family, &e.series));
+            return Ok(op.run(&e.family, &e.series, e.shard.as_deref()));
         }
         self.fill((site_slot, slot), pin, name, kind, labels, op)
     }
@@ -411,7 +502,6 @@ impl Registry {
     ) -> Result<O::Out, MetricError> {
         let family = self.family(name, kind)?;
         let series = family.series(labels);
-        let out = op.run(&family, &series);
         let order: Option<Box<[u16]>> = labels
             .iter()
             .map(|(k, _)| {
@@ -426,12 +516,18 @@ impl Registry {
         let distinct = order
             .as_ref()
             .is_some_and(|o| o.len() == series.labels.len());
-        if let (false, true, Some(order)) = (series.overflow, distinct, order) {
+        let (false, true, Some(order)) = (series.overflow, distinct, order) else {
+            return Ok(op.run(&family, &series, None));
+        };
+        {
             let codes: Box<[Code]> = std::iter::once(code(name))
                 .chain(labels.iter().flat_map(|(k, v)| [code(k), code(v)]))
                 .collect();
             let verify = codes.iter().any(|c| c.len > EXACT_BYTES);
+            let lease = series.lease().map(Rc::new);
             let e = Rc::new(Cached {
+                shard: lease.as_ref().map(|l| Arc::clone(&l.shard)),
+                _lease: lease,
                 header: header(self.id, kind, labels.len()),
                 pin: if pin.holds(name, labels) {
                     pin.words(name, labels)
@@ -444,18 +540,19 @@ impl Registry {
                 series,
                 order,
             });
+            let out = op.run(&e.family, &e.series, e.shard.as_deref());
             let _ = CACHE.try_with(|c| {
                 if let Ok(mut c) = c.try_borrow_mut() {
                     if c.by_site.is_empty() {
                         c.by_site.resize_with(SITE_SLOTS, || None);
                         c.by_set.resize_with(SET_SLOTS, || None);
                     }
-                    c.by_site[site_slot] = Some(Rc::clone(&e));
+                    c.set_site(site_slot, Rc::clone(&e));
                     c.by_set[set_slot] = Some(e);
                 }
             });
+            Ok(out)
         }
-        Ok(out)
     }
 }
 

@@ -133,6 +133,8 @@ fn a_hash_collision_is_still_another_series() {
         family,
         series,
         order: vec![0].into(),
+        shard: None,
+        _lease: None,
     };
     assert!(!entry.matches(reg.id, MetricType::Counter, "c", &[("k", b)], [1; 3]));
     let honest = Cached {

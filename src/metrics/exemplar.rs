@@ -2,7 +2,7 @@
 //! series to the trace it was recorded in, chosen by an [`ExemplarFilter`]
 //! (`OTEL_METRICS_EXEMPLAR_FILTER`).
 
-use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 
 use super::registry::Series;
 
@@ -97,9 +97,18 @@ impl ExemplarState {
     }
 
     pub(crate) fn set_filter(&self, filter: ExemplarFilter) {
+        if filter == ExemplarFilter::AlwaysOn {
+            ALWAYS_ON_SOMEWHERE.store(true, Ordering::Relaxed);
+        }
         self.filter.store(filter.as_u8(), Ordering::Relaxed);
     }
 }
+
+/// Set (for good) once any registry's filter is [`ExemplarFilter::AlwaysOn`]:
+/// until then an update outside a sampled span is done with the exemplar
+/// after two plain loads (this and the thread's sampled-span flag), with no
+/// look at its registry's filter.
+static ALWAYS_ON_SOMEWHERE: AtomicBool = AtomicBool::new(false);
 
 impl Series {
     /// Keeps `value` as the exemplar when the filter lets it (by default:
@@ -108,6 +117,15 @@ impl Series {
     /// clock once per export interval, not on every update.
     #[inline(always)]
     pub(crate) fn maybe_exemplar(&self, state: &ExemplarState, value: f64) {
+        if crate::trace::in_sampled_span() || ALWAYS_ON_SOMEWHERE.load(Ordering::Relaxed) {
+            self.exemplar_check(state, value);
+        }
+    }
+
+    /// Whether `value` may be the exemplar under the registry's filter,
+    /// and this series has none in this period yet.
+    #[inline(always)]
+    fn exemplar_check(&self, state: &ExemplarState, value: f64) {
         let eligible = match state.filter.load(Ordering::Relaxed) {
             2 => crate::trace::in_sampled_span(),
             0 => true,

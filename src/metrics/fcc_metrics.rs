@@ -244,14 +244,35 @@ impl FccMetrics {
         labels: &[(&str, &str)],
         update: Update,
     ) -> Result<(), MetricError> {
-        let series = self.inner.registry.with_series(
-            Site::caller(Location::caller()),
-            Pin::Args,
-            name,
-            kind,
-            labels,
-            update,
-        )?;
+        let site = Site::caller(Location::caller());
+        let Some(series) = self
+            .inner
+            .registry
+            .hit(site, Pin::Args, name, kind, labels, update)
+        else {
+            return self.update_missed(site, name, kind, labels, update);
+        };
+        if self.inner.keep_points {
+            self.inner.points.push(series, kind, update.value());
+        }
+        Ok(())
+    }
+
+    /// [`update`](Self::update) past the pinned hit, out of line: the hit
+    /// returns the series' index in registers, not a `Result` in memory.
+    #[inline(never)]
+    fn update_missed(
+        &self,
+        site: Site,
+        name: &str,
+        kind: MetricType,
+        labels: &[(&str, &str)],
+        update: Update,
+    ) -> Result<(), MetricError> {
+        let series = self
+            .inner
+            .registry
+            .missed(site, Pin::Args, name, kind, labels, update)?;
         if self.inner.keep_points {
             self.inner.points.push(series, kind, update.value());
         }
@@ -259,6 +280,13 @@ impl FccMetrics {
     }
 
     /// The kept points, oldest first (the seed's `metrics.points`).
+    ///
+    /// A point's timestamp comes from a millisecond clock that a background
+    /// thread (`fcc-points-clock`) advances while points are being
+    /// recorded, and that sleeps when none are: it is never later than the
+    /// moment of recording and, unless the machine keeps that thread from
+    /// running, at most about a millisecond earlier. Reading the CPU's
+    /// clock for every point would cost as much as the rest of the point.
     pub fn points(&self) -> Vec<MetricPoint> {
         self.inner
             .points

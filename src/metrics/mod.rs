@@ -90,6 +90,7 @@
 
 mod bridge;
 mod cache;
+mod clock;
 mod exemplar;
 mod handles;
 mod hash;
@@ -100,6 +101,7 @@ pub mod prometheus;
 mod registry;
 mod ring;
 mod series;
+mod shard;
 mod snapshot;
 
 pub use bridge::FccRecorder;

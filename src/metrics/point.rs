@@ -54,7 +54,9 @@ pub struct MetricPoint {
     pub metric_type: MetricType,
     /// The label set, sorted by key.
     pub labels: BTreeMap<String, String>,
-    /// When it was recorded.
+    /// When it was recorded. For the points [`FccMetrics`](super::FccMetrics)
+    /// keeps: to about a millisecond, never later (see
+    /// [`FccMetrics::points`](super::FccMetrics::points)).
     pub timestamp: Timestamp,
     /// The trace current when it was recorded (an exemplar's link), if any.
     pub trace_id: Option<TraceId>,

@@ -11,8 +11,9 @@ use super::exemplar::ExemplarState;
 use super::hash::{label_hash, FxBuild};
 use super::point::{valid_name, MetricError, MetricType};
 use super::ring::SeriesIndex;
+use super::shard::Shard;
 
-pub(crate) use super::series::{Cell, Series};
+pub(crate) use super::series::{search_bounds, Cell, Series};
 
 /// The OTel SDK's default histogram boundaries (they suit milliseconds).
 pub const DEFAULT_BUCKETS: &[f64] = &[
@@ -27,7 +28,9 @@ pub const DEFAULT_BUCKETS: &[f64] = &[
 /// still hold it for the slow path.
 pub(crate) trait SeriesOp: Copy {
     type Out;
-    fn run(self, family: &Family, series: &Arc<Series>) -> Self::Out;
+    /// `shard`: the calling thread's part of a histogram series, when its
+    /// cache holds one (see [`super::shard`]).
+    fn run(self, family: &Family, series: &Arc<Series>, shard: Option<&Shard>) -> Self::Out;
 }
 
 /// A checked value applied to its series by a named method; inside a
@@ -60,12 +63,15 @@ impl SeriesOp for Update {
     /// The series' index (for the point ring).
     type Out = u64;
     #[inline(always)]
-    fn run(self, family: &Family, series: &Arc<Series>) -> u64 {
+    fn run(self, family: &Family, series: &Arc<Series>, shard: Option<&Shard>) -> u64 {
         match self {
             Update::Count(n) => series.count(n),
             Update::Fraction(v) => series.add_fraction(v),
             Update::Set(v) => series.set(v),
-            Update::Observe(v) => series.observe(v),
+            Update::Observe(v) => match shard {
+                Some(shard) => shard.observe(v),
+                None => series.observe_out_of_line(v),
+            },
             Update::RaiseTo(total) => {
                 family.fed_totals.store(true, Ordering::Relaxed);
                 series.raise_to(total);
@@ -83,7 +89,7 @@ pub(crate) struct Fetch;
 
 impl SeriesOp for Fetch {
     type Out = Arc<Series>;
-    fn run(self, _: &Family, series: &Arc<Series>) -> Arc<Series> {
+    fn run(self, _: &Family, series: &Arc<Series>, _: Option<&Shard>) -> Arc<Series> {
         Arc::clone(series)
     }
 }
@@ -164,6 +170,7 @@ impl Family {
             rejected: Arc::clone(&self.rejected),
             overflow: false,
             index,
+            shards: std::sync::Mutex::new(Vec::new()),
         });
         map.entry(hash).or_default().push(Arc::clone(&s));
         self.count.fetch_add(1, Ordering::Relaxed);
@@ -181,6 +188,7 @@ impl Family {
                 rejected: Arc::clone(&self.rejected),
                 overflow: true,
                 index,
+                shards: std::sync::Mutex::new(Vec::new()),
             })
         }))
     }
@@ -299,14 +307,6 @@ impl Registry {
         v.sort_by(|a, b| a.name.cmp(&b.name));
         v
     }
-}
-
-/// A histogram's bounds padded with +inf to a multiple of 4 (see
-/// [`Series::observe`]).
-fn search_bounds(bounds: &[f64]) -> Box<[f64]> {
-    let mut v = bounds.to_vec();
-    v.resize(bounds.len().next_multiple_of(4), f64::INFINITY);
-    v.into_boxed_slice()
 }
 
 fn check_kind(f: &Arc<Family>, kind: MetricType) -> Result<Arc<Family>, MetricError> {

@@ -1,6 +1,7 @@
 //! The seed's `points` list as a bounded ring of plain values: a recorded
-//! point costs a ticket (one atomic add), a raw clock read and seven word
-//! stores, no allocation and no lock. [`FccMetrics::points`](super::FccMetrics::points)
+//! point costs a ticket (one atomic add), a load of the points' clock
+//! ([`clock`]: its timestamp, to about a millisecond) and seven word stores,
+//! no allocation and no lock. [`FccMetrics::points`](super::FccMetrics::points)
 //! turns the last `capacity` of them into [`MetricPoint`]s.
 //!
 //! Each slot is a sequence lock: its writer, ticket `t`, stores `2t + 1`,
@@ -18,25 +19,18 @@
 use std::sync::atomic::{fence, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock, RwLock};
 
+use super::clock;
 use super::point::{MetricPoint, MetricType};
 use super::registry::Series;
 use crate::{SpanId, Timestamp, TraceId};
-
-/// The wall clock of an instant read from the CPU's time-stamp counter
-/// (fastant, as spans use: a few nanoseconds a read against 25 or more for
-/// the system clock here). A point keeps the raw instant; the conversion
-/// (floating point, about 40 instructions) waits until it is read.
-fn unix_nanos(at: fastant::Instant) -> u64 {
-    static ANCHOR: OnceLock<fastant::Anchor> = OnceLock::new();
-    at.as_unix_nanos(ANCHOR.get_or_init(fastant::Anchor::new))
-}
 
 struct Slot {
     seq: AtomicU64,
     /// The series' index in the registry's list, and the type in the top bits.
     series: AtomicU64,
     value: AtomicU64,
-    at: fastant::Atomic,
+    /// Microseconds since the Unix epoch ([`clock`]).
+    at: AtomicU64,
     trace_hi: AtomicU64,
     trace_lo: AtomicU64,
     span: AtomicU64,
@@ -48,11 +42,20 @@ impl Default for Slot {
             seq: AtomicU64::new(0),
             series: AtomicU64::new(0),
             value: AtomicU64::new(0),
-            at: fastant::Atomic::new(fastant::Instant::ZERO),
+            at: AtomicU64::new(0),
             trace_hi: AtomicU64::new(0),
             trace_lo: AtomicU64::new(0),
             span: AtomicU64::new(0),
         }
+    }
+}
+
+/// Waits until the writer a lap ahead of us in `slot` has finished.
+#[cold]
+#[inline(never)]
+fn wait_for(slot: &Slot, before: u64) {
+    while slot.seq.load(Ordering::Acquire) != before {
+        std::thread::yield_now();
     }
 }
 
@@ -92,7 +95,8 @@ impl PointRing {
 
     /// A power of two (the slot is `ticket & mask`, no division), at least
     /// `capacity` and 1,024 (a writer a lap behind is then very rare).
-    fn slots(&self) -> &[Slot] {
+    #[cold]
+    fn make_slots(&self) -> &[Slot] {
         self.slots.get_or_init(|| {
             let n = (self.capacity as usize).max(1024).next_power_of_two();
             (0..n).map(|_| Slot::default()).collect()
@@ -102,24 +106,30 @@ impl PointRing {
     /// Records a point of series `series` (an index in the [`SeriesIndex`]).
     #[inline]
     pub(crate) fn push(&self, series: u64, kind: MetricType, value: f64) {
-        let slots = self.slots();
+        let at = clock::now_micros();
+        let slots = match self.slots.get() {
+            Some(slots) => slots,
+            None => self.make_slots(),
+        };
         let t = self.next.fetch_add(1, Ordering::Relaxed);
         let size = slots.len() as u64;
         let slot = &slots[(t & (size - 1)) as usize];
         // The previous ticket of this slot, a lap ago, must have finished.
         let before = if t >= size { 2 * (t - size) + 2 } else { 0 };
-        while slot.seq.load(Ordering::Acquire) != before {
-            std::thread::yield_now();
+        if slot.seq.load(Ordering::Acquire) != before {
+            wait_for(slot, before);
         }
-        let at = fastant::Instant::now();
-        let ids = crate::trace::current_ids();
+        if t.is_multiple_of(clock::CHECK_EVERY) {
+            clock::check();
+        }
+        let (trace, span) =
+            crate::trace::current_ids().map_or((0, 0), |(t, s, _)| (t.get(), s.get()));
         slot.seq.store(2 * t + 1, Ordering::Relaxed);
         fence(Ordering::Release);
         slot.series
             .store(series | (kind as u64) << 62, Ordering::Relaxed);
         slot.value.store(value.to_bits(), Ordering::Relaxed);
         slot.at.store(at, Ordering::Relaxed);
-        let (trace, span) = ids.map_or((0, 0), |(t, s, _)| (t.get(), s.get()));
         slot.trace_hi.store((trace >> 64) as u64, Ordering::Relaxed);
         slot.trace_lo.store(trace as u64, Ordering::Relaxed);
         slot.span.store(span, Ordering::Relaxed);
@@ -180,7 +190,7 @@ impl PointRing {
                 _ => MetricType::Histogram,
             };
             let mut p = MetricPoint::new(name.to_string(), f64::from_bits(value), kind);
-            p.timestamp = Timestamp::from_unix_micros((unix_nanos(at) / 1000) as i64);
+            p.timestamp = Timestamp::from_unix_micros(at as i64);
             p.labels = series
                 .labels
                 .iter()
@@ -250,6 +260,32 @@ mod tests {
                 .iter()
                 .filter(|p| p.name == name)
                 .all(|p| p.labels["thread"] == name));
+        }
+    }
+
+    #[test]
+    fn points_are_stamped_when_recorded_never_later() {
+        let m = FccMetrics::new();
+        let mut bounds = Vec::new();
+        // Far apart (the points' clock may sleep: the system clock), then
+        // back to back (it ticks).
+        for i in 0..2000 {
+            let before = crate::Timestamp::now();
+            m.increment("c", &[]).unwrap();
+            bounds.push((before, crate::Timestamp::now()));
+            if i < 3 {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+        }
+        let points = m.points();
+        assert_eq!(points.len(), bounds.len());
+        for (p, (before, after)) in points.iter().zip(bounds) {
+            assert!(p.timestamp <= after, "stamped after it was recorded");
+            // Generous: a loaded machine delays the clock's thread.
+            assert!(
+                p.timestamp.unix_micros() + 5_000_000 >= before.unix_micros(),
+                "stamped long before it was recorded"
+            );
         }
     }
 

@@ -1,6 +1,6 @@
 //! One series: a label set's atomic cell (a counter, a gauge or a
 //! histogram's buckets, sum, min and max), updated without locks, and its
-//! exemplar.
+//! exemplar; a histogram's bucket search.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -102,6 +102,78 @@ impl Cell {
     }
 }
 
+/// Four histogram boundaries, aligned for whole vector loads.
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[repr(C, align(32))]
+pub(crate) struct Quad(pub(crate) [f64; 4]);
+
+/// A histogram's bounds as [`Series::search`] keeps them: padded with
+/// +inf to a multiple of 4, and to 16 when fewer (the default 15 included),
+/// so that the common case is one straight-line count.
+pub(crate) fn search_bounds(bounds: &[f64]) -> Box<[Quad]> {
+    let n = bounds.len().next_multiple_of(4).max(16);
+    let mut q = vec![Quad([f64::INFINITY; 4]); n / 4];
+    for (i, b) in bounds.iter().enumerate() {
+        q[i / 4].0[i % 4] = *b;
+    }
+    q.into_boxed_slice()
+}
+
+/// The bucket of `v` (finite): bucket `i` holds `(bounds[i-1], bounds[i]]`,
+/// the last one up to +inf, so `i` is the number of bounds below `v`.
+/// Counting, not a binary search: no branch to mispredict and no chain of
+/// dependent loads when values vary.
+#[inline(always)]
+pub(crate) fn bucket_of(search: &[Quad], v: f64) -> usize {
+    match <&[Quad; 4]>::try_from(search) {
+        Ok(sixteen) => count16(sixteen, v),
+        Err(_) => count_any(search, v),
+    }
+}
+
+fn count_any(search: &[Quad], v: f64) -> usize {
+    search
+        .iter()
+        .map(|q| q.0.iter().map(|b| usize::from(*b < v)).sum::<usize>())
+        .sum()
+}
+
+/// 16 bounds below `v`, in eight SSE2 compares: LLVM makes a chain of
+/// scalar compares out of the plain loop over a fixed array.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+pub(crate) fn count16(q: &[Quad; 4], v: f64) -> usize {
+    use std::arch::x86_64::{
+        __m128i, _mm_add_epi64, _mm_castpd_si128, _mm_cmplt_pd, _mm_cvtsi128_si64, _mm_load_pd,
+        _mm_set1_pd, _mm_unpackhi_epi64,
+    };
+    // SAFETY: SSE2 is part of the x86_64 baseline; every load reads two
+    // `f64`s of a `Quad`, which is 32-byte aligned.
+    unsafe {
+        let x = _mm_set1_pd(v);
+        // All ones (-1) per bound below `v`.
+        let lt = |q: &Quad, at: usize| -> __m128i {
+            _mm_castpd_si128(_mm_cmplt_pd(_mm_load_pd(q.0.as_ptr().add(at)), x))
+        };
+        let a = _mm_add_epi64(
+            _mm_add_epi64(lt(&q[0], 0), lt(&q[0], 2)),
+            _mm_add_epi64(lt(&q[1], 0), lt(&q[1], 2)),
+        );
+        let b = _mm_add_epi64(
+            _mm_add_epi64(lt(&q[2], 0), lt(&q[2], 2)),
+            _mm_add_epi64(lt(&q[3], 0), lt(&q[3], 2)),
+        );
+        let s = _mm_add_epi64(a, b);
+        _mm_cvtsi128_si64(_mm_add_epi64(s, _mm_unpackhi_epi64(s, s))).wrapping_neg() as usize
+    }
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+#[inline(always)]
+pub(crate) fn count16(q: &[Quad; 4], v: f64) -> usize {
+    count_any(q, v)
+}
+
 /// One label set of one metric.
 pub(crate) struct Series {
     pub(crate) labels: Box<[(Box<str>, Box<str>)]>,
@@ -112,14 +184,17 @@ pub(crate) struct Series {
     pub(crate) exemplar: std::sync::Mutex<Option<Exemplar>>,
     pub(crate) exemplar_epoch: AtomicU64,
     /// Histogram boundaries (empty for other types) padded with +inf to a
-    /// multiple of 4, for the bucket search (no value is above +inf).
-    pub(crate) search: Box<[f64]>,
+    /// multiple of 4, and up to 16 to 16, for the bucket search (no value is
+    /// above +inf): see [`bucket_of`].
+    pub(crate) search: Box<[Quad]>,
     /// Where refused values are counted (the owning FccMetrics' counter).
     pub(crate) rejected: Arc<AtomicU64>,
     /// The overflow series (never cached per thread: reaching it is counted).
     pub(crate) overflow: bool,
     /// Its place in the registry's [`SeriesIndex`] (how a point names it).
     pub(crate) index: u64,
+    /// A histogram's per-thread parts (see [`super::shard`]).
+    pub(crate) shards: std::sync::Mutex<Vec<Arc<super::shard::Shard>>>,
 }
 
 impl Series {
@@ -184,13 +259,7 @@ impl Series {
             // The words the CAS and the min/max checks need, read before
             // the bucket's locked add (after it they would wait for it).
             let (s, lo, hi) = (sum.0.load(Ordering::Relaxed), min.load(), max.load());
-            // Bucket i holds (bounds[i-1], bounds[i]]; the last one is +inf.
-            // Counting, not a binary search: no branch to mispredict and no
-            // chain of dependent loads when values vary; four at a time
-            // over the padded bounds (no scalar tail).
-            let i = self.search.chunks_exact(4).fold(0u64, |n, c| {
-                n + c.iter().map(|b| u64::from(*b < v)).sum::<u64>()
-            }) as usize;
+            let i = bucket_of(&self.search, v);
             if let Some(b) = buckets.get(i) {
                 b.fetch_add(1, Ordering::Relaxed);
             }
@@ -204,6 +273,14 @@ impl Series {
         }
     }
 
+    /// [`observe`](Self::observe) as a call: a named method's record
+    /// reaches the shared cell only without a shard (more than 16 bounds, or
+    /// not cached), and inlined there it made the shard's path a call too.
+    #[inline(never)]
+    pub(crate) fn observe_out_of_line(&self, v: f64) {
+        self.observe(v);
+    }
+
     /// The seed's total for this series: counter value, sum of gauge values,
     /// sum of observations.
     pub(crate) fn total(&self) -> f64 {
@@ -212,7 +289,7 @@ impl Series {
                 whole.load(Ordering::Relaxed) as f64 + fraction.load()
             }
             Cell::Gauge { observed, .. } => observed.load(),
-            Cell::Histogram { sum, .. } => sum.load(),
+            Cell::Histogram { .. } => self.histogram().map_or(0.0, |h| h.sum),
         }
     }
 

@@ -84,24 +84,18 @@ pub(super) fn take(registry: &Registry) -> Vec<MetricSnapshot> {
                         Cell::Gauge { value, updates, .. } => SeriesValue::Gauge(
                             (updates.load(Ordering::Relaxed) > 0).then(|| value.load()),
                         ),
-                        Cell::Histogram {
-                            buckets,
-                            sum,
-                            min,
-                            max,
-                        } => {
-                            let counts: Vec<u64> =
-                                buckets.iter().map(|b| b.load(Ordering::Relaxed)).collect();
-                            // min and max are set just after the bucket: a
-                            // racing update may not show them yet.
+                        Cell::Histogram { .. } => {
+                            let h = s.histogram().unwrap_or_else(|| unreachable!());
+                            // A bound handle's record (the shared cell) may
+                            // show its bucket before its sum, min and max.
                             let seen = |v: f64| v.is_finite().then_some(v);
                             SeriesValue::Histogram {
                                 bounds: f.bounds.to_vec(),
-                                count: counts.iter().sum(),
-                                counts,
-                                sum: sum.load(),
-                                min: seen(min.load()),
-                                max: seen(max.load()),
+                                count: h.counts.iter().sum(),
+                                counts: h.counts,
+                                sum: h.sum,
+                                min: seen(h.min),
+                                max: seen(h.max),
                             }
                         }
                     },
