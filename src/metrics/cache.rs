@@ -470,10 +470,21 @@ impl Registry {
             // Found by its bytes, but made by a call with other addresses
             // (a runtime copy, or the same labels through another API): the
             // site gets an entry pinned to its own read-only addresses, or
-            // it would compare every string on every call.
-            let e = if e.pin != words && pin.holds(name, labels) {
+            // it would compare every string on every call. And an entry
+            // made for a `metrics` handle has no shard: a named method's
+            // site gets its own.
+            let lease = (O::PARTS && e._lease.is_none())
+                .then(|| e.series.lease())
+                .flatten()
+                .map(Rc::new);
+            let repin = e.pin != words && pin.holds(name, labels);
+            let e = if repin || lease.is_some() {
                 Rc::new(Cached {
-                    pin: words,
+                    pin: if repin { words } else { e.pin },
+                    shard: lease
+                        .as_ref()
+                        .map_or(e.shard.clone(), |l| Some(Arc::clone(&l.shard))),
+                    _lease: lease.or_else(|| e._lease.clone()),
                     ..Cached::clone(e)
                 })
             } else {
@@ -524,7 +535,7 @@ impl Registry {
                 .chain(labels.iter().flat_map(|(k, v)| [code(k), code(v)]))
                 .collect();
             let verify = codes.iter().any(|c| c.len > EXACT_BYTES);
-            let lease = series.lease().map(Rc::new);
+            let lease = O::PARTS.then(|| series.lease()).flatten().map(Rc::new);
             let e = Rc::new(Cached {
                 shard: lease.as_ref().map(|l| Arc::clone(&l.shard)),
                 _lease: lease,

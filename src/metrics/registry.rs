@@ -28,6 +28,10 @@ pub const DEFAULT_BUCKETS: &[f64] = &[
 /// still hold it for the slow path.
 pub(crate) trait SeriesOp: Copy {
     type Out;
+    /// Whether the thread cache gives an entry made for this operation its
+    /// own shard of a histogram series (a `metrics` handle records into the
+    /// shared cell).
+    const PARTS: bool = true;
     /// `shard`: the calling thread's part of a histogram series, when its
     /// cache holds one (see [`super::shard`]).
     fn run(self, family: &Family, series: &Arc<Series>, shard: Option<&Shard>) -> Self::Out;
@@ -89,6 +93,7 @@ pub(crate) struct Fetch;
 
 impl SeriesOp for Fetch {
     type Out = Arc<Series>;
+    const PARTS: bool = false;
     fn run(self, _: &Family, series: &Arc<Series>, _: Option<&Shard>) -> Arc<Series> {
         Arc::clone(series)
     }

@@ -269,6 +269,27 @@ mod tests {
     }
 
     #[test]
+    fn facade_and_named_records_of_one_series_add_up() {
+        let m = FccMetrics::builder().points_capacity(0).build();
+        let recorder = crate::metrics::FccRecorder::new(m.clone());
+        let facade = || {
+            metrics::with_local_recorder(&recorder, || {
+                metrics::histogram!("lat", "k" => "v").record(2.0);
+            });
+        };
+        // The facade's entry (no shard) is found by the named method's
+        // label set; the named site gets its own entry with a shard.
+        facade();
+        for _ in 0..3 {
+            m.record("lat", 4.0, &[("k", "v")]).unwrap();
+        }
+        facade();
+        let (counts, count, sum, min, max) = histogram(&m);
+        assert_eq!((count, counts[1], sum), (5, 5, 16.0));
+        assert_eq!((min, max), (Some(2.0), Some(4.0)));
+    }
+
+    #[test]
     fn a_shard_let_go_keeps_its_counts() {
         let m = FccMetrics::builder().points_capacity(0).build();
         std::thread::scope(|s| {
