@@ -302,3 +302,39 @@ impl Series {
             })
     }
 }
+
+#[cfg(test)]
+mod bucket_tests {
+    use super::{bucket_of, search_bounds};
+
+    /// The vector count (16 bounds or fewer) and the general count agree
+    /// with the definition, the number of bounds below the value, for
+    /// values on, between, below and above the bounds; a value equal to a
+    /// bound falls in the bucket that bound closes.
+    #[test]
+    fn the_bucket_is_the_number_of_bounds_below_the_value() {
+        let default = [
+            0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0, 25.0,
+        ];
+        let sets: Vec<Vec<f64>> = vec![
+            vec![],
+            vec![1.0],
+            vec![-1.0, 0.0, 1.0],
+            default.to_vec(),
+            (0..16).map(|i| i as f64).collect(),
+            (0..17).map(|i| i as f64 * 0.5).collect(),
+            (0..40).map(|i| (i as f64 - 20.0) * 3.0).collect(),
+        ];
+        for bounds in &sets {
+            let search = search_bounds(bounds);
+            let mut values = vec![f64::MIN, -1e300, -0.0, 0.0, 1e300, f64::MAX];
+            for b in bounds {
+                values.extend([*b, b - 1e-9, b + 1e-9, b.next_down(), b.next_up()]);
+            }
+            for v in values {
+                let want = bounds.iter().filter(|b| **b < v).count();
+                assert_eq!(bucket_of(&search, v), want, "value {v} in {bounds:?}");
+            }
+        }
+    }
+}
