@@ -154,13 +154,19 @@ pub(crate) fn push_in(ctx: SpanContext, otel_base: &opentelemetry::Context) {
 #[inline(always)]
 fn push_onto(stack: &RefCell<Vec<SpanContext>>, ctx: SpanContext) {
     if let Ok(mut s) = stack.try_borrow_mut() {
-        if s.capacity() == 0 {
-            // This thread's first span: from now on events look here.
-            connect_events();
-        }
-        s.push(ctx);
-        set_top_sampled(&s);
+        push_borrowed(&mut s, ctx);
     }
+}
+
+/// Pushes onto the borrowed stack (what every push does once it has it).
+#[inline(always)]
+fn push_borrowed(stack: &mut Vec<SpanContext>, ctx: SpanContext) {
+    if stack.capacity() == 0 {
+        // This thread's first span: from now on events look here.
+        connect_events();
+    }
+    stack.push(ctx);
+    set_top_sampled(stack);
 }
 
 /// This thread's stack, innermost last (for mirroring it into the OTel
@@ -188,11 +194,7 @@ pub(crate) fn start_entered(
                 let span = (start.take()?)(s.last());
                 let guard = match span.context_ref() {
                     Some(ctx) => {
-                        if s.capacity() == 0 {
-                            connect_events();
-                        }
-                        s.push(ctx.clone());
-                        set_top_sampled(&s);
+                        push_borrowed(&mut s, ctx.clone());
                         ContextGuard {
                             span_id: Some(ctx.span_id),
                             _not_send: PhantomData,
