@@ -151,13 +151,14 @@ pub(crate) fn expand(args: Args, function: ItemFn) -> syn::Result<TokenStream> {
             __fcc_out
         }
     } else if returns_result && !has_impl_trait {
+        // The error is recorded while the span is still current.
         quote! {
-            let __fcc_entered = #start_entered;
+            #[allow(unused_mut)]
+            let mut __fcc_span = #start_entered;
             #[allow(clippy::redundant_closure_call)]
             let __fcc_out = (move || -> #ret_type #block)();
-            #[allow(unused_mut)]
-            let mut __fcc_span = ::fcc::trace::__private::exit(__fcc_entered);
             #record
+            ::core::mem::drop(__fcc_span);
             __fcc_out
         }
     } else if !fused {

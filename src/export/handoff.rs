@@ -2,7 +2,7 @@
 //! own, not one channel send per span.
 //!
 //! Each thread that ends spans for a pipeline gets two single-producer
-//! single-consumer rings ([`rtrb`]) with the export thread: `done` carries
+//! single-consumer rings ([`super::spsc`]) with the export thread: `done` carries
 //! finished spans *by value* as compact records (ids, name, clock
 //! readings, a few flags: 112 bytes), `attributes` carries their
 //! attributes, moved one after another out of the span's own list. A span
@@ -39,14 +39,14 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::SystemTime;
 
-use rtrb::chunks::WriteChunkUninit;
-use rtrb::{Consumer, Producer, RingBuffer};
+use super::spsc::{self, Consumer, Producer};
 
 use super::attribute_pool::Lists;
 use crate::trace::__private::CodeLocation;
+use crate::trace::local::Open;
 use crate::trace::span::clock::fill_times;
 use crate::trace::span::Times;
-use crate::trace::{InstrumentationScope, KeyValue, SpanData, SpanKind, SpanStatus};
+use crate::trace::{InstrumentationScope, KeyValue, SpanContext, SpanData, SpanKind, SpanStatus};
 use crate::{SpanId, TraceId};
 
 /// Most finished spans a thread hands over before the export thread drains
@@ -125,10 +125,12 @@ impl Finished {
                 list.extend(code.attributes());
             }
             if self.attributes > 0 {
-                // Pushed before the span, so all there (read_chunk cannot fail).
-                match attributes.read_chunk(self.attributes as usize) {
-                    Ok(chunk) => list.extend(chunk),
-                    Err(_) => debug_assert!(false, "a span's attributes are pushed before it"),
+                // Published before the span, so all there.
+                for _ in 0..self.attributes {
+                    match attributes.pop() {
+                        Some(kv) => list.push(kv),
+                        None => debug_assert!(false, "a span's attributes are pushed before it"),
+                    }
                 }
             }
             span.attributes = list;
@@ -147,6 +149,19 @@ struct LocalRing {
     done: Producer<Finished>,
     attributes: Producer<KeyValue>,
     pushes: u32,
+}
+
+impl LocalRing {
+    /// After a push: every [`CHECK_EVERY`] spans, wakes the export thread
+    /// when the ring is a quarter full.
+    #[inline(always)]
+    fn pushed(&mut self) {
+        self.pushes = self.pushes.wrapping_add(1);
+        let cap = self.handoff.capacity;
+        if self.pushes.is_multiple_of(CHECK_EVERY) && self.done.len() > cap / 4 {
+            self.handoff.wake();
+        }
+    }
 }
 
 thread_local! {
@@ -199,8 +214,8 @@ impl Handoff {
 
     #[cold]
     fn register(self: &Arc<Self>) -> LocalRing {
-        let (done_tx, done_rx) = RingBuffer::new(self.capacity);
-        let (attributes_tx, attributes_rx) = RingBuffer::new(self.capacity * ATTRIBUTES_PER_SPAN);
+        let (done_tx, done_rx) = spsc::ring(self.capacity);
+        let (attributes_tx, attributes_rx) = spsc::ring(self.capacity * ATTRIBUTES_PER_SPAN);
         let mut rings = self.rings.lock().unwrap_or_else(|p| p.into_inner());
         rings.push(WorkerRing {
             done: done_rx,
@@ -221,24 +236,17 @@ impl Handoff {
     #[inline]
     pub(crate) fn send(self: &Arc<Self>, span: &mut SpanData, times: Option<Times>) -> bool {
         self.with_local(|r| {
-            let Ok(mut slot) = r.done.write_chunk_uninit(1) else {
+            if !r.done.has_room(1) {
                 r.handoff.wake();
                 return false;
-            };
+            }
             let n = span.attributes.len();
-            // Room for the attributes, from the ring's cached reading when
-            // it has it (`slots()` would read the consumer's side each time).
-            let room = if n == 0 {
-                None
-            } else {
-                r.attributes.write_chunk_uninit(n).ok()
-            };
+            // Room for the attributes, from the ring's limit last seen.
+            let room = n == 0 || r.attributes.has_room(n);
             // Clock readings: the span's times are not set yet (given times come
             // without them, and travel whole).
-            let record = if times.is_some() && span.is_plain() && (n == 0 || room.is_some()) {
-                if let Some(room) = room {
-                    move_attributes(&mut span.attributes, room);
-                }
+            let record = if times.is_some() && span.is_plain() && room {
+                move_attributes(&mut span.attributes, &mut r.attributes);
                 Finished {
                     trace_id: span.trace_id,
                     span_id: span.span_id,
@@ -259,14 +267,56 @@ impl Handoff {
             // What is left in `span` is what a blank box holds (the status,
             // if Ok, back to Unset), its list emptied with its capacity kept.
             span.status = SpanStatus::Unset;
-            slot.as_mut_slices().0[0].write(record);
-            // SAFETY: the one slot of this chunk was just written.
-            unsafe { slot.commit(1) };
-            r.pushes = r.pushes.wrapping_add(1);
-            let cap = r.handoff.capacity;
-            if r.pushes % CHECK_EVERY == 0 && r.done.slots() < cap - cap / 4 {
+            // SAFETY: room for one was checked above.
+            unsafe { r.done.write(record) };
+            r.done.commit();
+            r.pushed();
+            true
+        })
+        .unwrap_or(false)
+    }
+
+    /// Hands an ended local span over as a compact record, moving its name
+    /// and attributes out of `open` (its list emptied, its capacity kept);
+    /// false when this thread cannot, and `open` is untouched.
+    #[inline]
+    pub(crate) fn send_local(
+        self: &Arc<Self>,
+        ctx: &SpanContext,
+        open: &mut Open,
+        times: Times,
+    ) -> bool {
+        self.with_local(|r| {
+            if !r.done.has_room(1) {
                 r.handoff.wake();
+                return false;
             }
+            let n = open.attributes.len();
+            if n > 0 {
+                if !r.attributes.has_room(n) {
+                    return false;
+                }
+                move_attributes(&mut open.attributes, &mut r.attributes);
+            }
+            // SAFETY: room for one was checked above.
+            unsafe {
+                r.done.write(Finished {
+                    trace_id: ctx.trace_id,
+                    span_id: ctx.span_id,
+                    parent: open.parent,
+                    name: std::mem::replace(&mut open.name, Cow::Borrowed("")),
+                    code: open.code,
+                    scope: None,
+                    times: Some(times),
+                    attributes: n as u32,
+                    status_ok: true,
+                    parent_is_remote: open.parent_is_remote,
+                    kind: SpanKind::Internal,
+                    full: None,
+                })
+            };
+            r.done.commit();
+            r.pushed();
             true
         })
         .unwrap_or(false)
@@ -276,14 +326,14 @@ impl Handoff {
     /// after draining the channel; see the module docs).
     pub(crate) fn count(&self) -> Vec<usize> {
         let rings = self.rings.lock().unwrap_or_else(|p| p.into_inner());
-        rings.iter().map(|r| r.done.slots()).collect()
+        rings.iter().map(|r| r.done.len()).collect()
     }
 
     /// `queued`'s value (spans taken from the rings and from the channel)
     /// plus what the rings hold, read together, and what they hold.
     pub(crate) fn queued(&self, queued: &AtomicU64) -> (u64, usize) {
         let rings = self.rings.lock().unwrap_or_else(|p| p.into_inner());
-        let waiting: usize = rings.iter().map(|r| r.done.slots()).sum();
+        let waiting: usize = rings.iter().map(|r| r.done.len()).sum();
         (queued.load(Ordering::Relaxed) + waiting as u64, waiting)
     }
 
@@ -302,7 +352,7 @@ impl Handoff {
         let mut taken = 0;
         for (ring, &n) in rings.iter_mut().zip(counts) {
             for _ in 0..n {
-                let Ok(finished) = ring.done.pop() else {
+                let Some(finished) = ring.done.pop() else {
                     break;
                 };
                 let span = finished.into_span(&mut ring.attributes, lists);
@@ -313,9 +363,8 @@ impl Handoff {
         // One add for them all, still under the lock.
         queued.fetch_add(taken, Ordering::Relaxed);
         rings.retain(|r| {
+            // Abandoned (acquire) first: then emptiness sees its last span.
             let gone = r.done.is_abandoned();
-            // rtrb's advice: see the producer's last writes before looking.
-            std::sync::atomic::fence(Ordering::Acquire);
             !(gone && r.done.is_empty())
         });
     }
@@ -327,26 +376,27 @@ impl Handoff {
     }
 }
 
-/// Moves a span's attributes, in order, into `chunk` of the `attributes`
-/// ring, as long as the list; the list is left empty with its capacity.
+/// Moves a span's attributes, in order, into the `attributes` ring and
+/// publishes them; the list is left empty with its capacity. The caller
+/// has checked there is room for them all.
 #[inline]
-fn move_attributes(list: &mut Vec<KeyValue>, mut chunk: WriteChunkUninit<'_, KeyValue>) {
+fn move_attributes(list: &mut Vec<KeyValue>, ring: &mut Producer<KeyValue>) {
     let n = list.len();
-    debug_assert_eq!(chunk.len(), n);
-    let (first, second) = chunk.as_mut_slices();
-    // SAFETY: the chunk's two slices hold exactly `n` uninitialized slots;
-    // each attribute is moved there once and the list forgets them
-    // (`set_len(0)`) before anything could drop them, so each has one
-    // owner; the chunk is committed only once written. (One by one: a span
-    // has a few, and a call to `memcpy` per slice costs more.)
-    unsafe {
-        let from = list.as_ptr();
-        for (i, slot) in first.iter_mut().chain(second.iter_mut()).enumerate() {
-            slot.write(std::ptr::read(from.add(i)));
-        }
-        list.set_len(0);
-        chunk.commit(n);
+    if n == 0 {
+        return;
     }
+    // SAFETY: the list forgets its `n` values (`set_len(0)`) and each is
+    // moved out once, into the ring, which the caller checked has room for
+    // them all; nothing in between can panic. (By hand: `drain` cost 85
+    // instructions for one attribute.)
+    unsafe {
+        list.set_len(0);
+        let from = list.as_ptr();
+        for i in 0..n {
+            ring.write(std::ptr::read(from.add(i)));
+        }
+    }
+    ring.commit();
 }
 
 /// The record of a span that is not plain: the whole span, boxed (the rare

@@ -37,6 +37,7 @@ mod metric_exporters;
 pub(crate) mod pipeline;
 mod pipeline_config;
 mod pipeline_worker;
+mod spsc;
 mod tracer_builder;
 
 use std::fmt;

@@ -190,6 +190,24 @@ impl Pipeline {
         }
     }
 
+    /// Hands an ended local span to the export thread through this
+    /// thread's rings (see
+    /// [`SpanPipeline::send_local`](crate::trace::tracer::SpanPipeline));
+    /// false when they cannot take it.
+    #[inline]
+    pub(crate) fn send_local(
+        &self,
+        ctx: &crate::trace::SpanContext,
+        open: &mut crate::trace::local::Open,
+        times: crate::trace::span::Times,
+    ) -> bool {
+        let sent = self.handoff.send_local(ctx, open, times);
+        if sent {
+            self.doorbell.ring();
+        }
+        sent
+    }
+
     #[cold]
     fn send_span_channel(&self, span: SpanData) {
         match self.tx.try_send(Item::Span(span)) {

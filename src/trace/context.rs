@@ -64,8 +64,38 @@ pub(crate) fn new_root_ids() -> (TraceId, SpanId) {
     )
 }
 
+/// One entry of the stack: a context made current, and, for a span
+/// entered on this thread by a [`SpanGuard`](super::SpanGuard), what the
+/// span has recorded so far ([`super::local`]).
+pub(crate) struct Frame {
+    pub(crate) ctx: SpanContext,
+    pub(crate) open: Option<super::local::Open>,
+}
+
+/// This thread's stack, and the emptied attribute lists of its ended
+/// local spans, kept for the next ones.
+pub(crate) struct Line {
+    pub(crate) frames: Vec<Frame>,
+    pub(crate) lists: Vec<Vec<crate::trace::KeyValue>>,
+}
+
 thread_local! {
-    static STACK: RefCell<Vec<SpanContext>> = const { RefCell::new(Vec::new()) };
+    static STACK: RefCell<Line> = const {
+        RefCell::new(Line {
+            frames: Vec::new(),
+            lists: Vec::new(),
+        })
+    };
+}
+
+/// Runs `f` on this thread's stack; `None` when it is out of reach (the
+/// thread is exiting, or this runs inside a visit to it).
+#[inline(always)]
+pub(crate) fn with_line<R>(f: impl FnOnce(&mut Line) -> R) -> Option<R> {
+    STACK
+        .try_with(|s| s.try_borrow_mut().ok().map(|mut s| f(&mut s)))
+        .ok()
+        .flatten()
 }
 
 /// The innermost active span context on this thread, if any.
@@ -88,7 +118,11 @@ pub fn current() -> Option<SpanContext> {
 /// The top of fcc's own stack, ignoring the OTel context.
 pub(crate) fn stack_top() -> Option<SpanContext> {
     STACK
-        .try_with(|s| s.try_borrow().ok().and_then(|s| s.last().cloned()))
+        .try_with(|s| {
+            s.try_borrow()
+                .ok()
+                .and_then(|s| s.frames.last().map(|f| f.ctx.clone()))
+        })
         .ok()
         .flatten()
 }
@@ -110,9 +144,11 @@ pub(crate) fn current_ids() -> Option<(TraceId, SpanId, bool)> {
     }
     STACK
         .try_with(|s| {
-            s.try_borrow()
-                .ok()
-                .and_then(|s| s.last().map(|c| (c.trace_id, c.span_id, c.sampled)))
+            s.try_borrow().ok().and_then(|s| {
+                s.frames
+                    .last()
+                    .map(|f| (f.ctx.trace_id, f.ctx.span_id, f.ctx.sampled))
+            })
         })
         .ok()
         .flatten()
@@ -130,8 +166,9 @@ pub(crate) fn in_sampled_span() -> bool {
     TOP_SAMPLED.try_with(Cell::get).unwrap_or(false)
 }
 
-fn set_top_sampled(stack: &[SpanContext]) {
-    let _ = TOP_SAMPLED.try_with(|t| t.set(stack.last().is_some_and(|c| c.sampled)));
+#[inline(always)]
+pub(crate) fn set_top_sampled(stack: &[Frame]) {
+    let _ = TOP_SAMPLED.try_with(|t| t.set(stack.last().is_some_and(|f| f.ctx.sampled)));
 }
 
 pub(crate) fn push(ctx: SpanContext) {
@@ -152,20 +189,20 @@ pub(crate) fn push_in(ctx: SpanContext, otel_base: &opentelemetry::Context) {
 }
 
 #[inline(always)]
-fn push_onto(stack: &RefCell<Vec<SpanContext>>, ctx: SpanContext) {
+fn push_onto(stack: &RefCell<Line>, ctx: SpanContext) {
     if let Ok(mut s) = stack.try_borrow_mut() {
-        push_borrowed(&mut s, ctx);
+        push_borrowed(&mut s.frames, Frame { ctx, open: None });
     }
 }
 
 /// Pushes onto the borrowed stack (what every push does once it has it).
 #[inline(always)]
-fn push_borrowed(stack: &mut Vec<SpanContext>, ctx: SpanContext) {
+pub(crate) fn push_borrowed(stack: &mut Vec<Frame>, frame: Frame) {
     if stack.capacity() == 0 {
         // This thread's first span: from now on events look here.
         connect_events();
     }
-    stack.push(ctx);
+    stack.push(frame);
     set_top_sampled(stack);
 }
 
@@ -173,7 +210,11 @@ fn push_borrowed(stack: &mut Vec<SpanContext>, ctx: SpanContext) {
 /// context when the bridge turns on).
 pub(crate) fn stack_snapshot() -> Vec<SpanContext> {
     STACK
-        .try_with(|s| s.try_borrow().map(|s| s.clone()).unwrap_or_default())
+        .try_with(|s| {
+            s.try_borrow()
+                .map(|s| s.frames.iter().map(|f| f.ctx.clone()).collect())
+                .unwrap_or_default()
+        })
         .unwrap_or_default()
 }
 
@@ -191,10 +232,14 @@ pub(crate) fn start_entered(
         let done = STACK
             .try_with(|s| {
                 let mut s = s.try_borrow_mut().ok()?;
-                let span = (start.take()?)(s.last());
+                let span = (start.take()?)(s.frames.last().map(|f| &f.ctx));
                 let guard = match span.context_ref() {
                     Some(ctx) => {
-                        push_borrowed(&mut s, ctx.clone());
+                        let frame = Frame {
+                            ctx: ctx.clone(),
+                            open: None,
+                        };
+                        push_borrowed(&mut s.frames, frame);
                         ContextGuard {
                             span_id: Some(ctx.span_id),
                             _not_send: PhantomData,
@@ -223,19 +268,34 @@ pub(crate) fn start_entered(
 /// Removes `span_id` from the stack: the top in the normal case, or the
 /// innermost match when guards were dropped out of order.
 pub(crate) fn pop(span_id: SpanId) {
-    let _ = STACK.try_with(|s| {
-        if let Ok(mut s) = s.try_borrow_mut() {
-            if s.last().is_some_and(|c| c.span_id == span_id) {
-                s.pop();
-            } else if let Some(i) = s.iter().rposition(|c| c.span_id == span_id) {
-                s.remove(i);
-            }
-            set_top_sampled(&s);
-        }
+    // The frame is dropped outside the visit (its trace state may be the
+    // last handle on its text).
+    let frame = with_line(|l| {
+        let frame = take_frame(&mut l.frames, span_id);
+        set_top_sampled(&l.frames);
+        frame
     });
+    drop(frame);
     if bridge::active() {
         bridge::unmirror(span_id);
     }
+}
+
+/// Takes `span_id`'s frame off the stack: the top in the normal case, or
+/// the innermost match when guards were dropped out of order.
+#[inline(always)]
+pub(crate) fn take_frame(frames: &mut Vec<Frame>, span_id: SpanId) -> Option<Frame> {
+    if frames.last().is_some_and(|f| f.ctx.span_id == span_id) {
+        frames.pop()
+    } else {
+        take_frame_below(frames, span_id)
+    }
+}
+
+#[cold]
+fn take_frame_below(frames: &mut Vec<Frame>, span_id: SpanId) -> Option<Frame> {
+    let i = frames.iter().rposition(|f| f.ctx.span_id == span_id)?;
+    Some(frames.remove(i))
 }
 
 /// Makes a context current on this thread until dropped; see [`attach`].

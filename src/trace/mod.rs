@@ -41,6 +41,7 @@ mod attributes;
 pub(crate) mod context;
 mod data;
 mod future;
+pub(crate) mod local;
 pub(crate) mod otel_context;
 pub mod propagation;
 mod sampler;
@@ -182,31 +183,46 @@ pub mod __private {
         code: &'static CodeLocation,
         attributes: impl FnOnce(&mut Vec<KeyValue>),
     ) -> SpanGuard {
-        let (mut span, entered) = super::context::start_entered(|parent| {
-            let mut span = tracer.start_with_parent(Cow::Borrowed(name), parent);
-            if let Some(d) = span.data_mut() {
-                d.code = Some(code);
+        let mut name = Some(Cow::Borrowed(name));
+        match super::local::start(&tracer.inner, &mut name, Some(code), true) {
+            Some(started) => {
+                let guard = SpanGuard::local(&tracer.inner, &started);
+                // Outside the visit to the stack: an argument's `Debug` is
+                // the user's code, and may look at the current span.
+                if let Some(mut list) = started.list {
+                    attributes(&mut list);
+                    super::local::give_list(started.span_id, list);
+                }
+                guard
             }
-            span
-        });
-        // Outside the visit to the stack: an argument's `Debug` is the
-        // user's code, and may look at the current span.
-        if let Some(d) = span.data_mut() {
-            attributes(&mut d.attributes);
+            None => {
+                let mut guard = tracer.span_boxed(name.unwrap_or_default(), Some(code));
+                guard.set_attributes_with(attributes);
+                guard
+            }
         }
-        SpanGuard::new(span, entered)
     }
 
-    /// Leaves a `#[traced]` span, which goes on until dropped (a function
-    /// returning `Result` records its error after leaving).
-    #[inline]
-    pub fn exit(guard: SpanGuard) -> Span {
-        guard.exit()
+    /// Records an `Err` on a `#[traced]` function's span (a [`Span`], or
+    /// the [`SpanGuard`] of a synchronous function, still entered).
+    pub fn record_err<S: RecordErr + ?Sized, E: std::fmt::Display>(span: &mut S, error: &E) {
+        span.record_err(error);
     }
 
-    /// Records an `Err` on the span.
-    pub fn record_err<E: std::fmt::Display>(span: &mut Span, error: &E) {
-        span.record_error(error);
+    /// What `record_err` records on.
+    pub trait RecordErr {
+        /// Marks the span failed with `error`.
+        fn record_err<E: std::fmt::Display>(&mut self, error: &E);
+    }
+    impl RecordErr for Span {
+        fn record_err<E: std::fmt::Display>(&mut self, error: &E) {
+            self.record_error(error);
+        }
+    }
+    impl RecordErr for SpanGuard {
+        fn record_err<E: std::fmt::Display>(&mut self, error: &E) {
+            self.record_error(error);
+        }
     }
 
     /// An argument as an attribute value: numbers, bools and strings as

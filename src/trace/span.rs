@@ -3,13 +3,14 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::marker::PhantomData;
 use std::mem::ManuallyDrop;
-use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
 
 use super::context::ContextGuard;
 use super::tracer::TracerInner;
 use super::{Key, KeyValue, SpanContext, SpanData, SpanEvent, SpanStatus, Value};
+use crate::SpanId;
 
 /// A started span. It ends, and goes to its tracer, when dropped or
 /// [`end`](Span::end)ed. A `Span` from a disabled or unsampled start records
@@ -186,16 +187,9 @@ impl Span {
     /// event with `exception.type` (the Rust type name) and `exception.message`.
     pub fn record_error<E: fmt::Display + ?Sized>(&mut self, error: &E) {
         if let Some(d) = self.data_mut() {
-            let message = error.to_string();
-            d.push_event(SpanEvent {
-                name: Cow::Borrowed("exception"),
-                timestamp: clock::system_now(),
-                attributes: vec![
-                    KeyValue::new("exception.type", std::any::type_name::<E>()),
-                    KeyValue::new("exception.message", message.clone()),
-                ],
-            });
-            d.status = SpanStatus::error(message);
+            let (event, status) = error_event(error);
+            d.push_event(event);
+            d.status = status;
         }
     }
 
@@ -225,11 +219,8 @@ impl Span {
 
     /// Enters the span and keeps it entered for the guard's life.
     pub fn entered(self) -> SpanGuard {
-        let guard = self.enter();
-        SpanGuard {
-            _entered: guard,
-            span: self,
-        }
+        let entered = self.enter();
+        SpanGuard::new(self, entered)
     }
 
     /// Ends the span now.
@@ -311,7 +302,7 @@ mod spare {
     }
 }
 
-pub(crate) use spare::take as spare_box;
+pub(crate) use spare::{keep as keep_box, take as spare_box};
 
 impl Span {
     fn end_now(&mut self) {
@@ -348,13 +339,42 @@ impl Span {
 }
 
 /// A span entered on this thread: the seed's `with tracer.span(...) as ctx`.
-/// It derefs to [`Span`] for `set_attribute` and friends. It is not `Send`:
-/// across `.await`, use [`FutureExt::in_span`](super::FutureExt::in_span).
+/// It ends, and is left, when dropped. It is not `Send`: across `.await`,
+/// use [`FutureExt::in_span`](super::FutureExt::in_span); for a span that
+/// ends on another thread, [`FccTracer::start`](super::FccTracer::start).
+///
+/// ```
+/// let tracer = fcc::trace::FccTracer::new("doc");
+/// {
+///     let mut step = tracer.span("simulation.step");
+///     step.set_attribute("node_id", "N1");
+///     assert!(step.is_recording());
+/// }
+/// assert_eq!(tracer.completed_spans()[0].name, "simulation.step");
+/// ```
 #[must_use = "the span ends as soon as the guard is dropped"]
 pub struct SpanGuard {
-    // Declared first: leave the context before the span ends.
-    _entered: ContextGuard,
-    span: Span,
+    state: GuardState,
+    // Entered on this thread: the guard must be dropped where it was made.
+    _not_send: PhantomData<*const ()>,
+}
+
+enum GuardState {
+    Disabled,
+    /// The span lives in its frame of this thread's stack
+    /// ([`super::local`]); `owner` keeps its tracer alive while it
+    /// records (`None`: not sampled, only the frame).
+    Local {
+        owner: Option<super::local::Owner>,
+        span_id: SpanId,
+    },
+    /// A boxed span made current: started while the OpenTelemetry bridge
+    /// was on, or with the stack out of reach. Declared first: the context
+    /// is left before the span ends.
+    Entered {
+        _entered: ContextGuard,
+        span: Span,
+    },
 }
 
 impl SpanGuard {
@@ -362,8 +382,23 @@ impl SpanGuard {
     #[inline]
     pub(crate) fn new(span: Span, entered: ContextGuard) -> SpanGuard {
         SpanGuard {
-            _entered: entered,
-            span,
+            state: GuardState::Entered {
+                _entered: entered,
+                span,
+            },
+            _not_send: PhantomData,
+        }
+    }
+
+    /// A local span just started ([`super::local::start`]).
+    #[inline]
+    pub(crate) fn local(tracer: &Arc<TracerInner>, started: &super::local::Started) -> SpanGuard {
+        SpanGuard {
+            state: GuardState::Local {
+                owner: started.recording.then(|| Arc::clone(tracer)),
+                span_id: started.span_id,
+            },
+            _not_send: PhantomData,
         }
     }
 
@@ -371,35 +406,171 @@ impl SpanGuard {
     #[inline]
     pub(crate) const fn disabled() -> SpanGuard {
         SpanGuard {
-            _entered: ContextGuard::enter_nothing(),
-            span: Span::disabled(),
+            state: GuardState::Disabled,
+            _not_send: PhantomData,
         }
     }
 
-    /// Leaves the span; it goes on until the returned `Span` is dropped.
+    /// The span's ids, `None` when disabled.
+    pub fn context(&self) -> Option<SpanContext> {
+        match &self.state {
+            GuardState::Disabled => None,
+            GuardState::Local { span_id, .. } => super::local::context(*span_id),
+            GuardState::Entered { span, .. } => span.context(),
+        }
+    }
+
+    /// True when the span is sampled and will be exported.
+    pub fn is_recording(&self) -> bool {
+        match &self.state {
+            GuardState::Disabled => false,
+            GuardState::Local { owner, .. } => owner.is_some(),
+            GuardState::Entered { span, .. } => span.is_recording(),
+        }
+    }
+
+    /// The id of a recording local span.
+    #[inline(always)]
+    fn local_id(&self) -> Option<SpanId> {
+        match &self.state {
+            GuardState::Local {
+                owner: Some(_),
+                span_id,
+            } => Some(*span_id),
+            _ => None,
+        }
+    }
+
+    fn boxed(&mut self) -> Option<&mut Span> {
+        match &mut self.state {
+            GuardState::Entered { span, .. } => Some(span),
+            _ => None,
+        }
+    }
+
+    /// Sets (or adds) an attribute.
     #[inline]
-    pub(crate) fn exit(self) -> Span {
-        let SpanGuard { _entered, span } = self;
-        drop(_entered);
-        span
+    pub fn set_attribute(&mut self, key: impl Into<Key>, value: impl Into<Value>) {
+        if let Some(id) = self.local_id() {
+            let kv = KeyValue::new(key, value);
+            super::local::with_open(id, |open| open.attributes.push(kv));
+        } else if let Some(span) = self.boxed() {
+            span.set_attribute(key, value);
+        }
+    }
+
+    /// Adds several attributes.
+    pub fn set_attributes(&mut self, attributes: impl super::Attributes) {
+        if let Some(id) = self.local_id() {
+            // The list is filled outside the visit to the stack: an
+            // iterator is the user's code.
+            let Some(mut list) =
+                super::local::with_open(id, |open| std::mem::take(&mut open.attributes))
+            else {
+                return;
+            };
+            attributes.push_into(&mut list);
+            super::local::give_list(id, list);
+        } else if let Some(span) = self.boxed() {
+            span.set_attributes(attributes);
+        }
+    }
+
+    /// Lets `fill` push attributes onto a boxed span's list (the fallback
+    /// of a `#[traced]` start).
+    pub(crate) fn set_attributes_with(&mut self, fill: impl FnOnce(&mut Vec<KeyValue>)) {
+        if let Some(d) = self.boxed().and_then(Span::data_mut) {
+            fill(&mut d.attributes);
+        }
+    }
+
+    /// Sets how the span ended (spans of an [`FccTracer`](super::FccTracer)
+    /// end `Ok` unless set otherwise).
+    pub fn set_status(&mut self, status: SpanStatus) {
+        if let Some(id) = self.local_id() {
+            let has_rich = super::local::with_open(id, |open| open.rich.is_some());
+            if has_rich == Some(true) || matches!(status, SpanStatus::Error { .. }) {
+                super::local::with_rich(id, |d| d.status = status);
+            }
+        } else if let Some(span) = self.boxed() {
+            span.set_status(status);
+        }
+    }
+
+    /// Marks the span failed with `error`: error status and an `exception`
+    /// event with `exception.type` (the Rust type name) and `exception.message`.
+    pub fn record_error<E: fmt::Display + ?Sized>(&mut self, error: &E) {
+        if let Some(id) = self.local_id() {
+            let (event, status) = error_event(error);
+            super::local::with_rich(id, |d| {
+                d.push_event(event);
+                d.status = status;
+            });
+        } else if let Some(span) = self.boxed() {
+            span.record_error(error);
+        }
+    }
+
+    /// Adds an event with attributes.
+    pub fn add_event(
+        &mut self,
+        name: impl Into<Cow<'static, str>>,
+        attributes: impl IntoIterator<Item = KeyValue>,
+    ) {
+        if let Some(id) = self.local_id() {
+            let event = SpanEvent {
+                name: name.into(),
+                timestamp: clock::system_now(),
+                attributes: attributes.into_iter().collect(),
+            };
+            super::local::with_rich(id, |d| d.push_event(event));
+        } else if let Some(span) = self.boxed() {
+            span.add_event(name, attributes);
+        }
+    }
+}
+
+/// The `exception` event and error status of `error`.
+fn error_event<E: fmt::Display + ?Sized>(error: &E) -> (SpanEvent, SpanStatus) {
+    let message = error.to_string();
+    let event = SpanEvent {
+        name: Cow::Borrowed("exception"),
+        timestamp: clock::system_now(),
+        attributes: vec![
+            KeyValue::new("exception.type", std::any::type_name::<E>()),
+            KeyValue::new("exception.message", message.clone()),
+        ],
+    };
+    (event, SpanStatus::error(message))
+}
+
+impl Drop for SpanGuard {
+    #[inline]
+    fn drop(&mut self) {
+        match &self.state {
+            GuardState::Local {
+                owner: Some(tracer),
+                span_id,
+            } => super::local::end(tracer, *span_id),
+            GuardState::Local {
+                owner: None,
+                span_id,
+            } => super::context::pop(*span_id),
+            // The boxed span leaves, then ends, as its fields drop.
+            GuardState::Entered { .. } | GuardState::Disabled => {}
+        }
     }
 }
 
 impl fmt::Debug for SpanGuard {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&self.span, f)
-    }
-}
-
-impl Deref for SpanGuard {
-    type Target = Span;
-    fn deref(&self) -> &Span {
-        &self.span
-    }
-}
-
-impl DerefMut for SpanGuard {
-    fn deref_mut(&mut self) -> &mut Span {
-        &mut self.span
+        match &self.state {
+            GuardState::Disabled => f.write_str("SpanGuard(disabled)"),
+            GuardState::Local { span_id, .. } => f
+                .debug_struct("SpanGuard")
+                .field("context", &super::local::context(*span_id))
+                .finish(),
+            GuardState::Entered { span, .. } => fmt::Debug::fmt(span, f),
+        }
     }
 }

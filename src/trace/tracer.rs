@@ -105,6 +105,16 @@ pub(crate) trait SpanPipeline: Send + Sync + 'static {
     /// stays for the thread's next span; `times` are its clock readings
     /// when its data does not have them yet. Never blocks.
     fn send_span(&self, span: &mut SpanData, times: Option<super::span::Times>);
+    /// Hands over an ended local span ([`super::local`]) as a compact
+    /// record, moving its name and attributes out of `open`; false when
+    /// this thread cannot (its ring is full, it is exiting, the pipeline has
+    /// shut down), and `open` is untouched.
+    fn send_local(
+        &self,
+        ctx: &SpanContext,
+        open: &mut super::local::Open,
+        times: super::span::Times,
+    ) -> bool;
     /// Waits, at most `timeout`, until every span ended so far has reached
     /// the completed-spans buffer and the exporters.
     fn catch_up(&self, timeout: Duration);
@@ -174,9 +184,37 @@ impl FccTracer {
     /// Starts a span, child of the current one, and makes it current until
     /// the guard drops (the seed's `with tracer.span(name) as ctx`).
     pub fn span(&self, name: impl Into<Cow<'static, str>>) -> SpanGuard {
-        let name = name.into();
-        let (span, entered) =
+        self.span_at(name.into(), None)
+    }
+
+    /// [`span`](Self::span) with a `#[traced]` function's code location.
+    #[inline]
+    pub(crate) fn span_at(
+        &self,
+        name: Cow<'static, str>,
+        code: Option<&'static super::__private::CodeLocation>,
+    ) -> SpanGuard {
+        let mut name = Some(name);
+        match super::local::start(&self.inner, &mut name, code, false) {
+            Some(started) => SpanGuard::local(&self.inner, &started),
+            None => self.span_boxed(name.unwrap_or_default(), code),
+        }
+    }
+
+    /// The span of [`span`](Self::span), boxed and entered: while the
+    /// OpenTelemetry bridge is on (the OTel context may hold the parent,
+    /// and the span is mirrored there), or with the stack out of reach.
+    #[cold]
+    pub(crate) fn span_boxed(
+        &self,
+        name: Cow<'static, str>,
+        code: Option<&'static super::__private::CodeLocation>,
+    ) -> SpanGuard {
+        let (mut span, entered) =
             super::context::start_entered(|parent| self.start_with_parent(name, parent));
+        if let Some(d) = span.data_mut() {
+            d.code = code;
+        }
         SpanGuard::new(span, entered)
     }
 
@@ -264,6 +302,46 @@ impl TracerInner {
         if self.shut_down.load(std::sync::atomic::Ordering::Relaxed) {
             crate::internal::after_shutdown::warn();
         }
+        self.finish_data(span, times);
+    }
+
+    /// Takes an ended local span ([`super::local`]): as a compact record
+    /// when its pipeline's ring has room, else as [`SpanData`].
+    #[inline]
+    pub(crate) fn finish_local(
+        &self,
+        ctx: &SpanContext,
+        open: &mut super::local::Open,
+        end: fastant::Instant,
+    ) {
+        if self.shut_down.load(std::sync::atomic::Ordering::Relaxed) {
+            crate::internal::after_shutdown::warn();
+        }
+        let times = (open.start, end);
+        if let Some(p) = &self.pipeline
+            && open.rich.is_none()
+            && p.send_local(ctx, open, times)
+        {
+            return;
+        }
+        self.finish_local_data(ctx, open, times);
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn finish_local_data(
+        &self,
+        ctx: &SpanContext,
+        open: &mut super::local::Open,
+        times: super::span::Times,
+    ) {
+        let mut data = open.take_data(ctx);
+        self.finish_data(&mut data, Some(times));
+        super::span::keep_box(data);
+    }
+
+    #[inline(always)]
+    fn finish_data(&self, span: &mut SpanData, times: Option<super::span::Times>) {
         match &self.pipeline {
             Some(p) => p.send_span(span, times),
             None if self.keep_completed => {

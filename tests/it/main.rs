@@ -27,6 +27,7 @@ mod full_disk;
 mod http_interop;
 mod id_fork;
 mod import_direction;
+mod local_spans;
 mod main_job;
 mod metrics_bridge;
 mod metrics_rules;
