@@ -146,10 +146,16 @@ impl Worker {
         let handoff = Arc::clone(&self.handoff);
         let counters = Arc::clone(&self.counters);
         let mut lists = std::mem::take(&mut self.lists);
-        handoff.take(&counts, &counters.spans_queued, &mut lists, |span| {
-            self.span(span)
-        });
+        let mut spans = std::mem::take(&mut self.spans);
+        handoff.take(
+            &counts,
+            &counters.spans_queued,
+            &mut lists,
+            &mut spans,
+            |spans| self.span_pushed(spans),
+        );
         self.lists = lists;
+        self.spans = spans;
         took
     }
 
@@ -160,7 +166,20 @@ impl Worker {
         self.cycle(&mut ignored);
     }
 
-    fn span(&mut self, mut span: SpanData) {
+    fn span(&mut self, span: SpanData) {
+        let mut spans = std::mem::take(&mut self.spans);
+        spans.push(span);
+        self.span_pushed(&mut spans);
+        self.spans = spans;
+    }
+
+    /// Finishes the span just pushed onto `spans`, the batch being filled
+    /// (taken out of `self.spans` meanwhile): its span events, the limits,
+    /// the completed-spans buffer; exports the batch once full.
+    fn span_pushed(&mut self, spans: &mut Vec<SpanData>) {
+        let Some(span) = spans.last_mut() else {
+            return;
+        };
         if let Some(events) = (!self.open.is_empty())
             .then(|| self.open.remove(&span.span_id))
             .flatten()
@@ -170,9 +189,11 @@ impl Worker {
             }
             span.events.sort_by_key(|e| e.timestamp);
         }
-        self.config.span_limits.apply(&mut span);
+        self.config.span_limits.apply(span);
         if self.span_lanes.is_empty() {
-            if let Some(Ok(mut c)) = self.completed.as_ref().map(|c| c.lock()) {
+            if let Some(span) = spans.pop()
+                && let Some(Ok(mut c)) = self.completed.as_ref().map(|c| c.lock())
+            {
                 c.push(span);
             }
             return;
@@ -180,9 +201,8 @@ impl Worker {
         if let Some(Ok(mut c)) = self.completed.as_ref().map(|c| c.lock()) {
             c.push(span.clone());
         }
-        self.spans.push(span);
-        if self.spans.len() >= self.config.spans.max_batch {
-            self.export_spans();
+        if spans.len() >= self.config.spans.max_batch {
+            self.export_batch(spans);
         }
     }
 
@@ -247,12 +267,19 @@ impl Worker {
     }
 
     fn export_spans(&mut self) {
-        if self.spans.is_empty() {
+        let mut spans = std::mem::take(&mut self.spans);
+        self.export_batch(&mut spans);
+        self.spans = spans;
+    }
+
+    /// Sends `spans` to every lane as one batch, leaving a new empty one.
+    fn export_batch(&mut self, spans: &mut Vec<SpanData>) {
+        if spans.is_empty() {
             return;
         }
         let full = super::attribute_pool::batch_vec(self.config.spans.max_batch);
         let batch = Batch::new(
-            std::mem::replace(&mut self.spans, full),
+            std::mem::replace(spans, full),
             self.span_lanes.len(),
             self.counters.clone(),
         );

@@ -166,7 +166,7 @@ impl<T> Consumer<T> {
     }
 
     /// The oldest published value, if any.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn pop(&mut self) -> Option<T> {
         if self.head == self.shared.tail.0.load(Ordering::Acquire) {
             return None;
