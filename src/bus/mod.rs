@@ -33,17 +33,18 @@
 //!
 //! Subscribing builds a new routing table (one list of subscribers per
 //! catalog event type, one per custom type named by a filter, one for "any
-//! type"), swaps it in atomically and bumps the bus's generation. `publish`
-//! takes no lock: each thread keeps the table it last used, and checks with
-//! one atomic load that it is still current (reloading it when not); it
-//! indexes the table by the event's type and walks only the subscribers that
-//! can match. Subscribers of other types cost nothing.
+//! type") and swaps it in. `publish` takes no lock and counts no reference:
+//! it marks its thread as delivering, reads the table through a plain
+//! pointer, indexes it by the event's type and walks only the subscribers
+//! that can match; subscribers of other types cost nothing. Each entry
+//! holds the subscriber's address and a function made for its type, so a
+//! closure subscriber is called as directly as from a `Vec<Box<dyn Fn>>`.
 //!
-//! Those cached tables hold their subscribers alive, so `unsubscribe` makes
-//! every thread let its table go before it returns: the subscriber is dropped
-//! then, or, if another thread is delivering an event at that moment, as soon
-//! as that delivery ends, however idle the threads are afterwards (see
-//! `thread_cache` for how, at no cost to `publish`).
+//! A replaced table is freed as soon as no thread can be reading it, so
+//! `unsubscribe` drops the subscriber before it returns, or, if another
+//! thread is delivering an event at that moment, as soon as that delivery
+//! ends, however idle the threads are afterwards (see `readers` for how,
+//! at no cost to `publish`).
 //!
 //! # Failure isolation
 //!
@@ -65,23 +66,22 @@
 mod counts;
 mod filter;
 mod history;
+mod readers;
 mod routes;
 mod subscriber;
-mod thread_cache;
 
 pub use filter::EventFilter;
 pub use history::DEFAULT_HISTORY_CAPACITY;
 pub use subscriber::{DeliveryResult, Subscriber, SubscriberError, SubscriptionId};
 
 use crate::event::Event;
-use arc_swap::ArcSwap;
 use counts::BusCounts;
 use history::History;
+use readers::{Entered, Readers, Reading};
 use routes::{Registration, Routes};
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use thread_cache::{Source, ROUTES_CACHE};
+use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 static NEXT_BUS_ID: AtomicU64 = AtomicU64::new(1);
 
@@ -94,9 +94,11 @@ pub struct EventBus {
 
 struct Inner {
     id: u64,
-    generation: AtomicU64,
-    routes: ArcSwap<Routes>,
-    registry: Mutex<Vec<Arc<Registration>>>,
+    /// The table `publish` reads: `registry`'s, or, for a moment during a
+    /// change, the one it replaces (see `readers`).
+    current: AtomicPtr<Routes>,
+    /// The subscriptions and the table built from them.
+    registry: Mutex<(Vec<Arc<Registration>>, Arc<Routes>)>,
     history: History,
     failed: AtomicU64,
     panicked: AtomicU64,
@@ -125,6 +127,12 @@ impl Default for EventBus {
     }
 }
 
+impl Inner {
+    fn registry(&self) -> MutexGuard<'_, (Vec<Arc<Registration>>, Arc<Routes>)> {
+        self.registry.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
 impl EventBus {
     /// An empty bus with the default history capacity.
     pub fn new() -> Self {
@@ -133,12 +141,12 @@ impl EventBus {
 
     /// An empty bus whose recording keeps at most `capacity` events.
     pub fn with_history_capacity(capacity: usize) -> Self {
+        let routes = Arc::new(Routes::build(&[]));
         EventBus {
             inner: Arc::new(Inner {
                 id: NEXT_BUS_ID.fetch_add(1, Ordering::Relaxed),
-                generation: AtomicU64::new(0),
-                routes: ArcSwap::from_pointee(Routes::build(&[])),
-                registry: Mutex::new(Vec::new()),
+                current: AtomicPtr::new(Arc::as_ptr(&routes).cast_mut()),
+                registry: Mutex::new((Vec::new(), routes)),
                 history: History::new(capacity),
                 failed: AtomicU64::new(0),
                 panicked: AtomicU64::new(0),
@@ -149,52 +157,82 @@ impl EventBus {
 
     /// Delivers `event` to every matching subscriber, in subscription order, in
     /// this thread. Returns how many deliveries succeeded.
+    #[inline]
     pub fn publish(&self, event: &Event) -> usize {
         let inner = &*self.inner;
         if inner.history.is_recording() {
             inner.history.record(event);
         }
-        // Writers store the table before bumping the generation, so a table
-        // loaded after reading generation G is at least as new as G's.
-        let source = Source {
-            bus: inner.id,
-            generation: inner.generation.load(Ordering::Acquire),
-            routes: &inner.routes,
-            counts: &inner.counts,
-        };
-        let cached = ROUTES_CACHE
-            .try_with(|cache| cache.publish(&source, |routes| Self::deliver(inner, routes, event)));
-        match cached {
-            Ok(Some(delivered)) => delivered,
-            // Re-entrant publish, or the thread is exiting: use a table of our own.
-            _ => {
-                let delivered = Self::deliver(inner, &inner.routes.load_full(), event);
+        match Readers::enter(inner.id) {
+            Some((reading, counts)) => {
+                let delivered = Self::deliver(inner, &reading, event);
+                drop(reading);
+                counts.bump(delivered);
+                delivered
+            }
+            None => Self::publish_slow(inner, event),
+        }
+    }
+
+    /// `publish` on a thread's first publish to this bus (or its first since
+    /// it published to another), from inside a delivery of another bus, or
+    /// while the thread exits.
+    #[cold]
+    #[inline(never)]
+    fn publish_slow(inner: &Inner, event: &Event) -> usize {
+        match Readers::enter_slow(inner.id, || inner.counts.for_this_thread(inner.id)) {
+            Entered::Counted(reading, counts) => {
+                let delivered = Self::deliver(inner, &reading, event);
+                drop(reading);
+                counts.bump(delivered);
+                delivered
+            }
+            Entered::Uncounted(reading) => {
+                let delivered = Self::deliver(inner, &reading, event);
+                drop(reading);
+                inner.counts.shared.add(delivered);
+                delivered
+            }
+            Entered::Exited => {
+                // Not registered any more: a counted table of our own.
+                let routes = Arc::clone(&inner.registry().1);
+                let delivered = Self::deliver_to(inner, &routes, event);
+                drop(routes);
                 inner.counts.shared.add(delivered);
                 delivered
             }
         }
     }
 
+    /// Delivers through the bus's current table, which `_reading` keeps
+    /// from being freed.
+    #[inline(always)]
+    fn deliver(inner: &Inner, _reading: &Reading, event: &Event) -> usize {
+        // SAFETY: `current` points to the table the registry holds or to one
+        // a change replaced after this thread's mark was set (which then
+        // parks it until the mark is cleared; see `readers`).
+        let routes = unsafe { &*inner.current.load(Ordering::Acquire) };
+        Self::deliver_to(inner, routes, event)
+    }
+
     /// Calls the matching subscribers. One `catch_unwind` guards the whole
     /// loop; after a panic the loop resumes with the next subscriber, so the
     /// happy path pays for no per-subscriber landing pad.
-    #[inline]
-    fn deliver(inner: &Inner, routes: &Routes, event: &Event) -> usize {
+    #[inline(always)]
+    fn deliver_to(inner: &Inner, routes: &Routes, event: &Event) -> usize {
         let list = routes.for_type(event.event_type());
         let mut delivered = 0;
         let mut next = 0;
         while next < list.len() {
             let run = catch_unwind(AssertUnwindSafe(|| {
-                while let Some(reg) = list.get(next) {
+                while let Some(route) = list.get(next) {
                     next += 1;
-                    if !reg.only_by_type && !reg.filter.matches_except_type(event) {
-                        continue;
-                    }
-                    match reg.handler.on_event(event) {
-                        Ok(()) => delivered += 1,
-                        Err(_) => {
+                    match route.deliver(event) {
+                        Some(true) => delivered += 1,
+                        Some(false) => {
                             inner.failed.fetch_add(1, Ordering::Relaxed);
                         }
+                        None => {}
                     }
                 }
             }));
@@ -220,12 +258,7 @@ impl EventBus {
         // bus, so another bus's `unsubscribe` never finds it.
         static NEXT_ID: AtomicU64 = AtomicU64::new(1);
         let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
-        let reg = Arc::new(Registration {
-            id,
-            only_by_type: filter.only_by_type(),
-            filter,
-            handler: Box::new(subscriber),
-        });
+        let reg = Arc::new(Registration::new(id, subscriber, filter));
         self.update(|regs| regs.push(reg));
         SubscriptionId(id)
     }
@@ -241,23 +274,26 @@ impl EventBus {
             regs.retain(|r| r.id != id.0);
             found = regs.len() != before;
         });
-        if found {
-            // Threads' cached tables still list the subscriber: let them go.
-            thread_cache::reclaim_cached_tables();
-        }
         found
     }
 
+    /// Changes the subscriptions: builds the new table, swaps it in, and
+    /// retires the old one once no thread can be reading it.
     fn update(&self, change: impl FnOnce(&mut Vec<Arc<Registration>>)) {
-        let mut regs = self
-            .inner
-            .registry
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
-        change(&mut regs);
-        self.inner.routes.store(Arc::new(Routes::build(&regs)));
-        self.inner.generation.fetch_add(1, Ordering::Release);
-        drop(regs);
+        let inner = &*self.inner;
+        let old = {
+            let mut registry = inner.registry();
+            let (regs, routes) = &mut *registry;
+            change(regs);
+            let new = Arc::new(Routes::build(regs));
+            inner
+                .current
+                .store(Arc::as_ptr(&new).cast_mut(), Ordering::Release);
+            std::mem::replace(routes, new)
+        };
+        // Outside the lock: freeing the old table may run a subscriber's
+        // `Drop`, which may publish or change subscriptions.
+        Readers::retire(old);
     }
 
     /// This bus's identity (unique in the process).
@@ -267,7 +303,7 @@ impl EventBus {
 
     /// How many subscriptions there are.
     pub fn subscriber_count(&self) -> usize {
-        self.inner.routes.load().count
+        self.inner.registry().1.count()
     }
 
     /// Starts keeping published events in the history.

@@ -3,9 +3,9 @@
 //!
 //! Two handshakes in fcc are Dekker's: each side writes its flag and then
 //! reads the other's, and one of them runs on every event.
-//! - The bus: a publisher writes "I am delivering" and reads its cached
-//!   routing table; `unsubscribe` takes the table and reads "delivering?"
-//!   (`bus::thread_cache`).
+//! - The bus: a publisher writes "I am delivering" and reads the routing
+//!   table's pointer; a subscription change swaps the pointer and reads
+//!   "delivering?" (`bus::readers`).
 //! - A sink worker going to sleep writes "asleep" and looks at its queue
 //!   once more; an emitter puts an event on the queue and reads "asleep?"
 //!   (`internal::doorbell`).
