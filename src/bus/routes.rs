@@ -105,26 +105,40 @@ impl Route {
 /// subscribers alive; the per-thread caches that hold tables are in
 /// `thread_cache`.
 pub(super) struct Routes {
-    /// Every list, one after the other.
-    routes: Box<[Route]>,
-    /// Each catalog type's list, as a range of `routes`.
-    catalog: Box<[(u32, u32)]>,
-    custom: HashMap<EventType, (u32, u32)>,
-    any_type: (u32, u32),
+    /// Each catalog type's list, in the table itself: finding it costs no
+    /// load beyond the table's.
+    catalog: [List; CATALOG_LEN],
+    custom: HashMap<EventType, List>,
+    any_type: List,
+    /// Every list, one after the other: owns what the lists point into (a
+    /// `Vec`, not a `Box`, so that moving it keeps those pointers valid).
+    _routes: Vec<Route>,
     /// What the routes point into.
     regs: Box<[Arc<Registration>]>,
 }
 
-// SAFETY: the routes' pointers point into `regs`, which is `Send + Sync`,
-// and are only read.
+const CATALOG_LEN: usize = EventType::CATALOG.len();
+
+/// One list: a slice of [`Routes::routes`], kept as a pointer and a length
+/// so that walking it takes no other load.
+#[derive(Clone, Copy)]
+struct List {
+    start: *const Route,
+    len: usize,
+}
+
+// SAFETY: the lists point into `routes` and the routes into `regs`, which
+// the table owns and which are `Send + Sync`; all are only read.
 unsafe impl Send for Routes {}
 // SAFETY: as above.
 unsafe impl Sync for Routes {}
 
 impl Routes {
     pub(super) fn build(regs: &[Arc<Registration>]) -> Routes {
+        // Each list as a range of `routes` first, then as pointers once
+        // `routes` is in its final place.
         let mut routes = Vec::new();
-        let mut list = |t: Option<&EventType>| -> (u32, u32) {
+        let mut list = |t: Option<&EventType>| -> Range<usize> {
             let start = routes.len();
             for r in regs {
                 let types = r.filter.selected_event_types();
@@ -141,9 +155,9 @@ impl Routes {
                     },
                 });
             }
-            (to_u32(start), to_u32(routes.len()))
+            start..routes.len()
         };
-        let catalog = EventType::CATALOG.iter().map(|t| list(Some(t))).collect();
+        let catalog: Vec<Range<usize>> = EventType::CATALOG.iter().map(|t| list(Some(t))).collect();
         let mut custom = HashMap::new();
         for r in regs {
             for t in r.filter.selected_event_types() {
@@ -153,12 +167,16 @@ impl Routes {
             }
         }
         let any_type = list(None);
+        let as_list = |range: Range<usize>| List {
+            len: range.len(),
+            start: routes[range].as_ptr(),
+        };
         Routes {
-            routes: routes.into_boxed_slice(),
-            catalog,
-            custom,
-            any_type,
+            catalog: std::array::from_fn(|i| as_list(catalog[i].clone())),
+            custom: custom.into_iter().map(|(t, r)| (t, as_list(r))).collect(),
+            any_type: as_list(any_type),
             regs: regs.into(),
+            _routes: routes,
         }
     }
 
@@ -169,19 +187,20 @@ impl Routes {
 
     /// The routes that can match an event of type `t`, in subscription
     /// order.
-    #[inline]
+    #[inline(always)]
     pub(super) fn for_type(&self, t: &EventType) -> &[Route] {
-        let (start, end) = match t.catalog_index() {
-            Some(i) => self.catalog[i],
-            None => *self.custom.get(t).unwrap_or(&self.any_type),
+        let list = match t.catalog_index() {
+            // SAFETY: a catalog index is below `CATALOG_LEN`.
+            Some(i) => unsafe { *self.catalog.get_unchecked(i) },
+            None => self.custom_list(t),
         };
-        let range: Range<usize> = start as usize..end as usize;
-        // SAFETY: `build` made every range within `routes`.
-        unsafe { self.routes.get_unchecked(range) }
+        // SAFETY: `build` made every list a slice of `_routes`, whose
+        // buffer lives as long as `self` and never moves.
+        unsafe { std::slice::from_raw_parts(list.start, list.len) }
     }
-}
 
-fn to_u32(n: usize) -> u32 {
-    // A table of four billion routes would not fit in memory first.
-    u32::try_from(n).expect("routing table too large")
+    #[inline(never)]
+    fn custom_list(&self, t: &EventType) -> List {
+        *self.custom.get(t).unwrap_or(&self.any_type)
+    }
 }

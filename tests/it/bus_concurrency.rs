@@ -145,3 +145,39 @@ fn published_and_delivered_counts_are_exact_across_threads_and_buses() {
     assert_eq!(sb.published, 40_004, "including the 4 nested publishes");
     assert_eq!(sb.delivered, 40_004);
 }
+
+#[test]
+fn a_publish_from_a_thread_local_destructor_is_delivered_and_counted() {
+    use std::sync::Mutex;
+    // A thread-local whose destructor publishes. It is made before the
+    // thread's first publish, so its destructor runs after fcc's own
+    // per-thread state is gone: the publish must still be delivered.
+    struct PublishOnExit(Mutex<Option<EventBus>>);
+    impl Drop for PublishOnExit {
+        fn drop(&mut self) {
+            if let Some(bus) = self.0.lock().unwrap().take() {
+                bus.publish(&Event::builder(EventType::ActionFailed, "exiting").build());
+            }
+        }
+    }
+    thread_local! {
+        static ON_EXIT: PublishOnExit = const { PublishOnExit(Mutex::new(None)) };
+    }
+    let bus = EventBus::new();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let s = seen.clone();
+    bus.subscribe(move |e: &Event| s.lock().unwrap().push(e.source().to_owned()));
+    let on_thread = bus.clone();
+    std::thread::spawn(move || {
+        ON_EXIT.with(|g| *g.0.lock().unwrap() = Some(on_thread.clone()));
+        on_thread.publish(&Event::builder(EventType::ActionStarted, "running").build());
+    })
+    .join()
+    .unwrap();
+    assert_eq!(*seen.lock().unwrap(), ["running", "exiting"]);
+    let stats = bus.stats();
+    assert_eq!((stats.published, stats.delivered), (2, 2));
+    // The exited thread is no longer among the readers a change waits for.
+    let id = bus.subscribe(|_: &Event| ());
+    assert!(bus.unsubscribe(id));
+}
