@@ -29,7 +29,8 @@ impl ThreadCounts {
         );
     }
 
-    /// A multi-writer increment, for publishes that bypass a thread's cache.
+    /// A multi-writer increment, for publishes counted in the bus's shared
+    /// counters (see `Entered` in `readers`).
     pub(super) fn add(&self, delivered: usize) {
         self.published.fetch_add(1, Ordering::Relaxed);
         self.delivered
@@ -54,7 +55,7 @@ pub(super) struct BusCounts {
     live: Mutex<Vec<Arc<ThreadCounts>>>,
     /// The totals of folded counters.
     retired: ThreadCounts,
-    /// Publishes that bypassed the per-thread cache.
+    /// Publishes not counted in a thread's own counters.
     pub(super) shared: ThreadCounts,
 }
 

@@ -41,10 +41,11 @@
 //! closure subscriber is called as directly as from a `Vec<Box<dyn Fn>>`.
 //!
 //! A replaced table is freed as soon as no thread can be reading it, so
-//! `unsubscribe` drops the subscriber before it returns, or, if another
-//! thread is delivering an event at that moment, as soon as that delivery
-//! ends, however idle the threads are afterwards (see `readers` for how,
-//! at no cost to `publish`).
+//! `unsubscribe` drops the subscriber before it returns, or, if a thread is
+//! delivering an event at that moment (this one included, when a subscriber
+//! unsubscribes), as soon as that thread's outermost delivery ends, however
+//! idle the threads are afterwards (see `readers` for how, at almost no
+//! cost to `publish`).
 //!
 //! # Failure isolation
 //!
@@ -94,8 +95,9 @@ pub struct EventBus {
 
 struct Inner {
     id: u64,
-    /// The table `publish` reads: `registry`'s, or, for a moment during a
-    /// change, the one it replaces (see `readers`).
+    /// The table `publish` reads: the registry's (both change together,
+    /// under its lock); the one it replaced stays readable until retired
+    /// (see `readers`).
     current: AtomicPtr<Routes>,
     /// The subscriptions and the table built from them.
     registry: Mutex<(Vec<Arc<Registration>>, Arc<Routes>)>,
@@ -141,6 +143,8 @@ impl EventBus {
 
     /// An empty bus whose recording keeps at most `capacity` events.
     pub fn with_history_capacity(capacity: usize) -> Self {
+        // Before anyone can publish on it: which fences its handshake uses.
+        crate::internal::fence::init_paired();
         let routes = Arc::new(Routes::build(&[]));
         EventBus {
             inner: Arc::new(Inner {
@@ -166,8 +170,10 @@ impl EventBus {
         match Readers::enter(inner.id) {
             Some((reading, counts)) => {
                 let delivered = Self::deliver(inner, &reading, event);
-                drop(reading);
+                // Before the mark is cleared: clearing it may free parked
+                // tables, whose subscribers' `Drop` may switch the counters.
                 counts.bump(delivered);
+                drop(reading);
                 delivered
             }
             None => Self::publish_slow(inner, event),
@@ -183,8 +189,8 @@ impl EventBus {
         match Readers::enter_slow(inner.id, || inner.counts.for_this_thread(inner.id)) {
             Entered::Counted(reading, counts) => {
                 let delivered = Self::deliver(inner, &reading, event);
-                drop(reading);
                 counts.bump(delivered);
+                drop(reading);
                 delivered
             }
             Entered::Uncounted(reading) => {
@@ -265,8 +271,9 @@ impl EventBus {
 
     /// Removes a subscription. Returns true if it was found. The subscriber is
     /// not called for events published after this returns, and is dropped
-    /// before this returns, or, when other threads are delivering events at
-    /// that moment, as soon as those deliveries end.
+    /// before this returns, or, when threads are delivering events at that
+    /// moment (this one, if a subscriber unsubscribes), as soon as each of
+    /// them has ended its outermost delivery.
     pub fn unsubscribe(&self, id: SubscriptionId) -> bool {
         let mut found = false;
         self.update(|regs| {

@@ -8,7 +8,7 @@
 //! mark here, on its first publish):
 //!
 //! 1. it swaps the table pointer, then runs a [heavy
-//!    fence](crate::internal::fence::heavy) and looks at every mark;
+//!    fence](crate::internal::fence::heavy_paired) and looks at every mark;
 //! 2. a thread that is not delivering (its mark is 0) will read the new
 //!    table on its next publish: the fences order the mark before that
 //!    thread's read of the pointer and the swap before the changer's read of
@@ -20,20 +20,24 @@
 //!    between.
 //!
 //! So an unsubscribed subscriber is dropped when `unsubscribe` returns, or,
-//! if another thread is delivering an event at that moment, when that
-//! delivery ends, however idle the threads are afterwards. The publisher
-//! pays two plain stores, a compiler fence and a check of a flag it owns;
-//! the changer pays two `membarrier` calls (a few microseconds), none when
-//! no other thread has published. Without `membarrier` (see `fence`) the old
-//! table is parked with every thread that has published, and each frees its
-//! share at the end of its next publish (or when it exits).
+//! if a thread is delivering an event at that moment (on any bus: the mark
+//! is the thread's, not the bus's), when that thread's outermost delivery
+//! ends, however idle the threads are afterwards. The publisher pays two
+//! plain stores, two compiler fences and a check of a flag it owns; the
+//! changer pays two `membarrier` calls (a few microseconds), none when no
+//! other thread has published. Where `membarrier` is unavailable (not
+//! Linux, or a sandbox that forbids it; `fence::init_paired` finds out when
+//! the first bus is made) both sides run a full fence instead, and the
+//! handshake is the same.
 //!
 //! A thread's mark lives in a thread-local without a destructor, so
 //! `publish` reaches it with no lazy-initialisation check; a second,
 //! destructor-carrying thread-local made on the first publish unregisters
 //! it when the thread exits. A publish after that (from another
 //! thread-local's destructor) takes [`Readers::enter`]'s `None` and the
-//! caller's locked path.
+//! caller's locked path. (The `&'static` to the mark this hands out is
+//! sound where thread-locals are native, as on Linux, macOS and Windows: a
+//! destructor-less one is never freed before its thread ends.)
 
 use super::counts::ThreadCounts;
 use super::routes::Routes;
@@ -127,7 +131,7 @@ impl Reading {
     fn begin(mark: &'static Mark) -> Reading {
         mark.depth
             .store(mark.depth.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
-        fence::light();
+        fence::light_paired();
         Reading { mark }
     }
 }
@@ -149,7 +153,7 @@ impl Drop for Reading {
         let mark = self.mark;
         let depth = mark.depth.load(Ordering::Relaxed) - 1;
         mark.depth.store(depth, Ordering::Release);
-        fence::light();
+        fence::light_paired();
         if depth == 0 && mark.has_orphans.load(Ordering::Relaxed) {
             free_orphans(mark);
         }
@@ -189,7 +193,8 @@ impl Readers {
         }
         // SAFETY: `counts` is set with `bus`, is replaced only while the
         // thread is not delivering (so not while the returned `Reading`
-        // lives) and is owned by `Registered`, which clears `bus` first.
+        // lives: use it before dropping that) and is owned by `Registered`,
+        // which clears `bus` first.
         let counts = unsafe { &*mark.counts.get() };
         Some((Reading::begin(mark), counts))
     }
@@ -230,6 +235,7 @@ impl Readers {
             Err(_) => Entered::Exited,
         }
     }
+
     /// Frees `old`, a table no longer reachable from its bus, once no
     /// thread can be reading it (see the module doc). Call it with no lock
     /// held: dropping the table may run a subscriber's `Drop`.
@@ -240,12 +246,14 @@ impl Readers {
             // This thread's own mark needs no fence to be read.
             let me: *const Mark = MARK.with(|m| m as *const Mark);
             let others = all.0.iter().any(|e| !ptr::eq(e.mark, me));
-            let fenced = !others || fence::heavy();
+            let fenced = !others || fence::heavy_paired();
             let mut parked = false;
             for entry in all.0.iter_mut() {
                 // SAFETY (every deref): registered marks are alive while
                 // the lock is held (see `Marks`).
                 let mark = unsafe { &*entry.mark };
+                // Unfenced (`membarrier` worked once and then failed: not
+                // seen), another thread's mark cannot be trusted: park.
                 let may_read =
                     !(fenced || ptr::eq(entry.mark, me)) || mark.depth.load(Ordering::Acquire) != 0;
                 if may_read {
@@ -256,7 +264,7 @@ impl Readers {
             }
             // Deliveries that ended between the fence and the parking may
             // have looked for orphans before they were there.
-            if parked && fenced && (!others || fence::heavy()) {
+            if parked && fenced && (!others || fence::heavy_paired()) {
                 for entry in all.0.iter_mut() {
                     let mark = unsafe { &*entry.mark };
                     if mark.has_orphans.load(Ordering::Relaxed)

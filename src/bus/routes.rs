@@ -102,8 +102,7 @@ impl Route {
 }
 
 /// The immutable routing table that `publish` reads. A table holds its
-/// subscribers alive; the per-thread caches that hold tables are in
-/// `thread_cache`.
+/// subscribers alive; when a replaced one is freed is in `readers`.
 pub(super) struct Routes {
     /// Each catalog type's list, in the table itself: finding it costs no
     /// load beyond the table's.
@@ -119,7 +118,7 @@ pub(super) struct Routes {
 
 const CATALOG_LEN: usize = EventType::CATALOG.len();
 
-/// One list: a slice of [`Routes::routes`], kept as a pointer and a length
+/// One list: a slice of `Routes::_routes`, kept as a pointer and a length
 /// so that walking it takes no other load.
 #[derive(Clone, Copy)]
 struct List {

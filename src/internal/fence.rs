@@ -19,9 +19,10 @@
 //!
 //! Where `membarrier` is unavailable (not Linux, or a sandbox that forbids
 //! it) [`heavy`] returns false and the rare side takes a path that needs no
-//! handshake (each user says which).
+//! handshake (the doorbell), or both sides use the `_paired` fences, which
+//! are then full fences on both sides (the bus).
 
-use std::sync::atomic::{compiler_fence, Ordering};
+use std::sync::atomic::{compiler_fence, fence, AtomicBool, Ordering};
 
 /// The publishing side's fence: orders its write before its read as seen
 /// by a thread that has called [`heavy`].
@@ -34,6 +35,45 @@ pub(crate) fn light() {
 /// the system cannot do it (then nothing may rely on [`light`]).
 pub(crate) fn heavy() -> bool {
     imp::heavy()
+}
+
+/// Whether [`heavy`] works in this process, found out (once) by
+/// [`init_paired`]. Until then, and where it does not, false.
+static HEAVY_WORKS: AtomicBool = AtomicBool::new(false);
+
+/// Finds out whether [`heavy`] works, for [`light_paired`] and
+/// [`heavy_paired`]. Call it before any thread can run `light_paired` for
+/// the handshake at hand (the bus calls it when it is made, before anyone
+/// can publish on it).
+pub(crate) fn init_paired() {
+    static DONE: std::sync::Once = std::sync::Once::new();
+    DONE.call_once(|| HEAVY_WORKS.store(imp::heavy(), Ordering::SeqCst));
+}
+
+/// The hot side's fence for a handshake that must hold everywhere: a
+/// compiler fence where [`heavy`] works, a full fence where it does not.
+#[inline(always)]
+pub(crate) fn light_paired() {
+    if HEAVY_WORKS.load(Ordering::Relaxed) {
+        compiler_fence(Ordering::SeqCst);
+    } else {
+        fence(Ordering::SeqCst);
+    }
+}
+
+/// The rare side's fence, paired with [`light_paired`]: [`heavy`] where it
+/// works, else a full fence on this thread (every hot side then runs one
+/// too). False only if [`heavy`] worked and then stopped working (then
+/// nothing may rely on the handshake).
+pub(crate) fn heavy_paired() -> bool {
+    // Once true, never false again: a hot side that read false ran a full
+    // fence, which pairs with `heavy` as well.
+    if HEAVY_WORKS.load(Ordering::Relaxed) {
+        imp::heavy()
+    } else {
+        fence(Ordering::SeqCst);
+        true
+    }
 }
 
 #[cfg(target_os = "linux")]

@@ -209,3 +209,101 @@ fn churn_under_concurrent_publishing_reclaims_every_subscriber_and_calls_none_af
         "a subscriber was called after its drop"
     );
 }
+
+/// Makes this process's `membarrier` calls fail with `EPERM`, as a sandbox
+/// that forbids it does (a seccomp filter; nextest gives each test a
+/// process of its own). Must run before the process's first bus is made.
+#[cfg(target_os = "linux")]
+fn forbid_membarrier() {
+    let stmt = |code: u32, k: u32| libc::sock_filter {
+        code: code as u16,
+        jt: 0,
+        jf: 0,
+        k,
+    };
+    let mut filter = [
+        // The system call's number.
+        stmt(libc::BPF_LD | libc::BPF_W | libc::BPF_ABS, 0),
+        libc::sock_filter {
+            code: (libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K) as u16,
+            jt: 0,
+            jf: 1,
+            k: libc::SYS_membarrier as u32,
+        },
+        stmt(
+            libc::BPF_RET | libc::BPF_K,
+            libc::SECCOMP_RET_ERRNO | libc::EPERM as u32,
+        ),
+        stmt(libc::BPF_RET | libc::BPF_K, libc::SECCOMP_RET_ALLOW),
+    ];
+    let program = libc::sock_fprog {
+        len: filter.len() as u16,
+        filter: filter.as_mut_ptr(),
+    };
+    // SAFETY: plain prctl calls; the filter outlives the call (the kernel
+    // copies it).
+    unsafe {
+        assert_eq!(libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), 0);
+        assert_eq!(
+            libc::prctl(
+                libc::PR_SET_SECCOMP,
+                libc::SECCOMP_MODE_FILTER,
+                &program as *const libc::sock_fprog
+            ),
+            0
+        );
+        // MEMBARRIER_CMD_QUERY, now refused.
+        assert_eq!(libc::syscall(libc::SYS_membarrier, 0, 0), -1);
+    }
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn without_membarrier_unsubscribed_subscribers_are_still_dropped_when_unsubscribe_returns() {
+    forbid_membarrier();
+    let bus = EventBus::new();
+    let drops = Arc::new(AtomicUsize::new(0));
+    let bad = Arc::new(AtomicU64::new(0));
+    // Threads that published once and went idle: without a process-wide
+    // fence the bus must still know they are not reading, or every change
+    // would leave them a table (and its subscribers) to hold.
+    let mut idle = Vec::new();
+    for _ in 0..3 {
+        let b = bus.clone();
+        idle.push(idle_after(move || {
+            b.publish(&event());
+        }));
+    }
+    for round in 1..=200 {
+        let id = bus.subscribe(owning_subscriber(&drops, &bad));
+        assert_eq!(bus.publish(&event()), 1);
+        assert!(bus.unsubscribe(id));
+        assert_eq!(drops.load(Ordering::SeqCst), round, "round {round}");
+    }
+    // And under concurrent publishing, nothing is called after its drop.
+    let stop = Arc::new(AtomicBool::new(false));
+    let publishers: Vec<_> = (0..2)
+        .map(|_| {
+            let (b, stop) = (bus.clone(), stop.clone());
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    b.publish(&event());
+                }
+            })
+        })
+        .collect();
+    for _ in 0..500 {
+        let id = bus.subscribe(owning_subscriber(&drops, &bad));
+        assert!(bus.unsubscribe(id));
+    }
+    stop.store(true, Ordering::Relaxed);
+    for p in publishers {
+        p.join().unwrap();
+    }
+    for (release, handle) in idle {
+        drop(release);
+        handle.join().unwrap();
+    }
+    assert_eq!(drops.load(Ordering::SeqCst), 700);
+    assert_eq!(bad.load(Ordering::SeqCst), 0);
+}
