@@ -24,7 +24,7 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 use super::__private::CodeLocation;
-use super::context::{new_root_ids, new_span_id, take_frame, with_line, Frame};
+use super::context::{drop_top, new_root_ids, new_span_id, take_frame, with_line, Frame};
 use super::otel_context as bridge;
 use super::span::clock;
 use super::tracer::TracerInner;
@@ -238,30 +238,6 @@ fn keep_list(lists: &mut Vec<Vec<KeyValue>>, open: &mut Open) {
         if lists.len() < SPARE_LISTS {
             lists.push(list);
         }
-    }
-}
-
-/// Removes the top frame. Once its span has ended, the frame owns nothing
-/// but its trace state (the name was moved out or is borrowed, the list
-/// and the box taken): then it is let go without running the drop glue of
-/// every field (a call of its own, a fifth of a span's end).
-#[inline(always)]
-fn drop_top(frames: &mut Vec<Frame>) {
-    let Some(top) = frames.last_mut() else {
-        return;
-    };
-    let owns_nothing = top.open.as_ref().is_none_or(|o| {
-        matches!(o.name, Cow::Borrowed(_)) && o.attributes.capacity() == 0 && o.rich.is_none()
-    });
-    if owns_nothing {
-        let trace_state = top.ctx.trace_state.take();
-        // SAFETY: the top frame owns nothing now (checked above: its
-        // trace state was taken, its open span holds no owned name, list
-        // or box), so shortening the vector past it leaks nothing.
-        unsafe { frames.set_len(frames.len() - 1) };
-        drop(trace_state);
-    } else {
-        frames.pop();
     }
 }
 
