@@ -28,7 +28,9 @@ fn fcc_work(x: u64) -> u64 {
     x.wrapping_mul(31)
 }
 
+// Not inlined, as `bare_work` is not: the row compares two calls.
 #[traced]
+#[inline(never)]
 fn fcc_work_global(x: u64) -> u64 {
     x.wrapping_mul(31)
 }

@@ -118,6 +118,8 @@ pub(crate) fn expand(args: Args, function: ItemFn) -> syn::Result<TokenStream> {
         ReturnType::Type(_, t) => quote!(#t),
     };
     let has_impl_trait = matches!(&sig.output, ReturnType::Type(_, t) if contains_impl_trait(t));
+    // In a closure, `Location::caller()` would name the closure's call.
+    let track_caller = attrs.iter().any(|a| a.path().is_ident("track_caller"));
     let record = if returns_result {
         quote! {
             if let ::core::result::Result::Err(__fcc_err) = &__fcc_out {
@@ -139,6 +141,29 @@ pub(crate) fn expand(args: Args, function: ItemFn) -> syn::Result<TokenStream> {
             let (__fcc_out, mut __fcc_span) = ::fcc::trace::__private::Traced::new(__fcc_span, #inner).await;
             #record
             __fcc_out
+        }
+    } else if !fused && !has_impl_trait && sig.unsafety.is_none() && !track_caller {
+        // The global tracer: the body is a closure, run in place when no
+        // tracer is installed (one load and a branch before it, no span
+        // variable kept across it) and through `run_in` when one is.
+        let (set, attributes_tokens) = (quote!(::fcc::trace::__private), &attributes);
+        let run_in = if returns_result {
+            quote!(run_in_result)
+        } else {
+            quote!(run_in)
+        };
+        quote! {
+            let __fcc_span = if #set::global_is_set() {
+                ::core::option::Option::Some(#set::start_global_set(#span_name, #attributes_tokens))
+            } else {
+                ::core::option::Option::None
+            };
+            #[allow(unused_mut)]
+            let mut __fcc_body = move || -> #ret_type #block;
+            match __fcc_span {
+                ::core::option::Option::None => __fcc_body(),
+                ::core::option::Option::Some(__fcc_span) => #set::#run_in(__fcc_span, __fcc_body),
+            }
         }
     } else if returns_result && !has_impl_trait && !fused {
         quote! {

@@ -115,10 +115,45 @@ pub mod __private {
         start_global_set(name, code, attributes)
     }
 
+    /// Whether a global tracer is installed: all a `#[traced]` function
+    /// that runs its body through [`run_in`] does before its body when
+    /// none is (one load).
+    #[inline(always)]
+    pub fn global_is_set() -> bool {
+        super::tracer::global_is_set()
+    }
+
+    /// Runs a `#[traced]` function's body (a closure) in `span`, entered
+    /// while it runs. Out of line, so that the function itself, when no
+    /// tracer is installed, is its body and one load and branch before it.
+    #[inline(never)]
+    pub fn run_in<R>(span: Span, body: impl FnOnce() -> R) -> R {
+        let entered = span.enter();
+        let out = body();
+        drop(entered);
+        out
+    }
+
+    /// [`run_in`] for a body that returns a `Result`: an error marks the
+    /// span failed.
+    #[inline(never)]
+    pub fn run_in_result<T, E: std::fmt::Display>(
+        mut span: Span,
+        body: impl FnOnce() -> Result<T, E>,
+    ) -> Result<T, E> {
+        let entered = span.enter();
+        let out = body();
+        drop(entered);
+        if let Err(e) = &out {
+            span.record_error(e);
+        }
+        out
+    }
+
     /// The rest of [`start_global`], out of line: inlined, it would make
     /// every `#[traced]` function save more registers even with no tracer.
     #[inline(never)]
-    fn start_global_set(
+    pub fn start_global_set(
         name: &'static str,
         code: &'static CodeLocation,
         attributes: impl FnOnce(&mut Vec<KeyValue>),

@@ -1,0 +1,126 @@
+#![deny(warnings)]
+//! With the global tracer, a `#[traced]` body runs as a closure: every
+//! shape of body a plain function may have still compiles.
+
+use fcc::traced;
+
+struct Named {
+    name: String,
+    count: u32,
+}
+
+impl Named {
+    // An elided lifetime in the return type, tied to `&self`.
+    #[traced]
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    // `&mut self`, mutated.
+    #[traced]
+    fn bump(&mut self) -> u32 {
+        self.count += 1;
+        self.count
+    }
+
+    // `self` by value.
+    #[traced]
+    fn into_name(self) -> String {
+        self.name
+    }
+}
+
+// A reference out of an argument.
+#[traced]
+fn first(v: &[u8]) -> &u8 {
+    &v[0]
+}
+
+// A `mut` argument, an early `return`.
+#[traced]
+fn count_down(mut n: u32) -> u32 {
+    if n == 0 {
+        return 0;
+    }
+    while n > 1 {
+        n -= 1;
+    }
+    n
+}
+
+// `?` with a `From` conversion.
+#[traced]
+fn parse(text: &str) -> Result<u32, Box<dyn std::error::Error>> {
+    let n: u32 = text.parse()?;
+    Ok(n)
+}
+
+// A `static` in the body stays one static.
+#[traced]
+fn calls() -> usize {
+    static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1
+}
+
+// Recursion, and an `impl Trait` argument.
+#[traced(skip(f))]
+fn depth(n: u32, f: impl Fn(u32) -> u32 + Copy) -> u32 {
+    if n == 0 { f(0) } else { depth(n - 1, f) }
+}
+
+// Kept as they were (a closure would change them).
+#[traced]
+unsafe fn raw_read(p: *const u8) -> u8 {
+    unsafe { *p }
+}
+
+#[traced]
+#[track_caller]
+fn caller_line() -> u32 {
+    std::panic::Location::caller().line()
+}
+
+#[traced]
+fn returns_impl(n: u32) -> impl std::fmt::Display {
+    n
+}
+
+fn check(round: usize) {
+    let mut s = Named { name: "n".into(), count: 0 };
+    assert_eq!(s.name(), "n");
+    assert_eq!(s.bump(), 1);
+    assert_eq!(s.into_name(), "n");
+    assert_eq!(*first(&[7, 8]), 7);
+    assert_eq!(count_down(5), 1);
+    assert_eq!(parse("12").unwrap(), 12);
+    assert!(parse("x").is_err());
+    assert_eq!(calls(), 2 * round - 1);
+    assert_eq!(calls(), 2 * round);
+    assert_eq!(depth(3, |x| x + 1), 1);
+    assert_eq!(unsafe { raw_read(&5) }, 5);
+    let _ = caller_line();
+    assert_eq!(returns_impl(3).to_string(), "3");
+}
+
+fn main() {
+    // No tracer installed, then one.
+    check(1);
+    let tracer = fcc::FccTracer::new("ui");
+    fcc::trace::set_global(Some(tracer.clone()));
+    check(2);
+    let names: Vec<String> = tracer
+        .completed_spans()
+        .iter()
+        .map(|s| s.name.to_string())
+        .collect();
+    assert!(names.contains(&"name".to_string()), "{names:?}");
+    assert!(names.contains(&"parse".to_string()), "{names:?}");
+    assert_eq!(names.iter().filter(|n| *n == "depth").count(), 4);
+    let failed = tracer
+        .completed_spans()
+        .into_iter()
+        .filter(|s| s.name == "parse")
+        .filter(|s| matches!(s.status, fcc::trace::SpanStatus::Error { .. }))
+        .count();
+    assert_eq!(failed, 1);
+}
