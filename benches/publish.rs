@@ -1,5 +1,7 @@
 //! `EventBus::publish` against a plain `Vec<Box<dyn Fn(&Event)>>` loop (the
-//! floor) and `tokio::sync::broadcast`, with 0, 1, 8 and 64 subscribers.
+//! floor, issue 20's peer), the same list behind a `std::sync::RwLock` (the
+//! least a hand-written bus needs to let other threads subscribe while it
+//! publishes) and `tokio::sync::broadcast`, with 0, 1, 8 and 64 subscribers.
 //!
 //! Every subscriber does the cheapest realistic work: it bumps its own atomic
 //! counter. Two shapes:
@@ -19,6 +21,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 type Plain = Vec<Box<dyn Fn(&Event)>>;
+type Locked = std::sync::RwLock<Vec<Box<dyn Fn(&Event) + Send + Sync>>>;
 type Broadcast = tokio::sync::broadcast::Sender<Event>;
 /// A broadcast receiver, the type it wants (None: any) and its counter.
 type Receiver = (
@@ -40,9 +43,10 @@ fn types(n: usize) -> Vec<EventType> {
     EventType::CATALOG.iter().cycle().take(n).cloned().collect()
 }
 
-fn setups(n: usize, one_matches: bool) -> (EventBus, Plain, Broadcast, Vec<Receiver>) {
+fn setups(n: usize, one_matches: bool) -> (EventBus, Plain, Locked, Broadcast, Vec<Receiver>) {
     let bus = EventBus::new();
     let mut plain: Plain = Vec::new();
+    let locked: Locked = Default::default();
     let (tx, _) = tokio::sync::broadcast::channel(1024);
     let mut rxs = Vec::new();
     for t in types(n) {
@@ -59,21 +63,32 @@ fn setups(n: usize, one_matches: bool) -> (EventBus, Plain, Broadcast, Vec<Recei
                     h(e)
                 }
             }));
+            let h = counter_handler(c.clone());
+            let want = t.clone();
+            locked.write().unwrap().push(Box::new(move |e: &Event| {
+                if e.event_type() == &want {
+                    h(e)
+                }
+            }));
             rxs.push((tx.subscribe(), Some(t), c));
         } else {
             bus.subscribe(counter_handler(c.clone()));
             plain.push(Box::new(counter_handler(c.clone())));
+            locked
+                .write()
+                .unwrap()
+                .push(Box::new(counter_handler(c.clone())));
             rxs.push((tx.subscribe(), None, c));
         }
     }
-    (bus, plain, tx, rxs)
+    (bus, plain, locked, tx, rxs)
 }
 
 fn bench_shape(c: &mut Criterion, shape: &str, one_matches: bool) {
     let mut group = c.benchmark_group(format!("publish/{shape}"));
     let event = Event::builder(EventType::CATALOG[0].clone(), "ActionEngine").build();
     for n in SIZES {
-        let (bus, plain, tx, mut rxs) = setups(n, one_matches);
+        let (bus, plain, locked, tx, mut rxs) = setups(n, one_matches);
         let id = |who: &str| format!("{shape}/{n}/{who}");
         let fcc_id = id("fcc");
         group.bench_function(format!("fcc/{n}"), |b| {
@@ -88,6 +103,16 @@ fn bench_shape(c: &mut Criterion, shape: &str, one_matches: bool) {
             b.iter_custom(|iters| {
                 support::timed(&plain_id, iters, || {
                     for h in &plain {
+                        h(black_box(&event));
+                    }
+                })
+            })
+        });
+        let locked_id = id("rwlock");
+        group.bench_function(format!("rwlock_loop/{n}"), |b| {
+            b.iter_custom(|iters| {
+                support::timed(&locked_id, iters, || {
+                    for h in locked.read().unwrap().iter() {
                         h(black_box(&event));
                     }
                 })
@@ -126,13 +151,15 @@ fn main() {
         .iter()
         .flat_map(|shape| {
             SIZES.iter().flat_map(move |n| {
-                ["plain", "broadcast"].into_iter().map(move |peer| {
-                    (
-                        format!("{shape}/{n}: fcc vs {peer}"),
-                        format!("{shape}/{n}/fcc"),
-                        format!("{shape}/{n}/{peer}"),
-                    )
-                })
+                ["plain", "rwlock", "broadcast"]
+                    .into_iter()
+                    .map(move |peer| {
+                        (
+                            format!("{shape}/{n}: fcc vs {peer}"),
+                            format!("{shape}/{n}/fcc"),
+                            format!("{shape}/{n}/{peer}"),
+                        )
+                    })
             })
         })
         .collect();
