@@ -68,6 +68,28 @@ fn depth(n: u32, f: impl Fn(u32) -> u32 + Copy) -> u32 {
     if n == 0 { f(0) } else { depth(n - 1, f) }
 }
 
+// The never type, a `where` clause, `Self` in the return type.
+#[traced]
+#[allow(dead_code)]
+fn never(reason: &str) -> ! {
+    panic!("{reason}")
+}
+
+#[traced(skip(t))]
+fn where_clause<T>(t: T) -> usize
+where
+    T: IntoIterator,
+{
+    t.into_iter().count()
+}
+
+impl Default for Named {
+    #[traced]
+    fn default() -> Self {
+        Named { name: String::new(), count: 0 }
+    }
+}
+
 // Kept as they were (a closure would change them).
 #[traced]
 unsafe fn raw_read(p: *const u8) -> u8 {
@@ -100,6 +122,9 @@ fn check(round: usize) {
     assert_eq!(unsafe { raw_read(&5) }, 5);
     let _ = caller_line();
     assert_eq!(returns_impl(3).to_string(), "3");
+    assert_eq!(where_clause(vec![1, 2]), 2);
+    assert_eq!(Named::default().count, 0);
+    assert!(std::panic::catch_unwind(|| never("stop")).is_err());
 }
 
 fn main() {
