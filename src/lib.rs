@@ -111,6 +111,12 @@ pub use trace::{FccTracer, SpanData};
 ///   and is not recorded as an attribute; otherwise the global tracer that
 ///   [`Telemetry`] installs. With no tracer (`None`, or none installed), the
 ///   function runs as if unannotated, for about a nanosecond more.
+/// - With the global tracer, the body of a synchronous function runs as a
+///   closure (not for an `unsafe fn`, a `#[track_caller]` one or one that
+///   returns `impl Trait`): with no tracer installed the function is its
+///   body and one check before it, and may inline like a plain function.
+///   Parameters the body uses are then dropped when the body ends, inside
+///   the span, rather than after it.
 ///
 /// ```
 /// use fcc::{traced, FccTracer};

@@ -1,7 +1,7 @@
 //! Writing the wrapped function.
 
 use proc_macro2::TokenStream;
-use quote::{quote, quote_spanned};
+use quote::{quote, quote_spanned, ToTokens};
 use syn::spanned::Spanned;
 use syn::{FnArg, ItemFn, Pat, ReturnType, Type};
 
@@ -117,9 +117,13 @@ pub(crate) fn expand(args: Args, function: ItemFn) -> syn::Result<TokenStream> {
         ReturnType::Default => quote!(()),
         ReturnType::Type(_, t) => quote!(#t),
     };
-    let has_impl_trait = matches!(&sig.output, ReturnType::Type(_, t) if contains_impl_trait(t));
-    // In a closure, `Location::caller()` would name the closure's call.
-    let track_caller = attrs.iter().any(|a| a.path().is_ident("track_caller"));
+    let has_impl_trait =
+        matches!(&sig.output, ReturnType::Type(_, t) if names_ident(t.to_token_stream(), "impl"));
+    // In a closure, `Location::caller()` would name the closure's call
+    // (also when `track_caller` comes through a `cfg_attr`).
+    let track_caller = attrs
+        .iter()
+        .any(|a| names_ident(a.meta.to_token_stream(), "track_caller"));
     let record = if returns_result {
         quote! {
             if let ::core::result::Result::Err(__fcc_err) = &__fcc_out {
@@ -158,10 +162,19 @@ pub(crate) fn expand(args: Args, function: ItemFn) -> syn::Result<TokenStream> {
             } else {
                 ::core::option::Option::None
             };
-            #[allow(unused_mut)]
-            let mut __fcc_body = move || -> #ret_type #block;
+            // Moved in and spent, so the closure is `FnOnce`: a borrow
+            // through a `&mut` argument may then leave it, as from a fn.
+            let __fcc_once = #set::Once;
+            let __fcc_body = move || -> #ret_type {
+                __fcc_once.spend();
+                #block
+            };
             match __fcc_span {
-                ::core::option::Option::None => __fcc_body(),
+                ::core::option::Option::None => {
+                    // Nothing to drop after the body (no drop flag).
+                    ::core::mem::forget(__fcc_span);
+                    __fcc_body()
+                }
                 ::core::option::Option::Some(__fcc_span) => #set::#run_in(__fcc_span, __fcc_body),
             }
         }
@@ -246,21 +259,15 @@ fn returns_result(output: &ReturnType) -> bool {
     }
 }
 
-fn contains_impl_trait(t: &Type) -> bool {
-    match t {
-        Type::ImplTrait(_) => true,
-        Type::Path(p) => p.path.segments.iter().any(|s| match &s.arguments {
-            syn::PathArguments::AngleBracketed(a) => a.args.iter().any(|g| match g {
-                syn::GenericArgument::Type(t) => contains_impl_trait(t),
-                _ => false,
-            }),
-            _ => false,
-        }),
-        Type::Reference(r) => contains_impl_trait(&r.elem),
-        Type::Tuple(t) => t.elems.iter().any(contains_impl_trait),
-        Type::Paren(p) => contains_impl_trait(&p.elem),
+/// Whether `tokens` name `ident` anywhere, groups included: an `impl
+/// Trait` in a type however it is nested (a `macro_rules!` type arrives as
+/// one group), an attribute however it is wrapped (`cfg_attr`).
+fn names_ident(tokens: TokenStream, ident: &str) -> bool {
+    tokens.into_iter().any(|t| match t {
+        proc_macro2::TokenTree::Ident(i) => i == ident,
+        proc_macro2::TokenTree::Group(g) => names_ident(g.stream(), ident),
         _ => false,
-    }
+    })
 }
 
 /// Whether `ty` is an `FccTracer`, a reference to one, or an `Option` or

@@ -115,6 +115,16 @@ pub mod __private {
         start_global_set(name, code, attributes)
     }
 
+    /// Moved into a `#[traced]` body's closure and spent there, which
+    /// makes the closure `FnOnce` (not `Copy`, on purpose).
+    pub struct Once;
+
+    impl Once {
+        /// Takes the token by value (what makes its closure `FnOnce`).
+        #[inline(always)]
+        pub fn spend(self) {}
+    }
+
     /// Whether a global tracer is installed: all a `#[traced]` function
     /// that runs its body through [`run_in`] does before its body when
     /// none is (one load).

@@ -23,11 +23,52 @@ impl Named {
         self.count
     }
 
+    // Borrows out of `&mut self` and `&mut` arguments.
+    #[traced]
+    fn count_mut(&mut self) -> &mut u32 {
+        &mut self.count
+    }
+
+    #[traced]
+    fn name_of_mut(&mut self) -> &str {
+        &self.name
+    }
+
+    #[traced]
+    fn with_count(&mut self, n: u32) -> &mut Self {
+        self.count = n;
+        self
+    }
+
     // `self` by value.
     #[traced]
     fn into_name(self) -> String {
         self.name
     }
+}
+
+#[traced]
+fn bump(v: &mut u8) -> &mut u8 {
+    *v += 1;
+    v
+}
+
+// An `impl Trait` return written by a `macro_rules!` type (a group).
+macro_rules! returning {
+    ($t:ty) => {
+        #[traced]
+        fn from_macro(n: u32) -> $t {
+            n
+        }
+    };
+}
+returning!(impl std::fmt::Display);
+
+// `track_caller` through `cfg_attr`.
+#[traced]
+#[cfg_attr(all(), track_caller)]
+fn caller_line_cfg() -> u32 {
+    std::panic::Location::caller().line()
 }
 
 // A reference out of an argument.
@@ -111,6 +152,14 @@ fn check(round: usize) {
     let mut s = Named { name: "n".into(), count: 0 };
     assert_eq!(s.name(), "n");
     assert_eq!(s.bump(), 1);
+    *s.count_mut() += 1;
+    assert_eq!(s.name_of_mut(), "n");
+    assert_eq!(s.with_count(7).count, 7);
+    let mut b = 1;
+    assert_eq!(*bump(&mut b), 2);
+    assert_eq!(from_macro(4).to_string(), "4");
+    // The caller's line, not the macro's.
+    assert_eq!(caller_line_cfg(), line!());
     assert_eq!(s.into_name(), "n");
     assert_eq!(*first(&[7, 8]), 7);
     assert_eq!(count_down(5), 1);
