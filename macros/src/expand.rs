@@ -73,18 +73,21 @@ pub(crate) fn expand(args: Args, function: ItemFn) -> syn::Result<TokenStream> {
             quote!(#s)
         }
     };
-    let attributes = recorded.iter().map(|p| {
-        let key = p.to_string();
-        quote_spanned! {p.span()=>
-            __fcc_attrs.push(::fcc::trace::KeyValue::new(#key, (&::fcc::trace::__private::Arg(&#p)).attribute_value()));
-        }
-    });
+    let pushes: Vec<TokenStream> = recorded
+        .iter()
+        .map(|p| {
+            let key = p.to_string();
+            quote_spanned! {p.span()=>
+                __fcc_attrs.push(::fcc::trace::KeyValue::new(#key, (&::fcc::trace::__private::Arg(&#p)).attribute_value()));
+            }
+        })
+        .collect();
     let function_path = quote!(::core::concat!(
         ::core::module_path!(),
         "::",
         ::core::stringify!(#fn_name)
     ));
-    let attributes = quote! {
+    let code_location = quote! {
         {
             static __FCC_CODE: ::fcc::trace::__private::CodeLocation =
                 ::fcc::trace::__private::CodeLocation {
@@ -92,11 +95,14 @@ pub(crate) fn expand(args: Args, function: ItemFn) -> syn::Result<TokenStream> {
                     file: ::core::file!(),
                 };
             &__FCC_CODE
-        },
+        }
+    };
+    let attributes = quote! {
+        #code_location,
         |__fcc_attrs: &mut ::std::vec::Vec<::fcc::trace::KeyValue>| {
             #[allow(unused_imports)]
             use ::fcc::trace::__private::{DebugArg as _, TypedArg as _};
-            #(#attributes)*
+            #(#pushes)*
         }
     };
     let start = start_call(
@@ -147,35 +153,35 @@ pub(crate) fn expand(args: Args, function: ItemFn) -> syn::Result<TokenStream> {
             __fcc_out
         }
     } else if !fused && !has_impl_trait && sig.unsafety.is_none() && !track_caller {
-        // The global tracer: the body is a closure, run in place when no
-        // tracer is installed (one load and a branch before it, no span
-        // variable kept across it) and through `run_in` when one is.
-        let (set, attributes_tokens) = (quote!(::fcc::trace::__private), &attributes);
-        let run_in = if returns_result {
-            quote!(run_in_result)
+        // The global tracer: the body is a closure that also records the
+        // arguments when asked. With no tracer installed the function is
+        // the body and one load and branch before it (no argument's address
+        // taken, no span variable); with one, `run_traced` (out of line)
+        // starts the span and calls the closure in it.
+        let set = quote!(::fcc::trace::__private);
+        let run = if returns_result {
+            quote!(run_traced_result)
         } else {
-            quote!(run_in)
+            quote!(run_traced)
         };
         quote! {
-            let __fcc_span = if #set::global_is_set() {
-                ::core::option::Option::Some(#set::start_global_set(#span_name, #attributes_tokens))
-            } else {
-                ::core::option::Option::None
-            };
             // Moved in and spent, so the closure is `FnOnce`: a borrow
             // through a `&mut` argument may then leave it, as from a fn.
             let __fcc_once = #set::Once;
-            let __fcc_body = move || -> #ret_type {
+            let __fcc_body = move |__fcc_record: ::core::option::Option<&mut ::std::vec::Vec<::fcc::trace::KeyValue>>| -> #ret_type {
                 __fcc_once.spend();
+                if let ::core::option::Option::Some(__fcc_attrs) = __fcc_record {
+                    #[allow(unused_imports)]
+                    use #set::{DebugArg as _, TypedArg as _};
+                    let _ = &__fcc_attrs;
+                    #(#pushes)*
+                }
                 #block
             };
-            match __fcc_span {
-                ::core::option::Option::None => {
-                    // Nothing to drop after the body (no drop flag).
-                    ::core::mem::forget(__fcc_span);
-                    __fcc_body()
-                }
-                ::core::option::Option::Some(__fcc_span) => #set::#run_in(__fcc_span, __fcc_body),
+            if #set::global_is_set() {
+                #set::#run(#span_name, #code_location, __fcc_body)
+            } else {
+                __fcc_body(::core::option::Option::None)
             }
         }
     } else if returns_result && !has_impl_trait && !fused {

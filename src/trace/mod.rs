@@ -133,26 +133,48 @@ pub mod __private {
         super::tracer::global_is_set()
     }
 
-    /// Runs a `#[traced]` function's body (a closure) in `span`, entered
-    /// while it runs. Out of line, so that the function itself, when no
-    /// tracer is installed, is its body and one load and branch before it.
+    /// Runs a `#[traced]` function's body in a span of the global tracer,
+    /// entered while it runs. `body` first records the arguments into the
+    /// list it is given (when the span records), then runs. Out of line,
+    /// so that the function itself, when no tracer is installed, is its
+    /// body and one load and branch before it.
     #[inline(never)]
-    pub fn run_in<R>(span: Span, body: impl FnOnce() -> R) -> R {
+    pub fn run_traced<R>(
+        name: &'static str,
+        code: &'static CodeLocation,
+        body: impl FnOnce(Option<&mut Vec<KeyValue>>) -> R,
+    ) -> R {
+        let Some(tracer) = super::global() else {
+            // Removed since the caller looked.
+            return body(None);
+        };
+        let mut span = start_with(&tracer, name, code, |_| {});
         let entered = span.enter();
-        let out = body();
+        let out = {
+            let mut attach = Attach::new(&mut span);
+            body(attach.list.as_mut())
+        };
         drop(entered);
         out
     }
 
-    /// [`run_in`] for a body that returns a `Result`: an error marks the
-    /// span failed.
+    /// [`run_traced`] for a body that returns a `Result`: an error marks
+    /// the span failed.
     #[inline(never)]
-    pub fn run_in_result<T, E: std::fmt::Display>(
-        mut span: Span,
-        body: impl FnOnce() -> Result<T, E>,
+    pub fn run_traced_result<T, E: std::fmt::Display>(
+        name: &'static str,
+        code: &'static CodeLocation,
+        body: impl FnOnce(Option<&mut Vec<KeyValue>>) -> Result<T, E>,
     ) -> Result<T, E> {
+        let Some(tracer) = super::global() else {
+            return body(None);
+        };
+        let mut span = start_with(&tracer, name, code, |_| {});
         let entered = span.enter();
-        let out = body();
+        let out = {
+            let mut attach = Attach::new(&mut span);
+            body(attach.list.as_mut())
+        };
         drop(entered);
         if let Err(e) = &out {
             span.record_error(e);
@@ -160,10 +182,34 @@ pub mod __private {
         out
     }
 
+    /// The span's attribute list, lent to a `#[traced]` body to record the
+    /// arguments into, and put back when the body ends, even by a panic.
+    struct Attach<'a> {
+        span: &'a mut Span,
+        list: Option<Vec<KeyValue>>,
+    }
+
+    impl<'a> Attach<'a> {
+        fn new(span: &'a mut Span) -> Attach<'a> {
+            // The span's own list (a reused box keeps its capacity); none
+            // when it does not record.
+            let list = span.data_mut().map(|d| std::mem::take(&mut d.attributes));
+            Attach { span, list }
+        }
+    }
+
+    impl Drop for Attach<'_> {
+        fn drop(&mut self) {
+            if let (Some(list), Some(d)) = (self.list.take(), self.span.data_mut()) {
+                d.attributes = list;
+            }
+        }
+    }
+
     /// The rest of [`start_global`], out of line: inlined, it would make
     /// every `#[traced]` function save more registers even with no tracer.
     #[inline(never)]
-    pub fn start_global_set(
+    fn start_global_set(
         name: &'static str,
         code: &'static CodeLocation,
         attributes: impl FnOnce(&mut Vec<KeyValue>),

@@ -64,5 +64,6 @@ mod spawn_context;
 mod telemetry_config;
 mod trace_tree;
 mod traced;
+mod traced_global;
 mod user_sdk_exporter;
 mod w3c_trace_context;
