@@ -126,7 +126,7 @@ pub mod __private {
     }
 
     /// Whether a global tracer is installed: all a `#[traced]` function
-    /// that runs its body through [`run_in`] does before its body when
+    /// that runs its body through [`run_traced`] does before its body when
     /// none is (one load).
     #[inline(always)]
     pub fn global_is_set() -> bool {
