@@ -218,9 +218,16 @@ pub(crate) fn expand(args: Args, function: ItemFn) -> syn::Result<TokenStream> {
             #block
         }
     };
+    // syn gives the body's inner attributes (`#![allow(..)]` on its first
+    // line) with the function's own: they go back inside, where they
+    // apply to the whole function, the span code included.
+    let (inner, outer): (Vec<_>, Vec<_>) = attrs
+        .into_iter()
+        .partition(|a| matches!(a.style, syn::AttrStyle::Inner(_)));
     Ok(quote! {
-        #(#attrs)*
+        #(#outer)*
         #vis #sig {
+            #(#inner)*
             #body
         }
     })

@@ -77,6 +77,21 @@ fn first(v: &[u8]) -> &u8 {
     &v[0]
 }
 
+// Inner attributes on the body's first line.
+#[traced]
+fn inner_attributes(x: u32) -> u32 {
+    #![allow(unused_variables)]
+    let unused = 1;
+    x
+}
+
+#[traced(tracer = None::<&fcc::FccTracer>)]
+fn inner_attributes_with_tracer(x: u32) -> u32 {
+    #![allow(unused_variables)]
+    let unused = 1;
+    x
+}
+
 // A `mut` argument, an early `return`.
 #[traced]
 fn count_down(mut n: u32) -> u32 {
@@ -163,6 +178,8 @@ fn check(round: usize) {
     assert_eq!(s.into_name(), "n");
     assert_eq!(*first(&[7, 8]), 7);
     assert_eq!(count_down(5), 1);
+    assert_eq!(inner_attributes(3), 3);
+    assert_eq!(inner_attributes_with_tracer(3), 3);
     assert_eq!(parse("12").unwrap(), 12);
     assert!(parse("x").is_err());
     assert_eq!(calls(), 2 * round - 1);
