@@ -264,11 +264,19 @@ fn start_call(
 /// `Result<..>` or `...::Result<..>` (io::Result, anyhow::Result, ...).
 fn returns_result(output: &ReturnType) -> bool {
     match output {
-        ReturnType::Type(_, t) => match &**t {
-            Type::Path(p) => p.path.segments.last().is_some_and(|s| s.ident == "Result"),
-            _ => false,
-        },
+        ReturnType::Type(_, t) => is_result(t),
         ReturnType::Default => false,
+    }
+}
+
+/// Whether `t` names a `Result`, also when a `macro_rules!` type gave it
+/// as a group.
+fn is_result(t: &Type) -> bool {
+    match t {
+        Type::Path(p) => p.path.segments.last().is_some_and(|s| s.ident == "Result"),
+        Type::Group(g) => is_result(&g.elem),
+        Type::Paren(p) => is_result(&p.elem),
+        _ => false,
     }
 }
 

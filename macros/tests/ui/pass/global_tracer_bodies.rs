@@ -64,6 +64,17 @@ macro_rules! returning {
 }
 returning!(impl std::fmt::Display);
 
+// A `Result` written by a `macro_rules!` type: its errors are recorded.
+macro_rules! fallible {
+    ($t:ty) => {
+        #[traced]
+        fn parse_from_macro(text: &str) -> $t {
+            text.parse::<u32>().map_err(|e| e.to_string())
+        }
+    };
+}
+fallible!(Result<u32, String>);
+
 // `track_caller` through `cfg_attr`.
 #[traced]
 #[cfg_attr(all(), track_caller)]
@@ -173,6 +184,7 @@ fn check(round: usize) {
     let mut b = 1;
     assert_eq!(*bump(&mut b), 2);
     assert_eq!(from_macro(4).to_string(), "4");
+    assert!(parse_from_macro("x").is_err());
     // The caller's line, not the macro's.
     assert_eq!(caller_line_cfg(), line!());
     assert_eq!(s.into_name(), "n");
@@ -214,4 +226,11 @@ fn main() {
         .filter(|s| matches!(s.status, fcc::trace::SpanStatus::Error { .. }))
         .count();
     assert_eq!(failed, 1);
+    let failed_from_macro = tracer
+        .completed_spans()
+        .into_iter()
+        .filter(|s| s.name == "parse_from_macro")
+        .filter(|s| matches!(s.status, fcc::trace::SpanStatus::Error { .. }))
+        .count();
+    assert_eq!(failed_from_macro, 1);
 }
