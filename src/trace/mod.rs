@@ -144,6 +144,34 @@ pub mod __private {
         code: &'static CodeLocation,
         body: impl FnOnce(Option<&mut Vec<KeyValue>>) -> R,
     ) -> R {
+        traced_call(name, code, body, |_, _| {})
+    }
+
+    /// [`run_traced`] for a body that returns a `Result`: an error marks
+    /// the span failed.
+    #[inline(never)]
+    pub fn run_traced_result<T, E: std::fmt::Display>(
+        name: &'static str,
+        code: &'static CodeLocation,
+        body: impl FnOnce(Option<&mut Vec<KeyValue>>) -> Result<T, E>,
+    ) -> Result<T, E> {
+        traced_call(name, code, body, |span, out| {
+            if let Err(e) = out {
+                span.record_error(e);
+            }
+        })
+    }
+
+    /// What both run: the span started and entered, the body called with
+    /// the span's list, `ended` given the span (left, not yet ended) and
+    /// the body's value.
+    #[inline(always)]
+    fn traced_call<R>(
+        name: &'static str,
+        code: &'static CodeLocation,
+        body: impl FnOnce(Option<&mut Vec<KeyValue>>) -> R,
+        ended: impl FnOnce(&mut Span, &R),
+    ) -> R {
         let Some(tracer) = super::global() else {
             // Removed since the caller looked.
             return body(None);
@@ -155,30 +183,7 @@ pub mod __private {
             body(attach.list.as_mut())
         };
         drop(entered);
-        out
-    }
-
-    /// [`run_traced`] for a body that returns a `Result`: an error marks
-    /// the span failed.
-    #[inline(never)]
-    pub fn run_traced_result<T, E: std::fmt::Display>(
-        name: &'static str,
-        code: &'static CodeLocation,
-        body: impl FnOnce(Option<&mut Vec<KeyValue>>) -> Result<T, E>,
-    ) -> Result<T, E> {
-        let Some(tracer) = super::global() else {
-            return body(None);
-        };
-        let mut span = start_with(&tracer, name, code, |_| {});
-        let entered = span.enter();
-        let out = {
-            let mut attach = Attach::new(&mut span);
-            body(attach.list.as_mut())
-        };
-        drop(entered);
-        if let Err(e) = &out {
-            span.record_error(e);
-        }
+        ended(&mut span, &out);
         out
     }
 

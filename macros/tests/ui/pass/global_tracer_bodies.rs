@@ -219,18 +219,14 @@ fn main() {
     assert!(names.contains(&"name".to_string()), "{names:?}");
     assert!(names.contains(&"parse".to_string()), "{names:?}");
     assert_eq!(names.iter().filter(|n| *n == "depth").count(), 4);
-    let failed = tracer
-        .completed_spans()
-        .into_iter()
-        .filter(|s| s.name == "parse")
-        .filter(|s| matches!(s.status, fcc::trace::SpanStatus::Error { .. }))
-        .count();
-    assert_eq!(failed, 1);
-    let failed_from_macro = tracer
-        .completed_spans()
-        .into_iter()
-        .filter(|s| s.name == "parse_from_macro")
-        .filter(|s| matches!(s.status, fcc::trace::SpanStatus::Error { .. }))
-        .count();
-    assert_eq!(failed_from_macro, 1);
+    let failed = |name: &str| {
+        tracer
+            .completed_spans()
+            .into_iter()
+            .filter(|s| s.name == name)
+            .filter(|s| matches!(s.status, fcc::trace::SpanStatus::Error { .. }))
+            .count()
+    };
+    assert_eq!(failed("parse"), 1);
+    assert_eq!(failed("parse_from_macro"), 1);
 }
