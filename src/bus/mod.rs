@@ -76,7 +76,7 @@ pub use history::DEFAULT_HISTORY_CAPACITY;
 pub use subscriber::{DeliveryResult, Subscriber, SubscriberError, SubscriptionId};
 
 use crate::event::Event;
-use counts::BusCounts;
+use counts::{BusCounts, ThreadCounts};
 use history::History;
 use readers::{Entered, Readers, Reading};
 use routes::{Registration, Routes};
@@ -168,16 +168,25 @@ impl EventBus {
             inner.history.record(event);
         }
         match Readers::enter(inner.id) {
-            Some((reading, counts)) => {
-                let delivered = Self::deliver(inner, &reading, event);
-                // Before the mark is cleared: clearing it may free parked
-                // tables, whose subscribers' `Drop` may switch the counters.
-                counts.bump(delivered);
-                drop(reading);
-                delivered
-            }
+            Some((reading, counts)) => Self::deliver_counted(inner, reading, counts, event),
             None => Self::publish_slow(inner, event),
         }
+    }
+
+    /// Delivers and counts the publish in this thread's counters.
+    #[inline(always)]
+    fn deliver_counted(
+        inner: &Inner,
+        reading: Reading,
+        counts: &ThreadCounts,
+        event: &Event,
+    ) -> usize {
+        let delivered = Self::deliver(inner, &reading, event);
+        // Before the mark is cleared: clearing it may free parked tables,
+        // whose subscribers' `Drop` may switch the counters.
+        counts.bump(delivered);
+        drop(reading);
+        delivered
     }
 
     /// `publish` on a thread's first publish to this bus (or its first since
@@ -188,10 +197,7 @@ impl EventBus {
     fn publish_slow(inner: &Inner, event: &Event) -> usize {
         match Readers::enter_slow(inner.id, || inner.counts.for_this_thread(inner.id)) {
             Entered::Counted(reading, counts) => {
-                let delivered = Self::deliver(inner, &reading, event);
-                counts.bump(delivered);
-                drop(reading);
-                delivered
+                Self::deliver_counted(inner, reading, counts, event)
             }
             Entered::Uncounted(reading) => {
                 let delivered = Self::deliver(inner, &reading, event);
