@@ -176,6 +176,14 @@ fn free_orphans(mark: &Mark) {
     drop(orphans);
 }
 
+/// This thread's mark.
+#[inline(always)]
+fn this_threads_mark() -> &'static Mark {
+    // SAFETY: a thread-local without a destructor lives as long as its
+    // thread, so as long as anything this thread holds can use it.
+    MARK.with(|m| unsafe { &*(m as *const Mark) })
+}
+
 /// The entry point for `publish`.
 pub(super) struct Readers;
 
@@ -185,9 +193,7 @@ impl Readers {
     /// not published yet, or it has exited: [`Readers::enter_slow`] then.
     #[inline(always)]
     pub(super) fn enter(bus: u64) -> Option<(Reading, &'static ThreadCounts)> {
-        // SAFETY: a thread-local without a destructor lives as long as its
-        // thread, so as long as any `Reading` of it can be held.
-        let mark: &'static Mark = MARK.with(|m| unsafe { &*(m as *const Mark) });
+        let mark = this_threads_mark();
         if mark.bus.get() != bus {
             return None;
         }
@@ -205,8 +211,7 @@ impl Readers {
     /// for `bus`.
     #[cold]
     pub(super) fn enter_slow(bus: u64, counts: impl FnOnce() -> Arc<ThreadCounts>) -> Entered {
-        // SAFETY: as in `enter`.
-        let mark: &'static Mark = MARK.with(|m| unsafe { &*(m as *const Mark) });
+        let mark = this_threads_mark();
         let switched = REGISTERED.try_with(|registered| {
             if mark.bus.get() == 0 {
                 marks().0.push(Entry {
@@ -244,7 +249,7 @@ impl Readers {
         {
             let mut all = marks();
             // This thread's own mark needs no fence to be read.
-            let me: *const Mark = MARK.with(|m| m as *const Mark);
+            let me: *const Mark = this_threads_mark();
             let others = all.0.iter().any(|e| !ptr::eq(e.mark, me));
             let fenced = !others || fence::heavy_paired();
             let mut parked = false;
