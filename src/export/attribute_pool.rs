@@ -6,7 +6,7 @@
 //! Both pools move whole batches, one channel operation per batch: a lane
 //! gives back a batch's attribute lists as one chunk and the batch vector
 //! itself; the export thread fills the lists with the attributes of the
-//! spans it takes from the threads' rings ([`super::handoff`]) and fills
+//! spans it takes from the threads' rings ([`crate::trace::handover`]) and fills
 //! the vector again. (The span-making threads keep their own lists.)
 
 use std::sync::OnceLock;

@@ -26,7 +26,6 @@ mod backoff;
 pub(crate) mod circuit;
 mod console;
 pub(crate) mod event_attributes;
-pub(crate) mod handoff;
 mod json_file;
 mod json_out;
 mod lane_batch;
@@ -37,7 +36,6 @@ mod metric_exporters;
 pub(crate) mod pipeline;
 mod pipeline_config;
 mod pipeline_worker;
-mod spsc;
 mod tracer_builder;
 
 use std::fmt;

@@ -17,7 +17,6 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{bounded, RecvTimeoutError, Sender, TrySendError};
 
-use super::handoff::Handoff;
 use super::lanes::{Lane, LaneState, LaneWait};
 use super::pipeline_worker::Worker;
 use super::LogRecord;
@@ -25,6 +24,7 @@ use super::{ExportError, ExportOperation, SpanExporter, TraceStats};
 use crate::internal::doorbell::Doorbell;
 use crate::internal::round_trip::{round_trip, NoAnswer};
 use crate::internal::thread::mark_internal_thread;
+use crate::trace::handover::Handoff;
 use crate::trace::SpanData;
 use crate::Event;
 
@@ -66,7 +66,8 @@ pub(crate) struct Counters {
 
 pub(crate) struct Pipeline {
     tx: Sender<Item>,
-    /// Finished spans from each thread's own ring (see [`super::handoff`]).
+    /// Finished spans from each thread's own ring (see
+    /// [`crate::trace::handover`]).
     handoff: Arc<Handoff>,
     counters: Arc<Counters>,
     worker: Mutex<Option<JoinHandle<()>>>,
@@ -107,9 +108,9 @@ impl Pipeline {
         let (ready_tx, ready_rx) = bounded::<Ready>(1);
         let worker_counters = Arc::clone(&counters);
         let otlp = config.otlp;
-        let handoff = Handoff::new(config.spans.max_queue);
-        let worker_handoff = Arc::clone(&handoff);
         let doorbell = Arc::new(Doorbell::default());
+        let handoff = Handoff::new(config.spans.max_queue, Arc::clone(&doorbell));
+        let worker_handoff = Arc::clone(&handoff);
         let worker_doorbell = Arc::clone(&doorbell);
         let handle = std::thread::Builder::new()
             .name("fcc-trace-export".into())
@@ -183,29 +184,14 @@ impl Pipeline {
     /// take it.
     #[inline]
     pub(crate) fn send_span(&self, span: &mut SpanData, times: Option<crate::trace::span::Times>) {
-        if self.handoff.send(span, times) {
-            self.doorbell.ring();
-        } else {
+        if !self.handoff.send(span, times) {
             self.send_span_channel(span.take_finished(times));
         }
     }
 
-    /// Hands an ended local span to the export thread through this
-    /// thread's rings (see
-    /// [`SpanPipeline::send_local`](crate::trace::tracer::SpanPipeline));
-    /// false when they cannot take it.
-    #[inline]
-    pub(crate) fn send_local(
-        &self,
-        ctx: &crate::trace::SpanContext,
-        open: &mut crate::trace::local::Open,
-        times: crate::trace::span::Times,
-    ) -> bool {
-        let sent = self.handoff.send_local(ctx, open, times);
-        if sent {
-            self.doorbell.ring();
-        }
-        sent
+    /// Where local spans go as compact records.
+    pub(crate) fn handoff(&self) -> Arc<Handoff> {
+        Arc::clone(&self.handoff)
     }
 
     #[cold]

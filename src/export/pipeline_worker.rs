@@ -11,11 +11,11 @@ use std::time::Instant;
 use crossbeam_channel::{Receiver, Sender, TryRecvError};
 
 use super::event_attributes::span_event;
-use super::handoff::Handoff;
 use super::lanes::{Batch, Lane, LaneWait};
 use super::logs::{log_span_event, LogItem};
 use super::pipeline::{Counters, Item, PipelineConfig, MAX_OPEN_SPANS, POLL_INTERVAL};
 use super::LogRecord;
+use crate::trace::handover::Handoff;
 use crate::trace::{SpanData, SpanEvent};
 use crate::{Event, SpanId};
 
@@ -119,7 +119,7 @@ impl Worker {
 
     /// Counts what the rings hold, drains the channel (collecting flush and
     /// shutdown requests), then takes the counted spans: see
-    /// [`super::handoff`] for why in this order.
+    /// [`crate::trace::handover`] for why in this order.
     /// True when it took anything.
     fn cycle(&mut self, requests: &mut Vec<Request>) -> bool {
         let counts = self.handoff.count();
@@ -150,7 +150,7 @@ impl Worker {
         handoff.take(
             &counts,
             &counters.spans_queued,
-            &mut lists,
+            || lists.take(),
             &mut spans,
             |spans| self.span_pushed(spans),
         );

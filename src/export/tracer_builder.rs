@@ -99,14 +99,8 @@ impl SpanPipeline for Pipeline {
     fn send_span(&self, span: &mut SpanData, times: Option<crate::trace::span::Times>) {
         Pipeline::send_span(self, span, times);
     }
-    #[inline]
-    fn send_local(
-        &self,
-        ctx: &crate::trace::SpanContext,
-        open: &mut crate::trace::local::Open,
-        times: crate::trace::span::Times,
-    ) -> bool {
-        Pipeline::send_local(self, ctx, open, times)
+    fn handoff(&self) -> std::sync::Arc<crate::trace::handover::Handoff> {
+        Pipeline::handoff(self)
     }
     fn catch_up(&self, timeout: Duration) {
         let _ = Pipeline::flush(self, timeout);

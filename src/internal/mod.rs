@@ -10,5 +10,6 @@ pub(crate) mod doorbell;
 pub(crate) mod fence;
 pub(crate) mod ids;
 pub(crate) mod round_trip;
+pub(crate) mod spsc;
 pub(crate) mod text;
 pub(crate) mod thread;

@@ -73,11 +73,14 @@ pub(crate) struct Frame {
     pub(crate) open: Option<super::local::Open>,
 }
 
-/// This thread's stack, and the emptied attribute lists of its ended
-/// local spans, kept for the next ones.
+/// This thread's stack, the emptied attribute lists of its ended local
+/// spans, kept for the next ones, and its rings to the export threads
+/// ([`super::handover`]), so that a span's end takes its frame off and
+/// hands its record over in one visit.
 pub(crate) struct Line {
     pub(crate) frames: Vec<Frame>,
     pub(crate) lists: Vec<Vec<crate::trace::KeyValue>>,
+    pub(crate) rings: Vec<super::handover::LocalRing>,
 }
 
 thread_local! {
@@ -85,6 +88,7 @@ thread_local! {
         RefCell::new(Line {
             frames: Vec::new(),
             lists: Vec::new(),
+            rings: Vec::new(),
         })
     };
 }
@@ -291,17 +295,6 @@ pub(crate) fn pop(span_id: SpanId) {
     }
 }
 
-/// Takes `span_id`'s frame off the stack: the top in the normal case, or
-/// the innermost match when guards were dropped out of order.
-#[inline(always)]
-pub(crate) fn take_frame(frames: &mut Vec<Frame>, span_id: SpanId) -> Option<Frame> {
-    if frames.last().is_some_and(|f| f.ctx.span_id == span_id) {
-        frames.pop()
-    } else {
-        take_frame_below(frames, span_id)
-    }
-}
-
 #[cold]
 fn take_frame_below(frames: &mut Vec<Frame>, span_id: SpanId) -> Option<Frame> {
     let i = frames.iter().rposition(|f| f.ctx.span_id == span_id)?;
@@ -309,8 +302,8 @@ fn take_frame_below(frames: &mut Vec<Frame>, span_id: SpanId) -> Option<Frame> {
 }
 
 /// Removes the top frame. Once its span has ended, the frame owns nothing
-/// but its trace state (the name was moved out or is borrowed, the list
-/// and the box taken): then it is let go without running the drop glue of
+/// but its trace state (the name was moved out or is borrowed, the list,
+/// the box and its hold on the tracer taken): then it is let go without running the drop glue of
 /// every field (a call of its own, a fifth of a span's end).
 #[inline(always)]
 pub(crate) fn drop_top(frames: &mut Vec<Frame>) {
@@ -318,7 +311,10 @@ pub(crate) fn drop_top(frames: &mut Vec<Frame>) {
         return;
     };
     let owns_nothing = top.open.as_ref().is_none_or(|o| {
-        matches!(o.name, Cow::Borrowed(_)) && o.attributes.capacity() == 0 && o.rich.is_none()
+        matches!(o.name, Cow::Borrowed(_))
+            && o.attributes.capacity() == 0
+            && o.rich.is_none()
+            && o.owner.is_none()
     });
     if owns_nothing {
         let trace_state = top.ctx.trace_state.take();

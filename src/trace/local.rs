@@ -6,12 +6,20 @@
 //! of the thread's context stack ([`Open`], beside its [`SpanContext`]):
 //! written once when it starts, in the same visit to the stack that reads
 //! its parent, and moved once, when it ends, into the thread's hand-over
-//! ring to the export thread (the compact record of
-//! `export::handoff`). The guard itself holds only the span's id and its
-//! tracer. This is fastrace's shape (a thread-local line of raw spans whose
-//! parents come from a thread-local stack), with each span handed over as
-//! it ends rather than when its local root ends, so a flush sees every
-//! ended span and a long-lived parent holds nothing back.
+//! ring to the export thread ([`super::handover`]), which the thread's line
+//! holds beside the stack: one visit to one thread-local per start and per
+//! end. The guard itself holds only the span's id. This is fastrace's
+//! shape (a thread-local line of raw spans whose parents come from a
+//! thread-local stack), with each span handed over as it ends rather than
+//! when its local root ends, so a flush sees every ended span and a
+//! long-lived parent holds nothing back.
+//!
+//! The tracer is kept alive by the outermost of its recording spans on the
+//! stack: a span whose parent frame is a recording span of the same tracer
+//! holds only its address ([`Open::tracer`]), not an `Arc` of its own (two
+//! atomic read-modify-writes per span). Frames leave the stack innermost
+//! first; when a guard is dropped out of order, the frame above the one
+//! leaving takes over its `Arc` ([`take_frame_out_of_order`]).
 //!
 //! What a compact record cannot carry (events, an error status) goes into
 //! a box the span takes when first needed ([`Open::rich`]); such a span,
@@ -24,7 +32,7 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 use super::__private::CodeLocation;
-use super::context::{drop_top, new_root_ids, new_span_id, take_frame, with_line, Frame};
+use super::context::{drop_top, new_root_ids, new_span_id, with_line, Frame};
 use super::otel_context as bridge;
 use super::span::clock;
 use super::tracer::TracerInner;
@@ -44,6 +52,12 @@ pub(crate) struct Open {
     pub(crate) code: Option<&'static CodeLocation>,
     pub(crate) start: fastant::Instant,
     pub(crate) attributes: Vec<KeyValue>,
+    /// The span's tracer: alive while the span is open, kept so by
+    /// `owner` or by the frame below (see the module docs).
+    pub(crate) tracer: *const TracerInner,
+    /// The span's own hold on its tracer, when the frame below does not
+    /// keep it alive.
+    pub(crate) owner: Option<Arc<TracerInner>>,
     /// Events and an error status, when the span has any: it then ends as
     /// a whole [`SpanData`] (this box).
     pub(crate) rich: Option<Box<SpanData>>,
@@ -92,7 +106,7 @@ pub(crate) struct Started {
 /// or the stack is out of reach: the caller takes the boxed path.
 #[inline(always)]
 pub(crate) fn start(
-    tracer: &TracerInner,
+    tracer: &Arc<TracerInner>,
     name: &mut Option<Cow<'static, str>>,
     code: Option<&'static CodeLocation>,
     take_list: bool,
@@ -101,12 +115,19 @@ pub(crate) fn start(
         return None;
     }
     with_line(|line| {
-        let parent = line.frames.last().map(|f| &f.ctx);
+        let parent_frame = line.frames.last();
+        let parent = parent_frame.map(|f| &f.ctx);
         let (trace_id, span_id) = match parent {
             None => new_root_ids(),
             Some(p) => (p.trace_id, new_span_id()),
         };
         let sampled = tracer.sampler.should_sample(parent, trace_id);
+        let tracer_at = Arc::as_ptr(tracer);
+        // A recording parent of the same tracer keeps it alive.
+        let kept_below = parent_frame
+            .and_then(|f| f.open.as_ref())
+            .is_some_and(|o| std::ptr::eq(o.tracer, tracer_at));
+        let owner = (sampled && !kept_below).then(|| Arc::clone(tracer));
         let parent_id = parent.map(|p| p.span_id);
         let parent_is_remote = parent.is_some_and(|p| p.remote);
         let trace_state = parent.and_then(|p| p.trace_state.clone());
@@ -146,6 +167,8 @@ pub(crate) fn start(
                 code,
                 start,
                 attributes,
+                tracer: tracer_at,
+                owner,
                 rich: None,
             }),
         });
@@ -197,36 +220,137 @@ pub(crate) fn with_rich(span_id: SpanId, f: impl FnOnce(&mut SpanData)) {
 }
 
 /// Ends the local span `span_id`: takes its frame off the stack and hands
-/// what it recorded to `tracer`, in one visit.
+/// what it recorded to its ring, in one visit. A span that does not travel
+/// as a compact record (events, an error, a tracer without exporters, a
+/// full ring) is finished after the visit.
 #[inline]
-pub(crate) fn end(tracer: &TracerInner, span_id: SpanId) {
+pub(crate) fn end(span_id: SpanId) {
     let end = clock::now();
-    with_line(|line| {
-        let frames = &mut line.frames;
+    let after = with_line(|line| {
+        let super::context::Line {
+            frames,
+            lists,
+            rings,
+        } = line;
+        let mut after = After::Nothing;
         match frames.last_mut() {
             // The normal case: the top, ended where it lies.
             Some(top) if top.ctx.span_id == span_id => {
                 if let Some(open) = &mut top.open {
-                    tracer.finish_local(&top.ctx, open, end);
-                    keep_list(&mut line.lists, open);
+                    after = hand_over(&top.ctx, open, end, rings);
+                    keep_list(lists, open);
                 }
                 drop_top(frames);
             }
             _ => {
                 // Guards dropped out of order.
-                if let Some(mut frame) = take_frame(frames, span_id)
+                if let Some(mut frame) = take_frame_out_of_order(frames, span_id)
                     && let Some(open) = &mut frame.open
                 {
-                    tracer.finish_local(&frame.ctx, open, end);
-                    keep_list(&mut line.lists, open);
+                    after = hand_over(&frame.ctx, open, end, rings);
+                    keep_list(lists, open);
                 }
             }
         }
-        super::context::set_top_sampled(&line.frames);
+        super::context::set_top_sampled(frames);
+        after
     });
+    match after {
+        Some(After::Nothing) | None => {}
+        Some(after) => after.run(),
+    }
     if bridge::active() {
         bridge::unmirror(span_id);
     }
+}
+
+/// What is left to do once a span's frame is off the stack, outside the
+/// visit (the tracer's buffer or pipeline may run code that looks at the
+/// stack; a tracer's last `Arc` may shut its pipeline down).
+enum After {
+    Nothing,
+    /// The span's own hold on its tracer, let go.
+    Release(#[allow(dead_code)] Arc<TracerInner>),
+    /// A span that did not travel as a compact record, finished through
+    /// its tracer.
+    Finish {
+        tracer: Arc<TracerInner>,
+        data: Box<SpanData>,
+        times: super::span::Times,
+    },
+}
+
+impl After {
+    #[cold]
+    #[inline(never)]
+    fn run(self) {
+        if let After::Finish {
+            tracer,
+            data,
+            times,
+        } = self
+        {
+            tracer.finish_box(data, times);
+        }
+    }
+}
+
+/// Hands an ended span's record to its tracer's ring; what cannot go that
+/// way is left for [`After`].
+#[inline(always)]
+fn hand_over(
+    ctx: &SpanContext,
+    open: &mut Open,
+    end: fastant::Instant,
+    rings: &mut Vec<super::handover::LocalRing>,
+) -> After {
+    // SAFETY: the span's tracer is alive while it is open: `open.owner`
+    // or a frame below holds an `Arc` of it (see the module docs).
+    let tracer = unsafe { &*open.tracer };
+    if tracer.shut_down.load(std::sync::atomic::Ordering::Relaxed) {
+        crate::internal::after_shutdown::warn();
+    }
+    let times = (open.start, end);
+    if open.rich.is_none()
+        && let Some(h) = &tracer.handoff
+        && let Some(r) = super::handover::ring(rings, h)
+        && r.push_local(ctx, open, times)
+    {
+        return match open.owner.take() {
+            Some(owner) => After::Release(owner),
+            None => After::Nothing,
+        };
+    }
+    let tracer = open.owner.take().unwrap_or_else(|| {
+        // SAFETY: as above, an `Arc` of it is alive; this makes one more.
+        unsafe {
+            Arc::increment_strong_count(open.tracer);
+            Arc::from_raw(open.tracer)
+        }
+    });
+    After::Finish {
+        tracer,
+        data: open.take_data(ctx),
+        times,
+    }
+}
+
+/// Takes `span_id`'s frame off the stack when it is not the top (its
+/// guard dropped before those of spans started inside it). The frame above
+/// it takes over its hold on their tracer when it relied on it.
+#[cold]
+fn take_frame_out_of_order(frames: &mut Vec<Frame>, span_id: SpanId) -> Option<Frame> {
+    let i = frames.iter().rposition(|f| f.ctx.span_id == span_id)?;
+    let mut frame = frames.remove(i);
+    if let Some(open) = &mut frame.open
+        && let Some(owner) = &open.owner
+        && let Some(above) = frames.get_mut(i).and_then(|f| f.open.as_mut())
+        && above.owner.is_none()
+        && std::ptr::eq(above.tracer, Arc::as_ptr(owner))
+    {
+        above.owner = Some(Arc::clone(owner));
+    }
+    Some(frame)
 }
 
 /// Keeps an ended span's emptied attribute list for the next span (or
@@ -240,6 +364,3 @@ fn keep_list(lists: &mut Vec<Vec<KeyValue>>, open: &mut Open) {
         }
     }
 }
-
-/// Keeps the tracer of a recording local span alive while it is open.
-pub(crate) type Owner = Arc<TracerInner>;

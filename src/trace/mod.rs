@@ -41,6 +41,7 @@ mod attributes;
 pub(crate) mod context;
 mod data;
 mod future;
+pub(crate) mod handover;
 pub(crate) mod local;
 pub(crate) mod otel_context;
 pub mod propagation;
@@ -282,7 +283,7 @@ pub mod __private {
         let mut name = Some(Cow::Borrowed(name));
         match super::local::start(&tracer.inner, &mut name, Some(code), true) {
             Some(started) => {
-                let guard = SpanGuard::local(&tracer.inner, &started);
+                let guard = SpanGuard::local(&started);
                 // Outside the visit to the stack: an argument's `Debug` is
                 // the user's code, and may look at the current span.
                 if let Some(mut list) = started.list {

@@ -99,6 +99,7 @@ impl Sampler {
     }
 
     /// The decision for a new span in `trace_id` under `parent`.
+    #[inline]
     pub fn should_sample(&self, parent: Option<&SpanContext>, trace_id: TraceId) -> bool {
         match self {
             Sampler::AlwaysOn => true,

@@ -362,10 +362,10 @@ pub struct SpanGuard {
 enum GuardState {
     Disabled,
     /// The span lives in its frame of this thread's stack
-    /// ([`super::local`]); `owner` keeps its tracer alive while it
-    /// records (`None`: not sampled, only the frame).
+    /// ([`super::local`]), with what keeps its tracer alive (not
+    /// `recording`: not sampled, only the frame).
     Local {
-        owner: Option<super::local::Owner>,
+        recording: bool,
         span_id: SpanId,
     },
     /// A boxed span made current: started while the OpenTelemetry bridge
@@ -392,10 +392,10 @@ impl SpanGuard {
 
     /// A local span just started ([`super::local::start`]).
     #[inline]
-    pub(crate) fn local(tracer: &Arc<TracerInner>, started: &super::local::Started) -> SpanGuard {
+    pub(crate) fn local(started: &super::local::Started) -> SpanGuard {
         SpanGuard {
             state: GuardState::Local {
-                owner: started.recording.then(|| Arc::clone(tracer)),
+                recording: started.recording,
                 span_id: started.span_id,
             },
             _not_send: PhantomData,
@@ -424,7 +424,7 @@ impl SpanGuard {
     pub fn is_recording(&self) -> bool {
         match &self.state {
             GuardState::Disabled => false,
-            GuardState::Local { owner, .. } => owner.is_some(),
+            GuardState::Local { recording, .. } => *recording,
             GuardState::Entered { span, .. } => span.is_recording(),
         }
     }
@@ -434,7 +434,7 @@ impl SpanGuard {
     fn local_id(&self) -> Option<SpanId> {
         match &self.state {
             GuardState::Local {
-                owner: Some(_),
+                recording: true,
                 span_id,
             } => Some(*span_id),
             _ => None,
@@ -549,11 +549,11 @@ impl Drop for SpanGuard {
     fn drop(&mut self) {
         match &self.state {
             GuardState::Local {
-                owner: Some(tracer),
+                recording: true,
                 span_id,
-            } => super::local::end(tracer, *span_id),
+            } => super::local::end(*span_id),
             GuardState::Local {
-                owner: None,
+                recording: false,
                 span_id,
             } => super::context::pop(*span_id),
             // The boxed span leaves, then ends, as its fields drop.

@@ -43,6 +43,9 @@ pub(crate) struct TracerInner {
     pub(crate) completed: Arc<Mutex<Completed>>,
     keep_completed: bool,
     pub(crate) pipeline: Option<Box<dyn SpanPipeline>>,
+    /// The pipeline's hand-over, which local spans reach without a call
+    /// through `pipeline`.
+    pub(crate) handoff: Option<Arc<super::handover::Handoff>>,
     /// Set when the installed Telemetry that owns this tracer shut down.
     pub(crate) shut_down: std::sync::atomic::AtomicBool,
 }
@@ -105,16 +108,9 @@ pub(crate) trait SpanPipeline: Send + Sync + 'static {
     /// stays for the thread's next span; `times` are its clock readings
     /// when its data does not have them yet. Never blocks.
     fn send_span(&self, span: &mut SpanData, times: Option<super::span::Times>);
-    /// Hands over an ended local span ([`super::local`]) as a compact
-    /// record, moving its name and attributes out of `open`; false when
-    /// this thread cannot (its ring is full, it is exiting, the pipeline has
-    /// shut down), and `open` is untouched.
-    fn send_local(
-        &self,
-        ctx: &SpanContext,
-        open: &mut super::local::Open,
-        times: super::span::Times,
-    ) -> bool;
+    /// Where this thread's local spans go as compact records
+    /// ([`super::handover`]), read once when the tracer is put together.
+    fn handoff(&self) -> Arc<super::handover::Handoff>;
     /// Waits, at most `timeout`, until every span ended so far has reached
     /// the completed-spans buffer and the exporters.
     fn catch_up(&self, timeout: Duration);
@@ -154,6 +150,7 @@ impl FccTracer {
         }));
         let keep_completed = completed_capacity > 0;
         let pipeline = pipeline(keep_completed.then(|| Arc::clone(&completed)))?;
+        let handoff = pipeline.as_ref().map(|p| p.handoff());
         Ok(FccTracer {
             inner: Arc::new(TracerInner {
                 service_name,
@@ -161,6 +158,7 @@ impl FccTracer {
                 completed,
                 keep_completed,
                 pipeline,
+                handoff,
                 shut_down: std::sync::atomic::AtomicBool::new(false),
             }),
         })
@@ -196,7 +194,7 @@ impl FccTracer {
     ) -> SpanGuard {
         let mut name = Some(name);
         match super::local::start(&self.inner, &mut name, code, false) {
-            Some(started) => SpanGuard::local(&self.inner, &started),
+            Some(started) => SpanGuard::local(&started),
             None => self.span_boxed(name.unwrap_or_default(), code),
         }
     }
@@ -305,37 +303,9 @@ impl TracerInner {
         self.finish_data(span, times);
     }
 
-    /// Takes an ended local span ([`super::local`]): as a compact record
-    /// when its pipeline's ring has room, else as [`SpanData`].
-    #[inline]
-    pub(crate) fn finish_local(
-        &self,
-        ctx: &SpanContext,
-        open: &mut super::local::Open,
-        end: fastant::Instant,
-    ) {
-        if self.shut_down.load(std::sync::atomic::Ordering::Relaxed) {
-            crate::internal::after_shutdown::warn();
-        }
-        let times = (open.start, end);
-        if let Some(p) = &self.pipeline
-            && open.rich.is_none()
-            && p.send_local(ctx, open, times)
-        {
-            return;
-        }
-        self.finish_local_data(ctx, open, times);
-    }
-
-    #[cold]
-    #[inline(never)]
-    fn finish_local_data(
-        &self,
-        ctx: &SpanContext,
-        open: &mut super::local::Open,
-        times: super::span::Times,
-    ) {
-        let mut data = open.take_data(ctx);
+    /// Takes an ended local span that did not travel as a compact record
+    /// ([`super::local`]), its times still to fill from `times`.
+    pub(crate) fn finish_box(&self, mut data: Box<SpanData>, times: super::span::Times) {
         self.finish_data(&mut data, Some(times));
         super::span::keep_box(data);
     }

@@ -276,3 +276,76 @@ fn a_guard_open_when_the_otel_bridge_turns_on_ends_cleanly() {
         Some(named(&spans, "before").span_id)
     );
 }
+
+/// Keeps every span it is given, and how many it had when it was shut down.
+#[derive(Clone, Default)]
+struct KeepUntilShutdown {
+    spans: Arc<Mutex<Vec<SpanData>>>,
+    at_shutdown: Arc<Mutex<Option<Vec<String>>>>,
+}
+
+impl SpanExporter for KeepUntilShutdown {
+    fn export(&mut self, spans: &[SpanData]) -> Result<(), ExportError> {
+        self.spans.lock().unwrap().extend_from_slice(spans);
+        Ok(())
+    }
+    fn shutdown(&mut self) -> Result<(), ExportError> {
+        let names = self
+            .spans
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|s| s.name.to_string())
+            .collect();
+        *self.at_shutdown.lock().unwrap() = Some(names);
+        Ok(())
+    }
+}
+
+/// A child span of the same tracer holds no `Arc` of its own: its parent's
+/// frame keeps the tracer alive. When the parent's guard ends first and the
+/// user's own handle is already gone, the child's frame must take that
+/// over, or the tracer (and its export thread) would be gone before the
+/// child ends.
+#[test]
+fn a_dropped_tracer_lives_until_its_last_open_span_ends_whichever_guard_ends_first() {
+    for parent_first in [true, false] {
+        let keep = KeepUntilShutdown::default();
+        let tracer = FccTracer::builder("local")
+            .completed_capacity(0)
+            .exporter(keep.clone())
+            .build()
+            .unwrap();
+        let parent = tracer.span("parent");
+        let mut child = tracer.span("child");
+        let grandchild = tracer.span("grandchild");
+        drop(tracer);
+        if parent_first {
+            drop(parent);
+            drop(grandchild);
+            child.set_attribute("still", "recording");
+            drop(child);
+        } else {
+            drop(grandchild);
+            drop(child);
+            drop(parent);
+        }
+        // The last span's end let the tracer go: its pipeline shut down and
+        // exported all three first.
+        let at_shutdown = keep.at_shutdown.lock().unwrap().clone();
+        let mut names = at_shutdown.expect("the exporter is shut down once the tracer is gone");
+        names.sort();
+        assert_eq!(
+            names,
+            ["child", "grandchild", "parent"],
+            "parent_first: {parent_first}"
+        );
+        let spans = keep.spans.lock().unwrap().clone();
+        if parent_first {
+            assert_eq!(
+                named(&spans, "child").attribute("still"),
+                Some(&Value::from("recording"))
+            );
+        }
+    }
+}

@@ -1,6 +1,6 @@
 //! A bounded single-producer single-consumer ring: what carries finished
 //! spans from the thread that ends them to the export thread
-//! ([`super::handoff`]).
+//! (`trace::handover`).
 //!
 //! Leaner than a general ring (it replaced `rtrb` there, whose push took
 //! 35 instructions): the slots are a power of two, the indices only grow

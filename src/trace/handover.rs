@@ -2,7 +2,10 @@
 //! own, not one channel send per span.
 //!
 //! Each thread that ends spans for a pipeline gets two single-producer
-//! single-consumer rings ([`super::spsc`]) with the export thread: `done` carries
+//! single-consumer rings (`internal::spsc`) with the export thread, kept in
+//! the thread's line beside its span stack ([`super::context`]), so that a
+//! span's end reaches its ring in the same visit that takes its frame off
+//! (no second thread-local, no lookup but a compare). `done` carries
 //! finished spans *by value* as compact records (ids, name, clock
 //! readings, a few flags: 112 bytes), `attributes` carries their
 //! attributes, moved one after another out of the span's own list. A span
@@ -10,7 +13,7 @@
 //! caller) travels whole, in a box: the rare case, which allocates. The
 //! export thread builds each span's `SpanData` from its record. The span's
 //! box and list never leave the thread
-//! ([`crate::trace::span`] keeps them for its next span, hot in this core's
+//! ([`super::span`] keeps them for its next span, hot in this core's
 //! cache); the rings are written in order, which the hardware streams. The
 //! export thread gives each span a list of its own on the way out. A span
 //! in a steady stream allocates nothing and frees nothing on its thread,
@@ -34,19 +37,17 @@
 //! one of those spans ended was on the channel before the count was taken.
 
 use std::borrow::Cow;
-use std::cell::RefCell;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::SystemTime;
 
-use super::spsc::{self, Consumer, Producer};
-
-use super::attribute_pool::Lists;
-use crate::trace::__private::CodeLocation;
-use crate::trace::local::Open;
-use crate::trace::span::clock::fill_times;
-use crate::trace::span::Times;
-use crate::trace::{InstrumentationScope, KeyValue, SpanContext, SpanData, SpanKind, SpanStatus};
+use super::__private::CodeLocation;
+use super::local::Open;
+use super::span::clock::fill_times;
+use super::span::Times;
+use super::{InstrumentationScope, KeyValue, SpanContext, SpanData, SpanKind, SpanStatus};
+use crate::internal::doorbell::Doorbell;
+use crate::internal::spsc::{self, Consumer, Producer};
 use crate::{SpanId, TraceId};
 
 /// Most finished spans a thread hands over before the export thread drains
@@ -69,7 +70,10 @@ pub(crate) struct Handoff {
     capacity: usize,
     rings: Mutex<Vec<WorkerRing>>,
     closed: AtomicBool,
+    /// The export thread, woken when a ring fills up.
     pub(crate) thread: OnceLock<std::thread::Thread>,
+    /// Rung after each hand-over: wakes the export thread once it dozes.
+    doorbell: Arc<Doorbell>,
 }
 
 /// A finished span on its way, as a compact record (112 bytes): the
@@ -99,13 +103,13 @@ const _: () = assert!(std::mem::size_of::<Finished>() <= 112);
 impl Finished {
     /// Pushes the span, as the exporters see it, onto `out`, its
     /// attributes (read from the `attributes` ring) in a list from
-    /// `lists`. Built where it stays: a span is 280 bytes, and each move of
-    /// it was a `memcpy`.
+    /// `new_list`. Built where it stays: a span is 280 bytes, and each move
+    /// of it was a `memcpy`.
     #[inline(always)]
     fn push_span(
         self,
         attributes: &mut Consumer<KeyValue>,
-        lists: &mut Lists,
+        new_list: &mut impl FnMut() -> Vec<KeyValue>,
         out: &mut Vec<SpanData>,
     ) {
         if let Some(mut full) = self.full {
@@ -130,7 +134,7 @@ impl Finished {
         }
         fill_times(span, self.times);
         if self.attributes > 0 || self.code.is_some() {
-            let mut list = lists.take();
+            let mut list = new_list();
             if let Some(code) = self.code {
                 list.extend(code.attributes());
             }
@@ -155,7 +159,9 @@ struct WorkerRing {
     attributes: Consumer<KeyValue>,
 }
 
-struct LocalRing {
+/// A thread's end of its rings to one pipeline, kept in the thread's line
+/// ([`super::context::Line`]), the most recently used first.
+pub(crate) struct LocalRing {
     handoff: Arc<Handoff>,
     done: Producer<Finished>,
     attributes: Producer<KeyValue>,
@@ -163,24 +169,135 @@ struct LocalRing {
 }
 
 impl LocalRing {
-    /// After a push: every [`CHECK_EVERY`] spans, wakes the export thread
-    /// when the ring is a quarter full.
+    /// After a push: rings the doorbell and, every [`CHECK_EVERY`] spans,
+    /// wakes the export thread when the ring is a quarter full.
     #[inline(always)]
     fn pushed(&mut self) {
+        self.handoff.doorbell.ring();
         self.pushes = self.pushes.wrapping_add(1);
         let cap = self.handoff.capacity;
         if self.pushes.is_multiple_of(CHECK_EVERY) && self.done.len() > cap / 4 {
             self.handoff.wake();
         }
     }
+
+    /// Hands an ended local span over as a compact record, moving its name
+    /// and attributes out of `open` (its list emptied, its capacity kept);
+    /// false when the ring is full, and `open` is untouched.
+    #[inline(always)]
+    pub(crate) fn push_local(&mut self, ctx: &SpanContext, open: &mut Open, times: Times) -> bool {
+        if !self.done.has_room(1) {
+            self.handoff.wake();
+            return false;
+        }
+        let n = open.attributes.len();
+        if n > 0 {
+            if !self.attributes.has_room(n) {
+                return false;
+            }
+            move_attributes(&mut open.attributes, &mut self.attributes);
+        }
+        // SAFETY: room for one was checked above.
+        unsafe {
+            self.done.write(Finished {
+                trace_id: ctx.trace_id,
+                span_id: ctx.span_id,
+                parent: open.parent,
+                name: std::mem::replace(&mut open.name, Cow::Borrowed("")),
+                code: open.code,
+                scope: None,
+                times: Some(times),
+                attributes: n as u32,
+                status_ok: true,
+                parent_is_remote: open.parent_is_remote,
+                kind: SpanKind::Internal,
+                full: None,
+            })
+        };
+        self.done.commit();
+        self.pushed();
+        true
+    }
+
+    /// Hands a finished span over, moving it out of `span` (left as a
+    /// blank box holds it, its list emptied with its capacity kept); false
+    /// when the ring is full, and `span` is untouched.
+    #[inline]
+    fn push_span(&mut self, span: &mut SpanData, times: Option<Times>) -> bool {
+        if !self.done.has_room(1) {
+            self.handoff.wake();
+            return false;
+        }
+        let n = span.attributes.len();
+        // Room for the attributes, from the ring's limit last seen.
+        let room = n == 0 || self.attributes.has_room(n);
+        // Clock readings: the span's times are not set yet (given times come
+        // without them, and travel whole).
+        let record = if times.is_some() && span.is_plain() && room {
+            move_attributes(&mut span.attributes, &mut self.attributes);
+            Finished {
+                trace_id: span.trace_id,
+                span_id: span.span_id,
+                parent: span.parent_span_id,
+                name: std::mem::replace(&mut span.name, Cow::Borrowed("")),
+                code: span.code.take(),
+                scope: span.scope.take(),
+                times,
+                attributes: n as u32,
+                status_ok: matches!(span.status, SpanStatus::Ok),
+                parent_is_remote: span.parent_is_remote,
+                kind: std::mem::replace(&mut span.kind, SpanKind::Internal),
+                full: None,
+            }
+        } else {
+            full_record(span, times)
+        };
+        // What is left in `span` is what a blank box holds (the status,
+        // if Ok, back to Unset), its list emptied with its capacity kept.
+        span.status = SpanStatus::Unset;
+        // SAFETY: room for one was checked above.
+        unsafe { self.done.write(record) };
+        self.done.commit();
+        self.pushed();
+        true
+    }
 }
 
-thread_local! {
-    static LOCAL: RefCell<Vec<LocalRing>> = const { RefCell::new(Vec::new()) };
+/// This thread's ring to `handoff`'s pipeline, from the thread's `rings`
+/// (registered on first use); `None` once the pipeline has shut down.
+/// The ring used last is first: the usual case is one compare.
+#[inline(always)]
+pub(crate) fn ring<'a>(
+    rings: &'a mut Vec<LocalRing>,
+    handoff: &Arc<Handoff>,
+) -> Option<&'a mut LocalRing> {
+    if handoff.closed.load(Ordering::Relaxed) {
+        return None;
+    }
+    match rings.first() {
+        Some(r) if r.handoff.id == handoff.id => rings.first_mut(),
+        _ => Some(ring_slow(rings, handoff)),
+    }
+}
+
+/// [`ring`] when the first one is another pipeline's: moves this
+/// pipeline's to the front, registering it first if need be.
+#[cold]
+#[inline(never)]
+fn ring_slow<'a>(rings: &'a mut Vec<LocalRing>, handoff: &Arc<Handoff>) -> &'a mut LocalRing {
+    // Rings of pipelines that have shut down are let go.
+    rings.retain(|r| !r.handoff.closed.load(Ordering::Relaxed));
+    match rings.iter().position(|r| r.handoff.id == handoff.id) {
+        Some(at) => rings.swap(0, at),
+        None => rings.insert(0, handoff.register()),
+    }
+    &mut rings[0]
 }
 
 impl Handoff {
-    pub(crate) fn new(max_queue: usize) -> Arc<Handoff> {
+    /// The side of a pipeline whose export thread rings `doorbell`'s
+    /// worker; each thread's `done` ring holds at most `max_queue` spans.
+    pub(crate) fn new(max_queue: usize, doorbell: Arc<Doorbell>) -> Arc<Handoff> {
         static NEXT: AtomicU64 = AtomicU64::new(1);
         Arc::new(Handoff {
             id: NEXT.fetch_add(1, Ordering::Relaxed),
@@ -188,6 +305,7 @@ impl Handoff {
             rings: Mutex::new(Vec::new()),
             closed: AtomicBool::new(false),
             thread: OnceLock::new(),
+            doorbell,
         })
     }
 
@@ -195,32 +313,6 @@ impl Handoff {
         if let Some(t) = self.thread.get() {
             t.unpark();
         }
-    }
-
-    /// Runs `f` on this thread's rings for this pipeline, registering them
-    /// first if need be; `None` when the thread is exiting or the pipeline
-    /// has shut down.
-    #[inline]
-    fn with_local<R>(self: &Arc<Self>, f: impl FnOnce(&mut LocalRing) -> R) -> Option<R> {
-        if self.closed.load(Ordering::Relaxed) {
-            return None;
-        }
-        LOCAL
-            .try_with(|local| {
-                let mut local = local.try_borrow_mut().ok()?;
-                let at = match local.iter().position(|r| r.handoff.id == self.id) {
-                    Some(at) => at,
-                    None => {
-                        // Rings of pipelines that have shut down are let go.
-                        local.retain(|r| !r.handoff.closed.load(Ordering::Relaxed));
-                        local.push(self.register());
-                        local.len() - 1
-                    }
-                };
-                Some(f(&mut local[at]))
-            })
-            .ok()
-            .flatten()
     }
 
     #[cold]
@@ -240,95 +332,15 @@ impl Handoff {
         }
     }
 
-    /// Hands a finished span over, moving it out of `span` (left as a blank
-    /// box holds it, its list emptied with its capacity kept); false when this thread cannot
-    /// (its ring is full, it is exiting, the pipeline has shut down), and
-    /// `span` is untouched.
+    /// Hands a finished span over through this thread's ring, moving it
+    /// out of `span` (left as a blank box holds it, its list emptied with
+    /// its capacity kept); false when this thread cannot (its ring is
+    /// full, it is exiting or inside a visit to its line, the pipeline has
+    /// shut down), and `span` is untouched.
     #[inline]
     pub(crate) fn send(self: &Arc<Self>, span: &mut SpanData, times: Option<Times>) -> bool {
-        self.with_local(|r| {
-            if !r.done.has_room(1) {
-                r.handoff.wake();
-                return false;
-            }
-            let n = span.attributes.len();
-            // Room for the attributes, from the ring's limit last seen.
-            let room = n == 0 || r.attributes.has_room(n);
-            // Clock readings: the span's times are not set yet (given times come
-            // without them, and travel whole).
-            let record = if times.is_some() && span.is_plain() && room {
-                move_attributes(&mut span.attributes, &mut r.attributes);
-                Finished {
-                    trace_id: span.trace_id,
-                    span_id: span.span_id,
-                    parent: span.parent_span_id,
-                    name: std::mem::replace(&mut span.name, Cow::Borrowed("")),
-                    code: span.code.take(),
-                    scope: span.scope.take(),
-                    times,
-                    attributes: n as u32,
-                    status_ok: matches!(span.status, SpanStatus::Ok),
-                    parent_is_remote: span.parent_is_remote,
-                    kind: std::mem::replace(&mut span.kind, SpanKind::Internal),
-                    full: None,
-                }
-            } else {
-                full_record(span, times)
-            };
-            // What is left in `span` is what a blank box holds (the status,
-            // if Ok, back to Unset), its list emptied with its capacity kept.
-            span.status = SpanStatus::Unset;
-            // SAFETY: room for one was checked above.
-            unsafe { r.done.write(record) };
-            r.done.commit();
-            r.pushed();
-            true
-        })
-        .unwrap_or(false)
-    }
-
-    /// Hands an ended local span over as a compact record, moving its name
-    /// and attributes out of `open` (its list emptied, its capacity kept);
-    /// false when this thread cannot, and `open` is untouched.
-    #[inline]
-    pub(crate) fn send_local(
-        self: &Arc<Self>,
-        ctx: &SpanContext,
-        open: &mut Open,
-        times: Times,
-    ) -> bool {
-        self.with_local(|r| {
-            if !r.done.has_room(1) {
-                r.handoff.wake();
-                return false;
-            }
-            let n = open.attributes.len();
-            if n > 0 {
-                if !r.attributes.has_room(n) {
-                    return false;
-                }
-                move_attributes(&mut open.attributes, &mut r.attributes);
-            }
-            // SAFETY: room for one was checked above.
-            unsafe {
-                r.done.write(Finished {
-                    trace_id: ctx.trace_id,
-                    span_id: ctx.span_id,
-                    parent: open.parent,
-                    name: std::mem::replace(&mut open.name, Cow::Borrowed("")),
-                    code: open.code,
-                    scope: None,
-                    times: Some(times),
-                    attributes: n as u32,
-                    status_ok: true,
-                    parent_is_remote: open.parent_is_remote,
-                    kind: SpanKind::Internal,
-                    full: None,
-                })
-            };
-            r.done.commit();
-            r.pushed();
-            true
+        super::context::with_line(|line| {
+            ring(&mut line.rings, self).is_some_and(|r| r.push_span(span, times))
         })
         .unwrap_or(false)
     }
@@ -349,15 +361,15 @@ impl Handoff {
     }
 
     /// Takes up to `counts[i]` spans from ring `i` onto `out` (calling
-    /// `pushed` after each), each with its
-    /// attributes in a list of its own, and forgets rings whose thread has
-    /// exited once they are empty.
-    /// `queued` counts them, under the same lock [`queued`](Self::queued) reads.
+    /// `pushed` after each), each with its attributes in a list from
+    /// `new_list`, and forgets rings whose thread has exited once they are
+    /// empty. `queued` counts them, under the same lock
+    /// [`queued`](Self::queued) reads.
     pub(crate) fn take(
         &self,
         counts: &[usize],
         queued: &AtomicU64,
-        lists: &mut Lists,
+        mut new_list: impl FnMut() -> Vec<KeyValue>,
         out: &mut Vec<SpanData>,
         mut pushed: impl FnMut(&mut Vec<SpanData>),
     ) {
@@ -368,7 +380,7 @@ impl Handoff {
                 let Some(finished) = ring.done.pop() else {
                     break;
                 };
-                finished.push_span(&mut ring.attributes, lists, out);
+                finished.push_span(&mut ring.attributes, &mut new_list, out);
                 taken += 1;
                 pushed(out);
             }
