@@ -107,11 +107,38 @@ impl<T> Producer<T> {
     /// (and every value written since without a check).
     #[inline(always)]
     pub(crate) unsafe fn write(&mut self, value: T) {
-        let slot = &self.shared.slots[self.tail & self.shared.mask];
-        // SAFETY: the slot is past the published tail and within the
-        // limit (the caller's check): the consumer is not reading it and
-        // it holds no value.
-        unsafe { (*slot.get()).write(value) };
+        // SAFETY: the caller's promise, passed on.
+        unsafe {
+            self.next_slot().write(value);
+            self.advance();
+        }
+    }
+
+    /// The next slot, for the caller to write a value into where it
+    /// stays (a value built first and then written is built on the stack
+    /// and copied); [`advance`](Self::advance) takes it in.
+    ///
+    /// # Safety
+    /// As for [`write`](Self::write); the slot must be written before
+    /// `advance`.
+    #[inline(always)]
+    pub(crate) unsafe fn next_slot(&mut self) -> *mut T {
+        let shared = &*self.shared;
+        // SAFETY: masked, the index is within the slots (a power of two).
+        let slot = unsafe { shared.slots.get_unchecked(self.tail & shared.mask) };
+        // The slot is past the published tail and within the limit (the
+        // caller's check): the consumer is not reading it and it holds no
+        // value.
+        slot.get().cast::<T>()
+    }
+
+    /// Takes in the value written into [`next_slot`](Self::next_slot),
+    /// unpublished.
+    ///
+    /// # Safety
+    /// That slot was written.
+    #[inline(always)]
+    pub(crate) unsafe fn advance(&mut self) {
         self.tail += 1;
     }
 

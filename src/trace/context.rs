@@ -81,6 +81,9 @@ pub(crate) struct Line {
     pub(crate) frames: Vec<Frame>,
     pub(crate) lists: Vec<Vec<crate::trace::KeyValue>>,
     pub(crate) rings: Vec<super::handover::LocalRing>,
+    /// A span ended in a visit, to be finished right after it
+    /// ([`super::local`]).
+    pub(crate) parked: Option<super::local::Parked>,
 }
 
 thread_local! {
@@ -89,6 +92,7 @@ thread_local! {
             frames: Vec::new(),
             lists: Vec::new(),
             rings: Vec::new(),
+            parked: None,
         })
     };
 }

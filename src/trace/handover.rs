@@ -197,9 +197,11 @@ impl LocalRing {
             }
             move_attributes(&mut open.attributes, &mut self.attributes);
         }
-        // SAFETY: room for one was checked above.
+        // SAFETY: room for one was checked above; the slot is written
+        // before it is taken in. (Written where it stays: a record built
+        // first was built on the stack and copied.)
         unsafe {
-            self.done.write(Finished {
+            self.done.next_slot().write(Finished {
                 trace_id: ctx.trace_id,
                 span_id: ctx.span_id,
                 parent: open.parent,
@@ -212,8 +214,9 @@ impl LocalRing {
                 parent_is_remote: open.parent_is_remote,
                 kind: SpanKind::Internal,
                 full: None,
-            })
-        };
+            });
+            self.done.advance();
+        }
         self.done.commit();
         self.pushed();
         true
@@ -231,32 +234,40 @@ impl LocalRing {
         let n = span.attributes.len();
         // Room for the attributes, from the ring's limit last seen.
         let room = n == 0 || self.attributes.has_room(n);
+        // SAFETY: room for one was checked above; the slot is written (in
+        // place, on either branch) before it is taken in.
+        let slot = unsafe { self.done.next_slot() };
         // Clock readings: the span's times are not set yet (given times come
         // without them, and travel whole).
-        let record = if times.is_some() && span.is_plain() && room {
+        if times.is_some() && span.is_plain() && room {
             move_attributes(&mut span.attributes, &mut self.attributes);
-            Finished {
-                trace_id: span.trace_id,
-                span_id: span.span_id,
-                parent: span.parent_span_id,
-                name: std::mem::replace(&mut span.name, Cow::Borrowed("")),
-                code: span.code.take(),
-                scope: span.scope.take(),
-                times,
-                attributes: n as u32,
-                status_ok: matches!(span.status, SpanStatus::Ok),
-                parent_is_remote: span.parent_is_remote,
-                kind: std::mem::replace(&mut span.kind, SpanKind::Internal),
-                full: None,
-            }
+            let status_ok = matches!(span.status, SpanStatus::Ok);
+            // What is left in `span` is what a blank box holds (the status,
+            // if Ok, back to Unset), its list emptied with its capacity kept.
+            span.status = SpanStatus::Unset;
+            // SAFETY: see `slot`.
+            unsafe {
+                slot.write(Finished {
+                    trace_id: span.trace_id,
+                    span_id: span.span_id,
+                    parent: span.parent_span_id,
+                    name: std::mem::replace(&mut span.name, Cow::Borrowed("")),
+                    code: span.code.take(),
+                    scope: span.scope.take(),
+                    times,
+                    attributes: n as u32,
+                    status_ok,
+                    parent_is_remote: span.parent_is_remote,
+                    kind: std::mem::replace(&mut span.kind, SpanKind::Internal),
+                    full: None,
+                })
+            };
         } else {
-            full_record(span, times)
-        };
-        // What is left in `span` is what a blank box holds (the status,
-        // if Ok, back to Unset), its list emptied with its capacity kept.
-        span.status = SpanStatus::Unset;
-        // SAFETY: room for one was checked above.
-        unsafe { self.done.write(record) };
+            // SAFETY: see `slot`.
+            unsafe { slot.write(full_record(span, times)) };
+        }
+        // SAFETY: written just above.
+        unsafe { self.done.advance() };
         self.done.commit();
         self.pushed();
         true

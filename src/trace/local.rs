@@ -150,28 +150,36 @@ pub(crate) fn start(
             super::context::connect_events();
         }
         frames.reserve(1);
-        // Written where it stays (a `push` of the frame built on the stack
-        // copied it there with `memcpy`).
-        frames.spare_capacity_mut()[0].write(Frame {
-            ctx: SpanContext {
+        // Written where it stays, field by field (a frame built first, even
+        // in `write`, was built on the stack and copied there).
+        let slot = frames.spare_capacity_mut()[0].as_mut_ptr();
+        // SAFETY: `slot` is the vector's first spare slot, room for one
+        // frame; both fields are written before the length takes it in.
+        unsafe {
+            std::ptr::addr_of_mut!((*slot).ctx).write(SpanContext {
                 trace_id,
                 span_id,
                 sampled,
                 remote: false,
                 trace_state,
-            },
-            open: sampled.then_some(Open {
-                name,
-                parent: parent_id,
-                parent_is_remote,
-                code,
-                start,
-                attributes,
-                tracer: tracer_at,
-                owner,
-                rich: None,
-            }),
-        });
+            });
+            let open = std::ptr::addr_of_mut!((*slot).open);
+            if sampled {
+                open.write(Some(Open {
+                    name,
+                    parent: parent_id,
+                    parent_is_remote,
+                    code,
+                    start,
+                    attributes,
+                    tracer: tracer_at,
+                    owner,
+                    rich: None,
+                }));
+            } else {
+                open.write(None);
+            }
+        }
         // SAFETY: the slot past the end was just written.
         unsafe { frames.set_len(frames.len() + 1) };
         super::context::set_top_sampled(frames);
@@ -186,7 +194,16 @@ pub(crate) fn start(
 /// Gives back the list [`start`] handed out, filled.
 #[inline]
 pub(crate) fn give_list(span_id: SpanId, list: Vec<KeyValue>) {
-    with_open(span_id, |open| open.attributes = list);
+    with_open(span_id, |open| {
+        let placeholder = std::mem::replace(&mut open.attributes, list);
+        // What `start` left there is a list that owns nothing: forgotten,
+        // not dropped (a call of its own, for nothing to free).
+        if placeholder.capacity() == 0 {
+            std::mem::forget(placeholder);
+        } else {
+            drop(placeholder);
+        }
+    });
 }
 
 /// Runs `f` on the open span `span_id` of this thread; `None` when it is
@@ -222,7 +239,7 @@ pub(crate) fn with_rich(span_id: SpanId, f: impl FnOnce(&mut SpanData)) {
 /// Ends the local span `span_id`: takes its frame off the stack and hands
 /// what it recorded to its ring, in one visit. A span that does not travel
 /// as a compact record (events, an error, a tracer without exporters, a
-/// full ring) is finished after the visit.
+/// full ring) is parked in the line and finished after the visit.
 #[inline]
 pub(crate) fn end(span_id: SpanId) {
     let end = clock::now();
@@ -231,13 +248,14 @@ pub(crate) fn end(span_id: SpanId) {
             frames,
             lists,
             rings,
+            parked,
         } = line;
-        let mut after = After::Nothing;
+        let mut after = After::default();
         match frames.last_mut() {
             // The normal case: the top, ended where it lies.
             Some(top) if top.ctx.span_id == span_id => {
                 if let Some(open) = &mut top.open {
-                    after = hand_over(&top.ctx, open, end, rings);
+                    after = hand_over(&top.ctx, open, end, rings, parked);
                     keep_list(lists, open);
                 }
                 drop_top(frames);
@@ -247,7 +265,7 @@ pub(crate) fn end(span_id: SpanId) {
                 if let Some(mut frame) = take_frame_out_of_order(frames, span_id)
                     && let Some(open) = &mut frame.open
                 {
-                    after = hand_over(&frame.ctx, open, end, rings);
+                    after = hand_over(&frame.ctx, open, end, rings, parked);
                     keep_list(lists, open);
                 }
             }
@@ -255,9 +273,13 @@ pub(crate) fn end(span_id: SpanId) {
         super::context::set_top_sampled(frames);
         after
     });
-    match after {
-        Some(After::Nothing) | None => {}
-        Some(after) => after.run(),
+    if let Some(after) = after {
+        // The span's own hold on its tracer, let go outside the visit: the
+        // last one shuts its pipeline down.
+        drop(after.release);
+        if after.parked {
+            finish_parked();
+        }
     }
     if bridge::active() {
         bridge::unmirror(span_id);
@@ -266,43 +288,37 @@ pub(crate) fn end(span_id: SpanId) {
 
 /// What is left to do once a span's frame is off the stack, outside the
 /// visit (the tracer's buffer or pipeline may run code that looks at the
-/// stack; a tracer's last `Arc` may shut its pipeline down).
-enum After {
-    Nothing,
-    /// The span's own hold on its tracer, let go.
-    Release(#[allow(dead_code)] Arc<TracerInner>),
-    /// A span that did not travel as a compact record, finished through
-    /// its tracer.
-    Finish {
-        tracer: Arc<TracerInner>,
-        data: Box<SpanData>,
-        times: super::span::Times,
-    },
+/// stack; a tracer's last `Arc` may shut its pipeline down). Two words, so
+/// that the usual case (nothing) costs no copies.
+#[derive(Default)]
+struct After {
+    /// The span's own hold on its tracer, to let go.
+    release: Option<Arc<TracerInner>>,
+    /// A span was parked in the line ([`Parked`]) to be finished.
+    parked: bool,
 }
 
-impl After {
-    #[cold]
-    #[inline(never)]
-    fn run(self) {
-        if let After::Finish {
-            tracer,
-            data,
-            times,
-        } = self
-        {
-            tracer.finish_box(data, times);
-        }
+/// A span that did not travel as a compact record, to be finished through
+/// its tracer once the visit is over.
+pub(crate) type Parked = (Arc<TracerInner>, Box<SpanData>, super::span::Times);
+
+#[cold]
+#[inline(never)]
+fn finish_parked() {
+    if let Some(Some((tracer, data, times))) = with_line(|line| line.parked.take()) {
+        tracer.finish_box(data, times);
     }
 }
 
 /// Hands an ended span's record to its tracer's ring; what cannot go that
-/// way is left for [`After`].
+/// way is parked for after the visit.
 #[inline(always)]
 fn hand_over(
     ctx: &SpanContext,
     open: &mut Open,
     end: fastant::Instant,
     rings: &mut Vec<super::handover::LocalRing>,
+    parked: &mut Option<Parked>,
 ) -> After {
     // SAFETY: the span's tracer is alive while it is open: `open.owner`
     // or a frame below holds an `Arc` of it (see the module docs).
@@ -316,22 +332,34 @@ fn hand_over(
         && let Some(r) = super::handover::ring(rings, h)
         && r.push_local(ctx, open, times)
     {
-        return match open.owner.take() {
-            Some(owner) => After::Release(owner),
-            None => After::Nothing,
+        return After {
+            release: open.owner.take(),
+            parked: false,
         };
     }
+    park(ctx, open, times, parked)
+}
+
+#[cold]
+#[inline(never)]
+fn park(
+    ctx: &SpanContext,
+    open: &mut Open,
+    times: super::span::Times,
+    parked: &mut Option<Parked>,
+) -> After {
     let tracer = open.owner.take().unwrap_or_else(|| {
-        // SAFETY: as above, an `Arc` of it is alive; this makes one more.
+        // SAFETY: as in `hand_over`, an `Arc` of it is alive; this makes
+        // one more.
         unsafe {
             Arc::increment_strong_count(open.tracer);
             Arc::from_raw(open.tracer)
         }
     });
-    After::Finish {
-        tracer,
-        data: open.take_data(ctx),
-        times,
+    *parked = Some((tracer, open.take_data(ctx), times));
+    After {
+        release: None,
+        parked: true,
     }
 }
 
