@@ -142,6 +142,35 @@ impl<T> Producer<T> {
         self.tail += 1;
     }
 
+    /// The index the next value goes to (values before it are written,
+    /// published or not).
+    #[inline(always)]
+    pub(crate) fn tail(&self) -> usize {
+        self.tail
+    }
+
+    /// The value written at `index`, not yet published: the producer may
+    /// still change it.
+    ///
+    /// # Safety
+    /// `index` is a written index not yet published (at or past the last
+    /// [`commit_to`](Self::commit_to), before [`tail`](Self::tail)).
+    #[inline(always)]
+    pub(crate) unsafe fn written(&mut self, index: usize) -> &mut T {
+        let shared = &*self.shared;
+        // SAFETY: the caller's promise: the slot holds a value the consumer
+        // cannot see yet; masked, the index is within the slots.
+        unsafe { (*shared.slots.get_unchecked(index & shared.mask).get()).assume_init_mut() }
+    }
+
+    /// Publishes the values written before `index` (at most up to
+    /// [`tail`](Self::tail)); those at and after it stay the producer's.
+    #[inline(always)]
+    pub(crate) fn commit_to(&mut self, index: usize) {
+        debug_assert!(index <= self.tail);
+        self.shared.tail.0.store(index, Ordering::Release);
+    }
+
     /// Publishes every value written so far.
     #[inline(always)]
     pub(crate) fn commit(&mut self) {

@@ -70,7 +70,11 @@ pub(crate) fn new_root_ids() -> (TraceId, SpanId) {
 /// span has recorded so far ([`super::local`]).
 pub(crate) struct Frame {
     pub(crate) ctx: SpanContext,
+    /// A local span whose record is kept in its frame.
     pub(crate) open: Option<super::local::Open>,
+    /// A local span whose record is already in its ring, not yet
+    /// published ([`super::local`]).
+    pub(crate) in_ring: Option<super::ring_record::InRing>,
 }
 
 /// This thread's stack, the emptied attribute lists of its ended local
@@ -222,6 +226,7 @@ pub(crate) fn push_borrowed(stack: &mut Vec<Frame>, ctx: SpanContext) {
     unsafe {
         std::ptr::addr_of_mut!((*slot).ctx).write(ctx);
         std::ptr::addr_of_mut!((*slot).open).write(None);
+        std::ptr::addr_of_mut!((*slot).in_ring).write(None);
         stack.set_len(stack.len() + 1);
     }
     set_top_sampled(stack);
@@ -319,7 +324,7 @@ pub(crate) fn drop_top(frames: &mut Vec<Frame>) {
             && o.attributes.capacity() == 0
             && o.rich.is_none()
             && o.owner.is_none()
-    });
+    }) && top.in_ring.as_ref().is_none_or(|r| r.owner.is_none());
     if owns_nothing {
         let trace_state = top.ctx.trace_state.take();
         // SAFETY: the top frame owns nothing now (checked above: its

@@ -82,19 +82,34 @@ pub(crate) struct Handoff {
 /// `attributes` ring are its attributes. A span that is not plain (events,
 /// links, an error status, dropped counts, given times, or attributes that
 /// do not fit the ring) travels whole, boxed, in `full`.
-struct Finished {
-    trace_id: TraceId,
-    span_id: SpanId,
-    parent: Option<SpanId>,
-    name: Cow<'static, str>,
-    code: Option<&'static CodeLocation>,
-    scope: Option<Arc<InstrumentationScope>>,
-    times: Option<Times>,
-    attributes: u32,
-    status_ok: bool,
-    parent_is_remote: bool,
-    kind: SpanKind,
-    full: Option<Box<SpanData>>,
+pub(crate) struct Finished {
+    pub(crate) trace_id: TraceId,
+    pub(crate) span_id: SpanId,
+    pub(crate) parent: Option<SpanId>,
+    pub(crate) name: Cow<'static, str>,
+    pub(crate) code: Option<&'static CodeLocation>,
+    pub(crate) scope: Option<Arc<InstrumentationScope>>,
+    pub(crate) times: Option<Times>,
+    pub(crate) attributes: u32,
+    pub(crate) status_ok: bool,
+    pub(crate) parent_is_remote: bool,
+    pub(crate) kind: SpanKind,
+    pub(crate) state: RecordState,
+    pub(crate) full: Option<Box<SpanData>>,
+}
+
+/// Where a record stands. A local span's record is written into the ring
+/// when the span starts and published once it has ended
+/// ([`super::local`]); only `Ended` records are spans to export.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum RecordState {
+    Ended,
+    /// Its span is still open: published only when its thread exits (the
+    /// span is lost with its guard, as it always was).
+    Open,
+    /// Its span moved to its frame of the stack, to end from there (a
+    /// later record); its attributes here are copies, dropped unread.
+    Moved,
 }
 
 // The size the docs above give.
@@ -111,12 +126,19 @@ impl Finished {
         attributes: &mut Consumer<KeyValue>,
         new_list: &mut impl FnMut() -> Vec<KeyValue>,
         out: &mut Vec<SpanData>,
-    ) {
+    ) -> bool {
+        if self.state != RecordState::Ended {
+            // No span to export: its attributes go with it.
+            for _ in 0..self.attributes {
+                drop(attributes.pop());
+            }
+            return false;
+        }
         if let Some(mut full) = self.full {
             fill_times(&mut full, self.times);
             full.expand_code();
             out.push(*full);
-            return;
+            return true;
         }
         out.reserve(1);
         let span = out.spare_capacity_mut()[0].write(SpanData::new(
@@ -151,6 +173,7 @@ impl Finished {
         }
         // SAFETY: the slot past the end was just written.
         unsafe { out.set_len(out.len() + 1) };
+        true
     }
 }
 
@@ -163,16 +186,42 @@ struct WorkerRing {
 /// ([`super::context::Line`]), the most recently used first.
 pub(crate) struct LocalRing {
     handoff: Arc<Handoff>,
-    done: Producer<Finished>,
-    attributes: Producer<KeyValue>,
+    pub(crate) done: Producer<Finished>,
+    pub(crate) attributes: Producer<KeyValue>,
     pushes: u32,
+    /// Records of spans still open, written and not published.
+    pub(crate) open: u32,
+    /// Records before this index are published; the records from it on
+    /// are the spans' still open, written when they started.
+    pub(crate) committed: usize,
+    /// Attributes before this index are published (those of the
+    /// published records).
+    pub(crate) attributes_committed: usize,
 }
 
 impl LocalRing {
-    /// After a push: rings the doorbell and, every [`CHECK_EVERY`] spans,
-    /// wakes the export thread when the ring is a quarter full.
+    /// The pipeline this ring hands to.
     #[inline(always)]
-    fn pushed(&mut self) {
+    pub(crate) fn id(&self) -> u64 {
+        self.handoff.id
+    }
+
+    /// Whether one more record fits.
+    #[inline(always)]
+    pub(crate) fn has_room(&mut self) -> bool {
+        self.done.has_room(1)
+    }
+
+    /// Whether its pipeline has shut down.
+    #[inline(always)]
+    pub(crate) fn is_closed(&self) -> bool {
+        self.handoff.closed.load(Ordering::Relaxed)
+    }
+
+    /// After a publish: rings the doorbell and, every [`CHECK_EVERY`]
+    /// spans, wakes the export thread when the ring is a quarter full.
+    #[inline(always)]
+    pub(crate) fn pushed(&mut self) {
         self.handoff.doorbell.ring();
         self.pushes = self.pushes.wrapping_add(1);
         let cap = self.handoff.capacity;
@@ -213,12 +262,11 @@ impl LocalRing {
                 status_ok: true,
                 parent_is_remote: open.parent_is_remote,
                 kind: SpanKind::Internal,
+                state: RecordState::Ended,
                 full: None,
             });
             self.done.advance();
         }
-        self.done.commit();
-        self.pushed();
         true
     }
 
@@ -259,6 +307,7 @@ impl LocalRing {
                     status_ok,
                     parent_is_remote: span.parent_is_remote,
                     kind: std::mem::replace(&mut span.kind, SpanKind::Internal),
+                    state: RecordState::Ended,
                     full: None,
                 })
             };
@@ -268,8 +317,6 @@ impl LocalRing {
         }
         // SAFETY: written just above.
         unsafe { self.done.advance() };
-        self.done.commit();
-        self.pushed();
         true
     }
 }
@@ -296,8 +343,9 @@ pub(crate) fn ring<'a>(
 #[cold]
 #[inline(never)]
 fn ring_slow<'a>(rings: &'a mut Vec<LocalRing>, handoff: &Arc<Handoff>) -> &'a mut LocalRing {
-    // Rings of pipelines that have shut down are let go.
-    rings.retain(|r| !r.handoff.closed.load(Ordering::Relaxed));
+    // Rings of pipelines that have shut down are let go (once no open
+    // span's record is in them).
+    rings.retain(|r| r.open > 0 || !r.handoff.closed.load(Ordering::Relaxed));
     match rings.iter().position(|r| r.handoff.id == handoff.id) {
         Some(at) => rings.swap(0, at),
         None => rings.insert(0, handoff.register()),
@@ -340,6 +388,9 @@ impl Handoff {
             done: done_tx,
             attributes: attributes_tx,
             pushes: 0,
+            open: 0,
+            committed: 0,
+            attributes_committed: 0,
         }
     }
 
@@ -351,7 +402,14 @@ impl Handoff {
     #[inline]
     pub(crate) fn send(self: &Arc<Self>, span: &mut SpanData, times: Option<Times>) -> bool {
         super::context::with_line(|line| {
-            ring(&mut line.rings, self).is_some_and(|r| r.push_span(span, times))
+            let Some(r) = ring(&mut line.rings, self) else {
+                return false;
+            };
+            let sent = r.push_span(span, times);
+            if sent {
+                super::ring_record::settle(&mut line.frames, &mut line.lists, r);
+            }
+            sent
         })
         .unwrap_or(false)
     }
@@ -391,9 +449,10 @@ impl Handoff {
                 let Some(finished) = ring.done.pop() else {
                     break;
                 };
-                finished.push_span(&mut ring.attributes, &mut new_list, out);
-                taken += 1;
-                pushed(out);
+                if finished.push_span(&mut ring.attributes, &mut new_list, out) {
+                    taken += 1;
+                    pushed(out);
+                }
             }
         }
         // One add for them all, still under the lock.
@@ -412,11 +471,11 @@ impl Handoff {
     }
 }
 
-/// Moves a span's attributes, in order, into the `attributes` ring and
-/// publishes them; the list is left empty with its capacity. The caller
+/// Moves a span's attributes, in order, into the `attributes` ring (not
+/// published: see `local::settle`); the list is left empty with its capacity. The caller
 /// has checked there is room for them all.
 #[inline]
-fn move_attributes(list: &mut Vec<KeyValue>, ring: &mut Producer<KeyValue>) {
+pub(crate) fn move_attributes(list: &mut Vec<KeyValue>, ring: &mut Producer<KeyValue>) {
     let n = list.len();
     if n == 0 {
         return;
@@ -432,7 +491,6 @@ fn move_attributes(list: &mut Vec<KeyValue>, ring: &mut Producer<KeyValue>) {
             ring.write(std::ptr::read(from.add(i)));
         }
     }
-    ring.commit();
 }
 
 /// The record of a span that is not plain: the whole span, boxed (the rare
@@ -452,6 +510,7 @@ fn full_record(span: &mut SpanData, times: Option<Times>) -> Finished {
         status_ok: false,
         parent_is_remote: false,
         kind: SpanKind::Internal,
+        state: RecordState::Ended,
         full: Some(full),
     }
 }

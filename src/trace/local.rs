@@ -32,11 +32,13 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 use super::__private::CodeLocation;
-use super::context::{drop_top, new_root_ids, new_span_id, with_line, Frame};
+use super::context::{drop_top, new_root_ids, new_span_id, with_line, Frame, Line};
+use super::handover::{self, Finished, RecordState};
 use super::otel_context as bridge;
+use super::ring_record::{self, InRing};
 use super::span::clock;
 use super::tracer::TracerInner;
-use super::{KeyValue, SpanContext, SpanData, SpanStatus};
+use super::{KeyValue, SpanContext, SpanData, SpanKind, SpanStatus};
 use crate::SpanId;
 
 /// Emptied attribute lists a thread keeps for its next spans (as many as
@@ -115,7 +117,13 @@ pub(crate) fn start(
         return None;
     }
     with_line(|line| {
-        let parent_frame = line.frames.last();
+        let Line {
+            frames,
+            lists,
+            rings,
+            ..
+        } = line;
+        let parent_frame = frames.last();
         let parent = parent_frame.map(|f| &f.ctx);
         let (trace_id, span_id) = match parent {
             None => new_root_ids(),
@@ -124,28 +132,29 @@ pub(crate) fn start(
         let sampled = tracer.sampler.should_sample(parent, trace_id);
         let tracer_at = Arc::as_ptr(tracer);
         // A recording parent of the same tracer keeps it alive.
-        let kept_below = parent_frame
-            .and_then(|f| f.open.as_ref())
-            .is_some_and(|o| std::ptr::eq(o.tracer, tracer_at));
+        let kept_below = parent_frame.is_some_and(|f| {
+            f.open
+                .as_ref()
+                .is_some_and(|o| std::ptr::eq(o.tracer, tracer_at))
+                || f.in_ring
+                    .as_ref()
+                    .is_some_and(|r| std::ptr::eq(r.tracer, tracer_at))
+        });
         let owner = (sampled && !kept_below).then(|| Arc::clone(tracer));
         let parent_id = parent.map(|p| p.span_id);
         let parent_is_remote = parent.is_some_and(|p| p.remote);
         let trace_state = parent.and_then(|p| p.trace_state.clone());
-        let mut list = None;
-        let attributes = if sampled {
-            let spare = line.lists.pop().unwrap_or_default();
-            if take_list {
-                list = Some(spare);
-                Vec::new()
-            } else {
-                spare
-            }
-        } else {
-            Vec::new()
-        };
         let name = name.take().unwrap_or(Cow::Borrowed(""));
         let start = clock::now();
-        let frames = &mut line.frames;
+        // The span's record goes straight into its ring when there is room
+        // (see `ring_record`); the list lent to the caller is a spare one.
+        let ring = match &tracer.handoff {
+            Some(h) if sampled => {
+                handover::ring(rings, h).and_then(|r| if r.has_room() { Some(r) } else { None })
+            }
+            _ => None,
+        };
+        let list = (sampled && take_list).then(|| lists.pop().unwrap_or_default());
         if frames.capacity() == 0 {
             super::context::connect_events();
         }
@@ -154,7 +163,8 @@ pub(crate) fn start(
         // in `write`, was built on the stack and copied there).
         let slot = frames.spare_capacity_mut()[0].as_mut_ptr();
         // SAFETY: `slot` is the vector's first spare slot, room for one
-        // frame; both fields are written before the length takes it in.
+        // frame; every field is written before the length takes it in. The
+        // ring had room for the record.
         unsafe {
             std::ptr::addr_of_mut!((*slot).ctx).write(SpanContext {
                 trace_id,
@@ -164,20 +174,56 @@ pub(crate) fn start(
                 trace_state,
             });
             let open = std::ptr::addr_of_mut!((*slot).open);
-            if sampled {
-                open.write(Some(Open {
-                    name,
+            let in_ring = std::ptr::addr_of_mut!((*slot).in_ring);
+            if let Some(ring) = ring {
+                ring.done.next_slot().write(Finished {
+                    trace_id,
+                    span_id,
                     parent: parent_id,
-                    parent_is_remote,
+                    name,
                     code,
-                    start,
-                    attributes,
+                    scope: None,
+                    times: Some((start, start)),
+                    attributes: 0,
+                    status_ok: true,
+                    parent_is_remote,
+                    kind: SpanKind::Internal,
+                    state: RecordState::Open,
+                    full: None,
+                });
+                ring.done.advance();
+                ring.open += 1;
+                open.write(None);
+                in_ring.write(Some(InRing {
+                    ring: ring.id(),
+                    slot: ring.done.tail() - 1,
                     tracer: tracer_at,
                     owner,
-                    rich: None,
                 }));
             } else {
-                open.write(None);
+                in_ring.write(None);
+                if sampled {
+                    // With `take_list`, the caller fills a list and gives
+                    // it back.
+                    let attributes = if take_list {
+                        Vec::new()
+                    } else {
+                        lists.pop().unwrap_or_default()
+                    };
+                    open.write(Some(Open {
+                        name,
+                        parent: parent_id,
+                        parent_is_remote,
+                        code,
+                        start,
+                        attributes,
+                        tracer: tracer_at,
+                        owner,
+                        rich: None,
+                    }));
+                } else {
+                    open.write(None);
+                }
             }
         }
         // SAFETY: the slot past the end was just written.
@@ -191,31 +237,101 @@ pub(crate) fn start(
     })
 }
 
-/// Gives back the list [`start`] handed out, filled.
+/// This thread's frame of the entered span `span_id`: the top in the
+/// normal case.
+#[inline(always)]
+fn find_frame(frames: &mut [Frame], span_id: SpanId) -> Option<&mut Frame> {
+    match frames.last() {
+        Some(top) if top.ctx.span_id == span_id => frames.last_mut(),
+        _ => frames.iter_mut().rfind(|f| f.ctx.span_id == span_id),
+    }
+}
+
+/// Adds an attribute to the local span `span_id`.
 #[inline]
-pub(crate) fn give_list(span_id: SpanId, list: Vec<KeyValue>) {
-    with_open(span_id, |open| {
-        let placeholder = std::mem::replace(&mut open.attributes, list);
-        // What `start` left there is a list that owns nothing: forgotten,
-        // not dropped (a call of its own, for nothing to free).
-        if placeholder.capacity() == 0 {
-            std::mem::forget(placeholder);
-        } else {
-            drop(placeholder);
+pub(crate) fn add_attribute(span_id: SpanId, kv: KeyValue) {
+    with_line(|line| {
+        let Line {
+            frames,
+            lists,
+            rings,
+            ..
+        } = line;
+        if let Some(frame) = find_frame(frames, span_id) {
+            ring_record::add_attribute(frame, lists, rings, kv);
         }
     });
 }
 
-/// Runs `f` on the open span `span_id` of this thread; `None` when it is
-/// not there (not recording, or the stack is out of reach).
+/// Whether the local span `span_id` has a box for what a compact record
+/// cannot carry.
+pub(crate) fn has_rich(span_id: SpanId) -> bool {
+    with_line(|line| {
+        find_frame(&mut line.frames, span_id)
+            .and_then(|f| f.open.as_ref())
+            .is_some_and(|o| o.rich.is_some())
+    })
+    .unwrap_or(false)
+}
+
+/// Adds the attributes in `list` to the local span `span_id`: the list
+/// [`start`] handed out, filled, or one from [`spare_list`]. The emptied
+/// list is kept for the next span.
+#[inline]
+pub(crate) fn give_list(span_id: SpanId, mut list: Vec<KeyValue>) {
+    with_line(|line| {
+        let Line {
+            frames,
+            lists,
+            rings,
+            ..
+        } = line;
+        let frame = find_frame(frames, span_id)?;
+        if frame.in_ring.is_some() {
+            ring_record::add_list(frame, lists, rings, &mut list);
+        } else {
+            let open = frame.open.as_mut()?;
+            if open.attributes.is_empty() {
+                // The usual case: `start` left a list that owns nothing
+                // (forgotten, not dropped: a call of its own, for nothing
+                // to free), and the span takes this one.
+                list = std::mem::replace(&mut open.attributes, list);
+                if list.capacity() == 0 {
+                    std::mem::forget(list);
+                    return Some(());
+                }
+            } else {
+                open.attributes.append(&mut list);
+            }
+        }
+        if list.capacity() > 0 && lists.len() < SPARE_LISTS {
+            lists.push(list);
+        }
+        Some(())
+    });
+}
+
+/// An empty attribute list, one this thread kept if it has one.
+pub(crate) fn spare_list() -> Vec<KeyValue> {
+    with_line(|line| line.lists.pop())
+        .flatten()
+        .unwrap_or_default()
+}
+
+/// Runs `f` on the open span `span_id` of this thread (moved out of its
+/// ring first, if its record is there); `None` when it is not there (not
+/// recording, or the stack is out of reach).
 #[inline]
 pub(crate) fn with_open<R>(span_id: SpanId, f: impl FnOnce(&mut Open) -> R) -> Option<R> {
     with_line(|line| {
-        let frame = match line.frames.last_mut() {
-            Some(top) if top.ctx.span_id == span_id => top,
-            _ => line.frames.iter_mut().rfind(|f| f.ctx.span_id == span_id)?,
-        };
-        frame.open.as_mut().map(f)
+        let Line {
+            frames,
+            lists,
+            rings,
+            ..
+        } = line;
+        let frame = find_frame(frames, span_id)?;
+        ring_record::open_in_frame(frame, lists, rings).map(f)
     })
     .flatten()
 }
@@ -244,31 +360,33 @@ pub(crate) fn with_rich(span_id: SpanId, f: impl FnOnce(&mut SpanData)) {
 pub(crate) fn end(span_id: SpanId) {
     let end = clock::now();
     let after = with_line(|line| {
-        let super::context::Line {
+        let Line {
             frames,
             lists,
             rings,
             parked,
         } = line;
         let mut after = After::default();
+        let mut settle = None;
         match frames.last_mut() {
             // The normal case: the top, ended where it lies.
             Some(top) if top.ctx.span_id == span_id => {
-                if let Some(open) = &mut top.open {
-                    after = hand_over(&top.ctx, open, end, rings, parked);
-                    keep_list(lists, open);
-                }
+                after = end_frame(top, end, lists, rings, parked, &mut settle);
                 drop_top(frames);
             }
             _ => {
                 // Guards dropped out of order.
-                if let Some(mut frame) = take_frame_out_of_order(frames, span_id)
-                    && let Some(open) = &mut frame.open
-                {
-                    after = hand_over(&frame.ctx, open, end, rings, parked);
-                    keep_list(lists, open);
+                if let Some(mut frame) = take_frame_out_of_order(frames, span_id) {
+                    after = end_frame(&mut frame, end, lists, rings, parked, &mut settle);
                 }
             }
+        }
+        // Its record published (with the frame gone, so that no open
+        // record of its own stands in the way).
+        if let Some(id) = settle
+            && let Some(ring) = ring_record::ring_by_id(rings, id)
+        {
+            ring_record::settle(frames, lists, ring);
         }
         super::context::set_top_sampled(frames);
         after
@@ -310,6 +428,56 @@ fn finish_parked() {
     }
 }
 
+/// Ends the span in `frame`: its record in the ring gets its end, or its
+/// [`Open`] record goes to the ring; `settle` is set to the ring to
+/// publish. What cannot go that way is parked for after the visit.
+#[inline(always)]
+fn end_frame(
+    frame: &mut Frame,
+    end: fastant::Instant,
+    lists: &mut Vec<Vec<KeyValue>>,
+    rings: &mut Vec<super::handover::LocalRing>,
+    parked: &mut Option<Parked>,
+    settle: &mut Option<u64>,
+) -> After {
+    if let Some(in_ring) = &frame.in_ring {
+        let (id, slot) = (in_ring.ring, in_ring.slot);
+        match ring_record::ring_by_id(rings, id) {
+            Some(ring) if !ring.is_closed() => {
+                // SAFETY: the span's tracer is alive while it is open (see
+                // the module docs).
+                let tracer = unsafe { &*in_ring.tracer };
+                if tracer.shut_down.load(std::sync::atomic::Ordering::Relaxed) {
+                    crate::internal::after_shutdown::warn();
+                }
+                // SAFETY: an open record is never published.
+                let record = unsafe { ring.done.written(slot) };
+                if let Some(times) = &mut record.times {
+                    times.1 = end;
+                }
+                record.state = RecordState::Ended;
+                ring.open -= 1;
+                *settle = Some(id);
+                return After {
+                    release: frame.in_ring.take().and_then(|r| r.owner),
+                    parked: false,
+                };
+            }
+            // Its pipeline has shut down: it ends as any other span then
+            // (where it is counted).
+            _ => {
+                ring_record::open_in_frame(frame, lists, rings);
+            }
+        }
+    }
+    let Some(open) = &mut frame.open else {
+        return After::default();
+    };
+    let after = hand_over(&frame.ctx, open, end, rings, parked, settle);
+    keep_list(lists, open);
+    after
+}
+
 /// Hands an ended span's record to its tracer's ring; what cannot go that
 /// way is parked for after the visit.
 #[inline(always)]
@@ -319,6 +487,7 @@ fn hand_over(
     end: fastant::Instant,
     rings: &mut Vec<super::handover::LocalRing>,
     parked: &mut Option<Parked>,
+    settle: &mut Option<u64>,
 ) -> After {
     // SAFETY: the span's tracer is alive while it is open: `open.owner`
     // or a frame below holds an `Arc` of it (see the module docs).
@@ -332,6 +501,7 @@ fn hand_over(
         && let Some(r) = super::handover::ring(rings, h)
         && r.push_local(ctx, open, times)
     {
+        *settle = Some(r.id());
         return After {
             release: open.owner.take(),
             parked: false,
@@ -370,15 +540,22 @@ fn park(
 fn take_frame_out_of_order(frames: &mut Vec<Frame>, span_id: SpanId) -> Option<Frame> {
     let i = frames.iter().rposition(|f| f.ctx.span_id == span_id)?;
     let mut frame = frames.remove(i);
-    if let Some(open) = &mut frame.open
-        && let Some(owner) = &open.owner
-        && let Some(above) = frames.get_mut(i).and_then(|f| f.open.as_mut())
-        && above.owner.is_none()
-        && std::ptr::eq(above.tracer, Arc::as_ptr(owner))
+    if let Some((_, Some(owner))) = hold(&mut frame)
+        && let Some((tracer, above)) = frames.get_mut(i).and_then(hold)
+        && above.is_none()
+        && std::ptr::eq(tracer, Arc::as_ptr(owner))
     {
-        above.owner = Some(Arc::clone(owner));
+        *above = Some(Arc::clone(owner));
     }
     Some(frame)
+}
+
+/// A recording local span's tracer and its own hold on it.
+fn hold(frame: &mut Frame) -> Option<(*const TracerInner, &mut Option<Arc<TracerInner>>)> {
+    if let Some(open) = &mut frame.open {
+        return Some((open.tracer, &mut open.owner));
+    }
+    frame.in_ring.as_mut().map(|r| (r.tracer, &mut r.owner))
 }
 
 /// Keeps an ended span's emptied attribute list for the next span (or

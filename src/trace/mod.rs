@@ -45,6 +45,7 @@ pub(crate) mod handover;
 pub(crate) mod local;
 pub(crate) mod otel_context;
 pub mod propagation;
+mod ring_record;
 mod sampler;
 pub(crate) mod span;
 pub(crate) mod tracer;

@@ -452,8 +452,7 @@ impl SpanGuard {
     #[inline]
     pub fn set_attribute(&mut self, key: impl Into<Key>, value: impl Into<Value>) {
         if let Some(id) = self.local_id() {
-            let kv = KeyValue::new(key, value);
-            super::local::with_open(id, |open| open.attributes.push(kv));
+            super::local::add_attribute(id, KeyValue::new(key, value));
         } else if let Some(span) = self.boxed() {
             span.set_attribute(key, value);
         }
@@ -464,11 +463,7 @@ impl SpanGuard {
         if let Some(id) = self.local_id() {
             // The list is filled outside the visit to the stack: an
             // iterator is the user's code.
-            let Some(mut list) =
-                super::local::with_open(id, |open| std::mem::take(&mut open.attributes))
-            else {
-                return;
-            };
+            let mut list = super::local::spare_list();
             attributes.push_into(&mut list);
             super::local::give_list(id, list);
         } else if let Some(span) = self.boxed() {
@@ -488,8 +483,7 @@ impl SpanGuard {
     /// end `Ok` unless set otherwise).
     pub fn set_status(&mut self, status: SpanStatus) {
         if let Some(id) = self.local_id() {
-            let has_rich = super::local::with_open(id, |open| open.rich.is_some());
-            if has_rich == Some(true) || matches!(status, SpanStatus::Error { .. }) {
+            if super::local::has_rich(id) || matches!(status, SpanStatus::Error { .. }) {
                 super::local::with_rich(id, |d| d.status = status);
             }
         } else if let Some(span) = self.boxed() {

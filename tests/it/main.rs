@@ -43,6 +43,7 @@ mod process_end;
 mod prometheus_endpoint;
 mod recording;
 mod replay;
+mod ring_records;
 mod rotel_collector;
 mod sdk_switches;
 mod seed_examples;
