@@ -20,6 +20,12 @@
 //! and a push is a plain store and a release store: no atomic
 //! read-modify-write, no lock, no system call.
 //!
+//! A local span's record is written into `done` when the span starts and
+//! published when it ends (`super::ring_record`); a ring is published in
+//! order, up to its first record of a span still open. The export thread
+//! skips records that are not ended spans (moved to their frame, or open
+//! when their thread exited), dropping their attributes.
+//!
 //! `done` holds as many spans as the pipeline's queue
 //! (`OTEL_BSP_MAX_QUEUE_SIZE`), at most [`MAX_DONE`], `attributes` four
 //! per span. The export thread drains every

@@ -2,17 +2,20 @@
 //! [`FccTracer::span`](super::FccTracer::span) and of synchronous
 //! `#[traced]` functions, which is nearly every span.
 //!
-//! Such a span needs no box of its own. What it records lives in its frame
-//! of the thread's context stack ([`Open`], beside its [`SpanContext`]):
-//! written once when it starts, in the same visit to the stack that reads
-//! its parent, and moved once, when it ends, into the thread's hand-over
-//! ring to the export thread ([`super::handover`]), which the thread's line
-//! holds beside the stack: one visit to one thread-local per start and per
-//! end. The guard itself holds only the span's id. This is fastrace's
-//! shape (a thread-local line of raw spans whose parents come from a
-//! thread-local stack), with each span handed over as it ends rather than
-//! when its local root ends, so a flush sees every ended span and a
-//! long-lived parent holds nothing back.
+//! Such a span needs no box of its own. When its tracer exports, its
+//! record goes straight into the thread's hand-over ring to the export
+//! thread when it starts, and its end only fills in the clock reading and
+//! publishes it ([`super::ring_record`]; the rings, which the thread's
+//! line holds beside the stack, in [`super::handover`]): one visit to one
+//! thread-local per start and per end, and the record written once, where
+//! it stays. This is fastrace's shape (a thread-local line of raw spans
+//! whose parents come from a thread-local stack), with each span published
+//! as it ends rather than when its local root ends, so a flush sees every
+//! ended span and a long-lived parent holds nothing back. A span whose
+//! record cannot stay in the ring (a parent in front of its ended
+//! children, a full ring, a tracer without exporters) keeps it in its frame
+//! of the stack ([`Open`], beside its [`SpanContext`]), and it is moved to
+//! the ring when the span ends. The guard itself holds only the span's id.
 //!
 //! The tracer is kept alive by the outermost of its recording spans on the
 //! stack: a span whose parent frame is a recording span of the same tracer
