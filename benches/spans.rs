@@ -309,7 +309,8 @@ fn span_loop(mode: &str, n: u64) {
     if mode.starts_with("fastrace_") {
         fastrace::set_reporter(FastraceDiscard, fastrace::collector::Config::default());
     }
-    let _parent = matches!(mode.trim_end_matches("_noflush"), "child" | "traced").then(|| tracer.span("parent"));
+    let _parent = matches!(mode.trim_end_matches("_noflush"), "child" | "traced")
+        .then(|| tracer.span("parent"));
     let provider = mode.starts_with("instrument_totel").then(sdk_provider);
     let dispatch = match (mode.trim_end_matches("_noflush"), &provider) {
         ("instrument", _) => Some(fcc_dispatch(tracer)),
