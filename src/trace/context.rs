@@ -290,24 +290,23 @@ pub(crate) fn start_entered(
 /// Removes `span_id` from the stack: the top in the normal case, or the
 /// innermost match when guards were dropped out of order.
 pub(crate) fn pop(span_id: SpanId) {
+    // A frame of its own: not a local span's, which only its guard's end
+    // takes off (a context attached with a span's own ids shares its id).
+    let plain = |f: &Frame| f.ctx.span_id == span_id && f.open.is_none() && f.in_ring.is_none();
     with_line(|l| {
         let frames = &mut l.frames;
-        if frames.last().is_some_and(|f| f.ctx.span_id == span_id) {
+        if frames.last().is_some_and(plain) {
             drop_top(frames);
-        } else {
-            drop(take_frame_below(frames, span_id));
+        } else if let Some(i) = frames.iter().rposition(plain) {
+            // Guards dropped out of order: a plain frame owns no tracer, so
+            // no frame above relies on it (see `local`).
+            drop(frames.remove(i));
         }
         set_top_sampled(frames);
     });
     if bridge::active() {
         bridge::unmirror(span_id);
     }
-}
-
-#[cold]
-fn take_frame_below(frames: &mut Vec<Frame>, span_id: SpanId) -> Option<Frame> {
-    let i = frames.iter().rposition(|f| f.ctx.span_id == span_id)?;
-    Some(frames.remove(i))
 }
 
 /// Removes the top frame. Once its span has ended, the frame owns nothing

@@ -43,7 +43,7 @@
 //! one of those spans ended was on the channel before the count was taken.
 
 use std::borrow::Cow;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::SystemTime;
 
@@ -80,6 +80,23 @@ pub(crate) struct Handoff {
     pub(crate) thread: OnceLock<std::thread::Thread>,
     /// Rung after each hand-over: wakes the export thread once it dozes.
     doorbell: Arc<Doorbell>,
+    /// Published records that are no spans (moved to their frames, or
+    /// open when their thread exited), not yet taken: left out of the
+    /// count of spans waiting.
+    not_spans: AtomicUsize,
+}
+
+impl Drop for LocalRing {
+    fn drop(&mut self) {
+        // Dropping the producers publishes everything written: the records
+        // of spans still open and those moved are no spans.
+        let not_spans = (self.open + self.moved) as usize;
+        if not_spans > 0 {
+            self.handoff
+                .not_spans
+                .fetch_add(not_spans, Ordering::Relaxed);
+        }
+    }
 }
 
 /// A finished span on its way, as a compact record (112 bytes): the
@@ -192,9 +209,13 @@ struct WorkerRing {
 /// ([`super::context::Line`]), the most recently used first.
 pub(crate) struct LocalRing {
     handoff: Arc<Handoff>,
-    pub(crate) done: Producer<Finished>,
+    // Declared before `done`: dropped (and so published) first, as every
+    // publish does.
     pub(crate) attributes: Producer<KeyValue>,
+    pub(crate) done: Producer<Finished>,
     pushes: u32,
+    /// Records moved to their frames, not yet published.
+    pub(crate) moved: u32,
     /// Records of spans still open, written and not published.
     pub(crate) open: u32,
     /// Records before this index are published; the records from it on
@@ -210,6 +231,19 @@ impl LocalRing {
     #[inline(always)]
     pub(crate) fn id(&self) -> u64 {
         self.handoff.id
+    }
+
+    /// Before publishing `moved` records that are no spans: the pipeline's
+    /// count of spans waiting leaves them out (counted first, so that the
+    /// export thread's taking them never runs the count below zero).
+    #[inline(always)]
+    pub(crate) fn published_moved(&mut self, moved: u32) {
+        if moved > 0 {
+            self.moved -= moved;
+            self.handoff
+                .not_spans
+                .fetch_add(moved as usize, Ordering::Relaxed);
+        }
     }
 
     /// Whether one more record fits.
@@ -371,6 +405,7 @@ impl Handoff {
             closed: AtomicBool::new(false),
             thread: OnceLock::new(),
             doorbell,
+            not_spans: AtomicUsize::new(0),
         })
     }
 
@@ -395,6 +430,7 @@ impl Handoff {
             attributes: attributes_tx,
             pushes: 0,
             open: 0,
+            moved: 0,
             committed: 0,
             attributes_committed: 0,
         }
@@ -431,7 +467,8 @@ impl Handoff {
     /// plus what the rings hold, read together, and what they hold.
     pub(crate) fn queued(&self, queued: &AtomicU64) -> (u64, usize) {
         let rings = self.rings.lock().unwrap_or_else(|p| p.into_inner());
-        let waiting: usize = rings.iter().map(|r| r.done.len()).sum();
+        let records: usize = rings.iter().map(|r| r.done.len()).sum();
+        let waiting = records.saturating_sub(self.not_spans.load(Ordering::Relaxed));
         (queued.load(Ordering::Relaxed) + waiting as u64, waiting)
     }
 
@@ -449,7 +486,7 @@ impl Handoff {
         mut pushed: impl FnMut(&mut Vec<SpanData>),
     ) {
         let mut rings = self.rings.lock().unwrap_or_else(|p| p.into_inner());
-        let mut taken = 0;
+        let (mut taken, mut not_spans) = (0, 0);
         for (ring, &n) in rings.iter_mut().zip(counts) {
             for _ in 0..n {
                 let Some(finished) = ring.done.pop() else {
@@ -458,11 +495,16 @@ impl Handoff {
                 if finished.push_span(&mut ring.attributes, &mut new_list, out) {
                     taken += 1;
                     pushed(out);
+                } else {
+                    not_spans += 1;
                 }
             }
         }
         // One add for them all, still under the lock.
         queued.fetch_add(taken, Ordering::Relaxed);
+        if not_spans > 0 {
+            self.not_spans.fetch_sub(not_spans, Ordering::Relaxed);
+        }
         rings.retain(|r| {
             // Abandoned (acquire) first: then emptiness sees its last span.
             let gone = r.done.is_abandoned();

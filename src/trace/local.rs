@@ -240,13 +240,20 @@ pub(crate) fn start(
     })
 }
 
-/// This thread's frame of the entered span `span_id`: the top in the
+/// Whether `frame` is the local span `span_id`'s own (a context attached
+/// with a span's ids has a frame with the same id, and no record).
+#[inline(always)]
+fn is_span(frame: &Frame, span_id: SpanId) -> bool {
+    frame.ctx.span_id == span_id && (frame.open.is_some() || frame.in_ring.is_some())
+}
+
+/// This thread's frame of the entered local span `span_id`: the top in the
 /// normal case.
 #[inline(always)]
 fn find_frame(frames: &mut [Frame], span_id: SpanId) -> Option<&mut Frame> {
     match frames.last() {
-        Some(top) if top.ctx.span_id == span_id => frames.last_mut(),
-        _ => frames.iter_mut().rfind(|f| f.ctx.span_id == span_id),
+        Some(top) if is_span(top, span_id) => frames.last_mut(),
+        _ => frames.iter_mut().rfind(|f| is_span(f, span_id)),
     }
 }
 
@@ -373,7 +380,7 @@ pub(crate) fn end(span_id: SpanId) {
         let mut settle = None;
         match frames.last_mut() {
             // The normal case: the top, ended where it lies.
-            Some(top) if top.ctx.span_id == span_id => {
+            Some(top) if is_span(top, span_id) => {
                 after = end_frame(top, end, lists, rings, parked, &mut settle);
                 drop_top(frames);
             }
@@ -541,7 +548,7 @@ fn park(
 /// it takes over its hold on their tracer when it relied on it.
 #[cold]
 fn take_frame_out_of_order(frames: &mut Vec<Frame>, span_id: SpanId) -> Option<Frame> {
-    let i = frames.iter().rposition(|f| f.ctx.span_id == span_id)?;
+    let i = frames.iter().rposition(|f| is_span(f, span_id))?;
     let mut frame = frames.remove(i);
     if let Some((_, Some(owner))) = hold(&mut frame)
         && let Some((tracer, above)) = frames.get_mut(i).and_then(hold)

@@ -17,7 +17,9 @@
 //! there (its attributes are then the last ones written): what a span
 //! records as it starts, `#[traced]`'s arguments. Anything else (an
 //! attribute after a child started, an event, an error, the list lent to
-//! the caller) moves it to its frame first.
+//! the caller) moves it to its frame first. (So the unpublished part may
+//! also hold `Moved` records for a while: they are no spans, and go with
+//! the next publish.)
 
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -59,9 +61,11 @@ pub(crate) fn ring_by_id(rings: &mut [LocalRing], id: u64) -> Option<&mut LocalR
 pub(crate) fn settle(frames: &mut [Frame], lists: &mut Vec<Vec<KeyValue>>, ring: &mut LocalRing) {
     let tail = ring.done.tail();
     if ring.open == 0 {
-        // The usual case: nothing open in the ring; publish it all.
-        ring.done.commit_to(tail);
+        // The usual case: nothing open in the ring; publish it all (the
+        // attributes first: a record the export thread sees has them all).
+        ring.published_moved(ring.moved);
         ring.attributes.commit_to(ring.attributes.tail());
+        ring.done.commit_to(tail);
         ring.committed = tail;
         ring.attributes_committed = ring.attributes.tail();
     } else {
@@ -97,15 +101,20 @@ fn settle_around_open(frames: &mut [Frame], lists: &mut Vec<Vec<KeyValue>>, ring
     publish_to(ring, upto);
 }
 
-/// Publishes the records before `upto`, with their attributes.
+/// Publishes the records before `upto`, with their attributes (first: a
+/// record the export thread sees has them all).
 fn publish_to(ring: &mut LocalRing, upto: usize) {
     let mut attributes = ring.attributes_committed;
+    let mut moved = 0;
     for i in ring.committed..upto {
         // SAFETY: written, not published yet.
-        attributes += unsafe { ring.done.written(i).attributes } as usize;
+        let record = unsafe { ring.done.written(i) };
+        attributes += record.attributes as usize;
+        moved += u32::from(record.state == RecordState::Moved);
     }
-    ring.done.commit_to(upto);
+    ring.published_moved(moved);
     ring.attributes.commit_to(attributes);
+    ring.done.commit_to(upto);
     ring.committed = upto;
     ring.attributes_committed = attributes;
 }
@@ -133,6 +142,7 @@ pub(crate) fn move_to_frame(
     debug_assert_eq!(record.state, RecordState::Open);
     record.state = RecordState::Moved;
     ring.open -= 1;
+    ring.moved += 1;
     let frame = frames.iter_mut().rev().find(|f| {
         f.in_ring
             .as_ref()

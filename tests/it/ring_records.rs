@@ -216,3 +216,69 @@ fn spans_ended_after_their_pipeline_shut_down_are_counted_dropped() {
     let stats = tracer.stats();
     assert_eq!(stats.spans_dropped, 2, "{stats:?}");
 }
+
+#[test]
+fn a_context_attached_with_a_spans_own_ids_does_not_end_it_or_free_its_tracer() {
+    let keep = Keep::default();
+    let tracer = exporting(&keep, 1024);
+    let handle = tracer.clone();
+    let parent = tracer.span("parent");
+    let attached = fcc::trace::attach(parent.context().unwrap());
+    // The parent's end takes its own frame, not the attached one above it.
+    drop(parent);
+    let child = tracer.span("child");
+    drop(attached);
+    drop(tracer);
+    // Only the child's frame keeps the tracer now.
+    drop(child);
+    let spans = keep.flushed(&handle);
+    assert_eq!(names(&spans), ["child", "parent"]);
+    assert_eq!(
+        named(&spans, "child").parent_span_id,
+        Some(named(&spans, "parent").span_id),
+        "the attached context was the child's parent"
+    );
+    assert!(fcc::trace::current().is_none());
+}
+
+#[test]
+fn moved_records_are_never_counted_as_spans_queued() {
+    let keep = Keep::default();
+    let tracer = exporting(&keep, 1024);
+    let parent = tracer.span("parent");
+    // The child's end moves the parent's record out of its way: the ring
+    // now holds a moved record and the child.
+    drop(tracer.span("child"));
+    let before = tracer.stats().spans_queued;
+    assert_eq!(before, 1, "one span ended");
+    let spans = keep.flushed(&tracer);
+    assert_eq!(names(&spans), ["child"]);
+    assert_eq!(tracer.stats().spans_queued, 1);
+    drop(parent);
+    keep.flushed(&tracer);
+    assert_eq!(tracer.stats().spans_queued, 2);
+}
+
+#[test]
+fn every_span_keeps_its_own_attributes_while_the_export_thread_drains() {
+    let keep = Keep::default();
+    let tracer = exporting(&keep, 1 << 16);
+    const N: i64 = 20_000;
+    let request = tracer.span("request");
+    for i in 0..N {
+        let mut span = tracer.span(format!("s{i}"));
+        span.set_attribute("i", i);
+        if i % 3 == 0 {
+            span.set_attribute("third", true);
+        }
+    }
+    drop(request);
+    let spans = keep.flushed(&tracer);
+    assert_eq!(spans.len() as i64, N + 1);
+    for span in spans.iter().filter(|s| s.name != "request") {
+        let i: i64 = span.name[1..].parse().unwrap();
+        assert_eq!(span.attribute("i"), Some(&Value::I64(i)), "{span:?}");
+        let expected = if i % 3 == 0 { 2 } else { 1 };
+        assert_eq!(span.attributes.len(), expected, "{span:?}");
+    }
+}
