@@ -257,9 +257,13 @@ fn find_frame(frames: &mut [Frame], span_id: SpanId) -> Option<&mut Frame> {
     }
 }
 
-/// Adds an attribute to the local span `span_id`.
-#[inline]
-pub(crate) fn add_attribute(span_id: SpanId, kv: KeyValue) {
+/// Runs `f` on the frame of the local span `span_id`, with the line's
+/// spare lists and rings, in one visit; `None` when it is not there.
+#[inline(always)]
+fn with_span_frame<R>(
+    span_id: SpanId,
+    f: impl FnOnce(&mut Frame, &mut Vec<Vec<KeyValue>>, &mut Vec<handover::LocalRing>) -> R,
+) -> Option<R> {
     with_line(|line| {
         let Line {
             frames,
@@ -267,9 +271,16 @@ pub(crate) fn add_attribute(span_id: SpanId, kv: KeyValue) {
             rings,
             ..
         } = line;
-        if let Some(frame) = find_frame(frames, span_id) {
-            ring_record::add_attribute(frame, lists, rings, kv);
-        }
+        find_frame(frames, span_id).map(|frame| f(frame, lists, rings))
+    })
+    .flatten()
+}
+
+/// Adds an attribute to the local span `span_id`.
+#[inline]
+pub(crate) fn add_attribute(span_id: SpanId, kv: KeyValue) {
+    with_span_frame(span_id, |frame, lists, rings| {
+        ring_record::add_attribute(frame, lists, rings, kv)
     });
 }
 
@@ -289,18 +300,13 @@ pub(crate) fn has_rich(span_id: SpanId) -> bool {
 /// list is kept for the next span.
 #[inline]
 pub(crate) fn give_list(span_id: SpanId, mut list: Vec<KeyValue>) {
-    with_line(|line| {
-        let Line {
-            frames,
-            lists,
-            rings,
-            ..
-        } = line;
-        let frame = find_frame(frames, span_id)?;
+    with_span_frame(span_id, |frame, lists, rings| {
         if frame.in_ring.is_some() {
             ring_record::add_list(frame, lists, rings, &mut list);
         } else {
-            let open = frame.open.as_mut()?;
+            let Some(open) = frame.open.as_mut() else {
+                return;
+            };
             if open.attributes.is_empty() {
                 // The usual case: `start` left a list that owns nothing
                 // (forgotten, not dropped: a call of its own, for nothing
@@ -308,7 +314,7 @@ pub(crate) fn give_list(span_id: SpanId, mut list: Vec<KeyValue>) {
                 list = std::mem::replace(&mut open.attributes, list);
                 if list.capacity() == 0 {
                     std::mem::forget(list);
-                    return Some(());
+                    return;
                 }
             } else {
                 open.attributes.append(&mut list);
@@ -317,7 +323,6 @@ pub(crate) fn give_list(span_id: SpanId, mut list: Vec<KeyValue>) {
         if list.capacity() > 0 && lists.len() < SPARE_LISTS {
             lists.push(list);
         }
-        Some(())
     });
 }
 
@@ -333,14 +338,7 @@ pub(crate) fn spare_list() -> Vec<KeyValue> {
 /// recording, or the stack is out of reach).
 #[inline]
 pub(crate) fn with_open<R>(span_id: SpanId, f: impl FnOnce(&mut Open) -> R) -> Option<R> {
-    with_line(|line| {
-        let Line {
-            frames,
-            lists,
-            rings,
-            ..
-        } = line;
-        let frame = find_frame(frames, span_id)?;
+    with_span_frame(span_id, |frame, lists, rings| {
         ring_record::open_in_frame(frame, lists, rings).map(f)
     })
     .flatten()
