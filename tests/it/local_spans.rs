@@ -8,41 +8,13 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use fcc::export::{ExportError, SpanExporter};
+
+use crate::support::kept_spans::{self, named, Keep};
 use fcc::trace::{FccTracer, KeyValue, Sampler, SpanData, SpanStatus, Value};
 use fcc::traced;
 
-/// Keeps every span it is given.
-#[derive(Clone, Default)]
-struct Keep(Arc<Mutex<Vec<SpanData>>>);
-
-impl SpanExporter for Keep {
-    fn export(&mut self, spans: &[SpanData]) -> Result<(), ExportError> {
-        self.0.lock().unwrap().extend_from_slice(spans);
-        Ok(())
-    }
-}
-
-impl Keep {
-    fn flushed(&self, tracer: &FccTracer) -> Vec<SpanData> {
-        tracer.flush(Duration::from_secs(30)).unwrap();
-        self.0.lock().unwrap().clone()
-    }
-}
-
 fn exporting(keep: &Keep, queue: usize) -> FccTracer {
-    FccTracer::builder("local")
-        .completed_capacity(0)
-        .max_queue_size(queue)
-        .exporter(keep.clone())
-        .build()
-        .unwrap()
-}
-
-fn named<'a>(spans: &'a [SpanData], name: &str) -> &'a SpanData {
-    spans
-        .iter()
-        .find(|s| s.name == name)
-        .unwrap_or_else(|| panic!("no span {name} in {spans:?}"))
+    kept_spans::exporting("local", keep, queue)
 }
 
 #[test]

@@ -2,6 +2,7 @@
 
 pub mod alloc;
 pub mod engine;
+pub mod kept_spans;
 pub mod otlp_receiver;
 pub mod tls;
 
